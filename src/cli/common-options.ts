@@ -1,0 +1,33 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseDuration } from '../util/duration.js';
+
+/** `--catalog DIR` on every verb that reads releases. */
+export function withCatalog(command: Command): Command {
+  return command.option('--catalog <dir>', 'folder of release manifests (<release>/release.yaml)', 'release-images');
+}
+
+/** `--database-url` and the ledger schema on every verb that touches a database. */
+export function withDatabase(command: Command): Command {
+  return command
+    .option('--database-url <url>', 'target database (default: $DATABASE_URL, then PG* variables); never printed')
+    .option('--ledger-schema <name>', "schema for leapfrog's own tables", 'leapfrog');
+}
+
+/** `--executor` on verbs that run phase commands. */
+export function withExecutor(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--executor <kind>', 'where phase commands run: process (release folder) or docker (release image)').choices([
+        'process',
+        'docker',
+      ]),
+    )
+    .option('--database-url-env <name>', 'environment variable that carries the database URL to phase commands', 'DATABASE_URL');
+}
+
+/** Commander argument parser for durations: a bad value is a usage error (exit 2). */
+export function durationArgument(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError(`"${value}" is not a duration (examples: 500ms, 10s, 30m, 6h)`);
+  return ms;
+}

