@@ -4,8 +4,11 @@
  */
 
 export type StepReason =
-  /** A required stop (SLURP, GitLab upgrade stop): no path may skip it. */
-  | { kind: 'milestone' }
+  /**
+   * A required stop (SLURP, GitLab upgrade stop): no path may skip it. `milestone` names the
+   * milestone release when this stop is a newer patch of its series standing in for it.
+   */
+  | { kind: 'milestone'; milestone?: string }
   /** This release's upgradeFrom range admits the previous stop, which is why the hop is allowed. */
   | { kind: 'accepts'; range: string; previous: string }
   /** The release the operator asked for. */

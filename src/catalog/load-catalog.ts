@@ -1,0 +1,80 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve, isAbsolute } from 'node:path';
+import { parseDocument } from 'yaml';
+import { BadInputError } from '../errors/index.js';
+import { buildCatalog, type ManifestEntry } from './build-catalog.js';
+import { CatalogError, type CatalogProblem } from './catalog-error.js';
+import { sha256Digest } from './digest.js';
+import { parseManifest } from './manifest-schema.js';
+import type { Catalog } from './release.js';
+
+export const MANIFEST_FILE = 'release.yaml';
+
+/** A path for messages: relative to the cwd when it lies below it, absolute otherwise. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/**
+ * Reads every `<dir>/<release>/release.yaml` into a validated, ordered catalog. Folders without
+ * a release.yaml are ignored (they may hold shared sources). Every problem of every manifest is
+ * collected and thrown at once as a CatalogError (exit 2).
+ */
+export async function loadCatalog(dir: string): Promise<Catalog> {
+  const root = resolve(dir);
+  const shown = displayPath(root);
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new BadInputError(`release catalog ${shown} ${info ? 'is not a directory' : 'does not exist'}`, {
+      hint: 'run from the project folder that holds release-images/, or pass --catalog DIR (a folder of <release>/release.yaml)',
+      details: { catalog: shown },
+    });
+  }
+
+  const folders = (await readdir(root, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+
+  const problems: CatalogProblem[] = [];
+  const entries: ManifestEntry[] = [];
+  const files = await Promise.all(
+    folders.map(async (folder) => {
+      const path = join(root, folder, MANIFEST_FILE);
+      const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'EISDIR') return undefined;
+        throw error;
+      });
+      return { folder, path, bytes };
+    }),
+  );
+
+  for (const { folder, path, bytes } of files) {
+    if (bytes === undefined) continue;
+    const file = displayPath(path);
+    const document = parseDocument(bytes.toString('utf8'), { prettyErrors: false, uniqueKeys: true });
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}: ` : '';
+        problems.push({ file, path: '', message: `not valid YAML: ${where}${error.message.split('\n')[0] ?? ''}` });
+      }
+      continue;
+    }
+    const parsed = parseManifest(document.toJS());
+    if (parsed.manifest === undefined) {
+      for (const problem of parsed.problems) problems.push({ file, ...problem });
+      continue;
+    }
+    entries.push({ manifest: parsed.manifest, file, dir: join(root, folder), manifestDigest: sha256Digest(bytes) });
+  }
+
+  if (entries.length === 0 && problems.length === 0) {
+    problems.push({ file: shown, path: '', message: `no releases: expected folders with a ${MANIFEST_FILE} (e.g. ${shown}/2024.1/${MANIFEST_FILE})` });
+  }
+
+  const { catalog, problems: catalogProblems } = buildCatalog(root, entries);
+  problems.push(...catalogProblems);
+  if (problems.length > 0) throw new CatalogError(shown, problems);
+  return catalog;
+}

@@ -1,0 +1,133 @@
+import semver from 'semver';
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+/**
+ * The one schema of `release-images/<release>/release.yaml`. Strict everywhere: an unknown key is
+ * almost always a typo (`upgradeform`), and a typo silently ignored would change the upgrade path.
+ * Catalog-wide rules (duplicates, defaults that depend on other releases) live in build-catalog.ts.
+ */
+
+const PROTOCOLS = ['exit0', 'batches', 'upgradecheck'] as const;
+
+// YAML turns an unquoted 2024.10 into the number 2024.1, so ids and versions must be quoted strings.
+const quotedString = (example: string) =>
+  z.string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required'
+        : `expected a quoted string (YAML reads ${JSON.stringify(issue.input)} as a ${typeof issue.input}; write ${example})`,
+  });
+
+const nonEmptyString = z.string().min(1, { error: 'must not be empty' });
+
+const argv = z.array(nonEmptyString, { error: 'expected a list of strings (argv), e.g. [nova-manage, db, sync]' }).min(1, {
+  error: 'must name a command: a list with at least one item',
+});
+
+const protocol = z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(', ')}` });
+
+const duration = z
+  .union([z.string(), z.number()], { error: 'expected a duration such as 10m, 6h or 90s' })
+  .refine((value) => parseDuration(String(value)) !== undefined, { error: 'expected a duration such as 10m, 6h or 90s' });
+
+const checkCommand = z.strictObject({
+  run: argv,
+  protocol: protocol.default('upgradecheck'),
+});
+
+const schemaCommand = z.strictObject({
+  name: nonEmptyString,
+  run: argv,
+});
+
+const dataCommand = z.strictObject({
+  run: argv,
+  protocol: protocol.default('batches'),
+  batchSize: z.number().int().positive({ error: 'must be a positive integer' }).default(1000),
+  stallAfter: z.number().int().positive({ error: 'must be a positive integer' }).default(3),
+});
+
+export const manifestSchema = z
+  .strictObject({
+    release: quotedString('release: "2024.1"').min(1, { error: 'must not be empty' }),
+    version: quotedString('version: "2024.1.0"')
+      .refine((value) => semver.valid(value) !== null, { error: 'not a semver version (expected e.g. "2024.1.0")' })
+      .optional(),
+    image: nonEmptyString,
+    build: z.strictObject({ context: nonEmptyString.default('.'), dockerfile: nonEmptyString.default('Dockerfile') }).optional(),
+    local: z.strictObject({ path: z.array(nonEmptyString).default(['bin']), cwd: nonEmptyString.default('.') }).optional(),
+    upgradeFrom: quotedString('upgradeFrom: ">=2023.1.0 <2024.1.0"')
+      .refine((value) => semver.validRange(value) !== null, { error: 'not a valid semver range (expected e.g. ">=2023.1.0 <2024.1.0")' })
+      .optional(),
+    milestone: z.boolean({ error: 'expected true or false' }).default(false),
+    yanked: z.boolean({ error: 'expected true or false' }).default(false),
+    env: z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' })).default({}),
+    phases: z.strictObject({
+      preflight: checkCommand.optional(),
+      schema: z.array(schemaCommand).default([]),
+      data: dataCommand.optional(),
+      check: checkCommand.optional(),
+    }),
+    timeouts: z
+      .strictObject({ preflight: duration.optional(), schema: duration.optional(), data: duration.optional(), check: duration.optional() })
+      .default({}),
+  })
+  .superRefine((manifest, ctx) => {
+    // The protocol field is shared with the other phases so that a typo gets the full list above;
+    // here the phase decides which protocols make sense for it.
+    const { preflight, data, check } = manifest.phases;
+    if (data && data.protocol !== 'batches') {
+      ctx.addIssue({ code: 'custom', path: ['phases', 'data', 'protocol'], message: 'the data phase speaks batches (run again while it exits 1)' });
+    }
+    for (const [name, phase] of [['preflight', preflight], ['check', check]] as const) {
+      if (phase && phase.protocol === 'batches') {
+        ctx.addIssue({ code: 'custom', path: ['phases', name, 'protocol'], message: `the ${name} phase is one-shot: expected upgradecheck or exit0` });
+      }
+    }
+    const names = new Set<string>();
+    manifest.phases.schema.forEach((command, index) => {
+      if (names.has(command.name)) {
+        ctx.addIssue({ code: 'custom', path: ['phases', 'schema', index, 'name'], message: `duplicate schema command name "${command.name}"` });
+      }
+      names.add(command.name);
+    });
+  });
+
+export type Manifest = z.output<typeof manifestSchema>;
+
+export interface ManifestProblem {
+  /** Field path such as `phases.data.protocol` or `phases.schema[0].run`; empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** Parses one manifest's YAML value; problems carry field paths, never zod's internals. */
+export function parseManifest(value: unknown): { manifest: Manifest; problems: [] } | { manifest: undefined; problems: ManifestProblem[] } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { manifest: undefined, problems: [{ path: '', message: 'expected a mapping of release fields (release, image, phases, …)' }] };
+  }
+  const result = manifestSchema.safeParse(value);
+  if (result.success) return { manifest: result.data, problems: [] };
+  const problems: ManifestProblem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      // One problem per key, so each unknown key gets its own full path.
+      for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+    } else if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+      problems.push({ path: formatPath(issue.path), message: 'required' });
+    } else {
+      problems.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  return { manifest: undefined, problems };
+}

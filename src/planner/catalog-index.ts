@@ -1,0 +1,134 @@
+import semver, { SemVer, type Comparator } from 'semver';
+import type { Catalog, Release } from '../catalog/release.js';
+import { seriesOf } from '../catalog/series.js';
+
+/** Inclusive interval of catalog positions. */
+export interface PositionRange {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * What the planner derives from a catalog once and reuses for every plan over it: positions,
+ * series boundaries, and for each release the positions of the OLDER releases its upgradeFrom
+ * admits, as sorted intervals. Semver ranges are intersections of comparators per `||` branch, and
+ * each comparator bounds a contiguous run of the sorted catalog, so binary search finds the run.
+ * Cached per catalog object; a catalog is immutable data, so the cache can never go stale.
+ */
+export class CatalogIndex {
+  readonly releases: readonly Release[];
+  readonly versions: readonly SemVer[];
+  readonly #positionById = new Map<string, number>();
+  /** Position of the first release of each release's series (series are contiguous in semver order). */
+  readonly seriesStart: Int32Array;
+  readonly #admits: (readonly PositionRange[] | undefined)[];
+  // Prerelease versions only satisfy ranges that name their own tuple, which is not monotonic in
+  // the order, so such catalogs test every candidate inside each run.
+  readonly #hasPrerelease: boolean;
+
+  constructor(catalog: Catalog) {
+    this.releases = catalog.releases;
+    this.versions = catalog.releases.map((r) => new SemVer(r.version));
+    this.#hasPrerelease = this.versions.some((v) => v.prerelease.length > 0);
+    this.seriesStart = new Int32Array(this.releases.length);
+    let previousSeries = '';
+    this.releases.forEach((release, i) => {
+      this.#positionById.set(release.id, i);
+      const series = seriesOf(release.version);
+      this.seriesStart[i] = i > 0 && series === previousSeries ? (this.seriesStart[i - 1] as number) : i;
+      previousSeries = series;
+    });
+    this.#admits = new Array<readonly PositionRange[] | undefined>(this.releases.length);
+  }
+
+  positionOf(release: Release): number {
+    const position = this.#positionById.get(release.id);
+    if (position === undefined || this.releases[position] !== release) throw new Error(`release ${release.id} is not in this catalog`);
+    return position;
+  }
+
+  sameSeries(a: number, b: number): boolean {
+    return this.seriesStart[a] === this.seriesStart[b];
+  }
+
+  /** Positions below `position` that its upgradeFrom admits, as sorted disjoint intervals. */
+  admittedBy(position: number): readonly PositionRange[] {
+    const cached = this.#admits[position];
+    if (cached) return cached;
+    const release = this.releases[position] as Release;
+    const range = new semver.Range(release.upgradeFrom);
+    const runs: PositionRange[] = [];
+    for (const comparators of range.set) {
+      let lo = 0;
+      let hi = position; // exclusive: only older releases
+      for (const comparator of comparators) [lo, hi] = this.#narrow(comparator, lo, hi);
+      if (lo >= hi) continue;
+      if (!this.#hasPrerelease) {
+        runs.push({ lo, hi: hi - 1 });
+        continue;
+      }
+      for (let i = lo; i < hi; i++) if (range.test(this.versions[i] as SemVer)) runs.push({ lo: i, hi: i });
+    }
+    runs.sort((a, b) => a.lo - b.lo);
+    const merged: PositionRange[] = [];
+    for (const run of runs) {
+      const last = merged[merged.length - 1];
+      if (last && run.lo <= last.hi + 1) last.hi = Math.max(last.hi, run.hi);
+      else merged.push({ ...run });
+    }
+    this.#admits[position] = merged;
+    return merged;
+  }
+
+  #narrow(comparator: Comparator, lo: number, hi: number): [number, number] {
+    if (!(comparator.semver instanceof SemVer)) return [lo, hi]; // `*`: any version
+    const v = comparator.semver;
+    switch (comparator.operator) {
+      case '>=':
+        return [Math.max(lo, this.#lowerBound(v)), hi];
+      case '>':
+        return [Math.max(lo, this.#upperBound(v)), hi];
+      case '<':
+        return [lo, Math.min(hi, this.#lowerBound(v))];
+      case '<=':
+        return [lo, Math.min(hi, this.#upperBound(v))];
+      default:
+        return [Math.max(lo, this.#lowerBound(v)), Math.min(hi, this.#upperBound(v))];
+    }
+  }
+
+  /** First position whose version is >= v. */
+  #lowerBound(v: SemVer): number {
+    let lo = 0;
+    let hi = this.versions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.versions[mid] as SemVer).compare(v) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First position whose version is > v. */
+  #upperBound(v: SemVer): number {
+    let lo = 0;
+    let hi = this.versions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.versions[mid] as SemVer).compare(v) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+const cache = new WeakMap<Catalog, CatalogIndex>();
+
+export function indexOf(catalog: Catalog): CatalogIndex {
+  let index = cache.get(catalog);
+  if (!index) {
+    index = new CatalogIndex(catalog);
+    cache.set(catalog, index);
+  }
+  return index;
+}
