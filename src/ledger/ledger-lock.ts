@@ -1,0 +1,138 @@
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import { LockHeldError } from '../errors/index.js';
+import type { DatabaseTarget } from '../pg/database-target.js';
+import { connectClient } from './connect.js';
+
+/** First key of leapfrog's advisory locks ("LF"); the second is the hash of the ledger schema. */
+const LOCK_CLASS = 0x4c46;
+
+export interface LedgerLock extends AsyncDisposable {
+  release(): Promise<void>;
+}
+
+export interface LockHolder {
+  host: string | null;
+  pid: number | null;
+  since: Date | null;
+  plan: string | null;
+  backendPid: number | null;
+  applicationName: string | null;
+}
+
+export interface AcquireLockOptions {
+  schema: string;
+  timeoutMs: number;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Takes the session advisory lock on a connection of its own, held for the whole run: if the
+ * process dies, PostgreSQL ends the session and the lock goes with it, so a crash never leaves
+ * the database locked. Polls `pg_try_advisory_lock` rather than blocking, so the wait is bounded
+ * by --lock-timeout and the holder can be named.
+ */
+export async function acquireLedgerLock(target: DatabaseTarget, options: AcquireLockOptions): Promise<LedgerLock> {
+  const client = await connectClient(target, applicationName());
+  const deadline = Date.now() + options.timeoutMs;
+  const pollMs = options.pollMs ?? 200;
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+        LOCK_CLASS,
+        options.schema,
+      ]);
+      if (rows[0]?.ok === true) break;
+      if (Date.now() >= deadline || options.signal?.aborted === true) {
+        const holder = await describeHolder(client, options.schema);
+        throw lockHeldError(target, holder, options.timeoutMs);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    }
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    try {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
+    } finally {
+      // Ending the session releases the lock even if the unlock query failed.
+      await client.end();
+    }
+  };
+  return { release, [Symbol.asyncDispose]: release };
+}
+
+function applicationName(): string {
+  return `leapfrog ${hostname()} pid ${process.pid}`.slice(0, 63);
+}
+
+export async function describeHolder(client: pg.ClientBase, schema: string): Promise<LockHolder> {
+  const holder: LockHolder = { host: null, pid: null, since: null, plan: null, backendPid: null, applicationName: null };
+  const session = await client.query<{ pid: number; application_name: string; backend_start: Date }>(
+    `SELECT a.pid, a.application_name, a.backend_start
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = $1::oid AND l.objsubid = 2
+        AND l.objid = (hashtext($2)::bigint & 4294967295)::oid
+      LIMIT 1`,
+    [LOCK_CLASS, schema],
+  );
+  const s = session.rows[0];
+  if (s !== undefined) {
+    holder.backendPid = s.pid;
+    holder.applicationName = s.application_name;
+    holder.since = s.backend_start;
+    const m = /^leapfrog (.+) pid (\d+)$/.exec(s.application_name);
+    if (m) {
+      holder.host = m[1] ?? null;
+      holder.pid = Number(m[2]);
+    }
+  }
+  const exists = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [`"${schema}".runs`]);
+  if (exists.rows[0]?.ok === true) {
+    const run = await client.query<{ host: string; pid: number; started_at: Date; plan_digest: string; from_release: string; to_release: string }>(
+      `SELECT host, pid, started_at, plan_digest, from_release, to_release FROM "${schema}".runs
+        WHERE status = 'running' ORDER BY started_at DESC LIMIT 1`,
+    );
+    const r = run.rows[0];
+    // Trust the run row only when it belongs to the session that holds the lock.
+    if (r !== undefined && (holder.pid === null || holder.pid === r.pid)) {
+      holder.host = r.host;
+      holder.pid = r.pid;
+      holder.since = r.started_at;
+      holder.plan = `${r.from_release} -> ${r.to_release} (${r.plan_digest.slice(0, 19)})`;
+    }
+  }
+  return holder;
+}
+
+function lockHeldError(target: DatabaseTarget, holder: LockHolder, timeoutMs: number): LockHeldError {
+  const who =
+    holder.pid === null
+      ? 'another session'
+      : `leapfrog on host ${holder.host ?? '?'} (pid ${holder.pid})`;
+  const since = holder.since === null ? '' : ` since ${holder.since.toISOString()}`;
+  const plan = holder.plan === null ? '' : `, running plan ${holder.plan}`;
+  return new LockHeldError(
+    `another run holds the ledger lock on ${target.display}: ${who}${since}${plan}; waited ${timeoutMs} ms`,
+    {
+      hint: 'wait for it to finish (`leapfrog status` shows its progress), or raise --lock-timeout; if that process is gone, its session ends and the lock with it',
+      details: {
+        holder: {
+          host: holder.host,
+          pid: holder.pid,
+          since: holder.since?.toISOString() ?? null,
+          plan: holder.plan,
+          backendPid: holder.backendPid,
+        },
+      },
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import type { PhaseName } from '../catalog/release.js';
+import type { ReleaseRef } from '../planner/plan.js';
+
+export type RunMode = 'step' | 'apply';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+/** The database's current release as the ledger records it. */
+export interface LedgerState extends ReleaseRef {
+  updatedAt: Date;
+}
+
+export interface NewRun {
+  planDigest: string;
+  from: ReleaseRef;
+  to: ReleaseRef;
+  mode: RunMode;
+  host: string;
+  pid: number;
+}
+
+export interface RunRecord extends NewRun {
+  id: string;
+  status: RunStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/**
+ * Identifies one phase of one hop. Keyed by the hop (the release the step starts from and the
+ * release it reaches), not by the plan, so that `apply --to X` re-planned after a crash from a
+ * later release still finds the phases the first attempt finished.
+ */
+export interface PhaseKey {
+  fromRelease: string;
+  release: string;
+  phase: PhaseName;
+  /** The schema command's name, or the phase name for preflight/data/check. */
+  name: string;
+}
+
+export interface PhaseResultRecord {
+  status: Exclude<PhaseStatus, 'running'>;
+  exitCode: number | null;
+  /** Already redacted by the caller. */
+  outputTail: readonly string[];
+  durationMs: number;
+  rowsMigrated: number | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface PhaseRecord extends PhaseKey, Omit<PhaseResultRecord, 'status'> {
+  runId: string;
+  planDigest: string;
+  attempts: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+  status: PhaseStatus;
+}
+
+export interface BackupRecord {
+  id: string;
+  release: string;
+  version: string;
+  path: string;
+  format: string;
+  bytes: number;
+  sha256: string;
+  durationMs: number;
+  createdAt: Date;
+  runId: string | null;
+}
+
+export type NewBackup = Omit<BackupRecord, 'id' | 'createdAt'>;
+
+/**
+ * leapfrog's memory of a database: its current release, the runs, one record per phase, and
+ * the backups. It lives inside the target database (so a restored backup brings its ledger
+ * along). `PostgresLedger` implements it; unit tests use an in-memory one.
+ */
+export interface Ledger extends AsyncDisposable {
+  readonly schema: string;
+  currentRelease(): Promise<LedgerState | null>;
+  /** Adopts a database leapfrog has never seen; the caller checks for refusal first. */
+  setCurrentRelease(release: ReleaseRef): Promise<void>;
+  startRun(run: NewRun): Promise<RunRecord>;
+  finishRun(runId: string, status: Exclude<RunStatus, 'running'>): Promise<void>;
+  /** Marks runs left `running` by a crashed process as interrupted (call while holding the lock). */
+  closeAbandonedRuns(): Promise<number>;
+  runningRuns(): Promise<RunRecord[]>;
+  lastRun(): Promise<RunRecord | null>;
+  phase(key: PhaseKey): Promise<PhaseRecord | null>;
+  /** Records that a phase started (status running, attempts + 1) before its command runs. */
+  startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void>;
+  /**
+   * Records a phase's result. With `advanceTo`, the current release moves in the same
+   * transaction, so a crash can never leave a green check unrecorded with the release moved,
+   * nor the release moved without its check.
+   */
+  finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void>;
+  phasesOfRun(runId: string): Promise<PhaseRecord[]>;
+  lastFailedPhase(): Promise<PhaseRecord | null>;
+  recordBackup(backup: NewBackup): Promise<BackupRecord>;
+  backups(): Promise<BackupRecord[]>;
+}

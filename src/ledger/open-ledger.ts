@@ -1,0 +1,33 @@
+import type { DatabaseTarget } from '../pg/database-target.js';
+import { connectClient } from './connect.js';
+import { ledgerSchemaName } from './ledger-schema-name.js';
+import { ledgerExists, migrateLedger } from './migrations.js';
+import { PostgresLedger } from './postgres-ledger.js';
+
+export interface OpenLedgerOptions {
+  schema: string;
+  /** Create or upgrade the ledger schema; read-only verbs (status) pass false. */
+  migrate: boolean;
+}
+
+/**
+ * Opens the ledger of a database. Returns null when `migrate` is false and the database has no
+ * ledger yet, so `status` can say "not baselined" without writing anything.
+ */
+export async function openPostgresLedger(target: DatabaseTarget, options: OpenLedgerOptions): Promise<PostgresLedger | null> {
+  const schema = ledgerSchemaName(options.schema);
+  const client = await connectClient(target, 'leapfrog ledger');
+  try {
+    if (options.migrate) {
+      await migrateLedger(client, schema);
+    } else if (!(await ledgerExists(client, schema))) {
+      await client.end();
+      return null;
+    }
+    return new PostgresLedger(client, schema);
+  } catch (error) {
+    // Closing must not replace the first error.
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}

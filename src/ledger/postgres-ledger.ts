@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { ReleaseRef } from '../planner/plan.js';
+import type {
+  BackupRecord,
+  Ledger,
+  LedgerState,
+  NewBackup,
+  NewRun,
+  PhaseKey,
+  PhaseRecord,
+  PhaseResultRecord,
+  RunRecord,
+  RunStatus,
+} from './ledger.js';
+
+interface RunRow {
+  id: string;
+  plan_digest: string;
+  from_release: string;
+  from_version: string;
+  to_release: string;
+  to_version: string;
+  mode: 'step' | 'apply';
+  host: string;
+  pid: number;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+interface PhaseRow {
+  run_id: string;
+  plan_digest: string;
+  from_release: string;
+  release: string;
+  phase: PhaseRecord['phase'];
+  name: string;
+  status: PhaseRecord['status'];
+  attempts: number;
+  exit_code: number | null;
+  output_tail: string;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_ms: string | null;
+  rows_migrated: string | null;
+  details: Record<string, unknown> | null;
+}
+
+interface BackupRow {
+  id: string;
+  release: string;
+  version: string;
+  path: string;
+  format: string;
+  bytes: string;
+  sha256: string;
+  duration_ms: string;
+  created_at: Date;
+  run_id: string | null;
+}
+
+/**
+ * The ledger in the target PostgreSQL database, on one client of its own (the lock has another).
+ * Every write is a single statement or one transaction, so a crash between two writes leaves
+ * the ledger consistent.
+ */
+export class PostgresLedger implements Ledger {
+  constructor(
+    private readonly client: pg.Client,
+    readonly schema: string,
+  ) {}
+
+  private t(table: string): string {
+    return `"${this.schema}".${table}`;
+  }
+
+  async currentRelease(): Promise<LedgerState | null> {
+    const { rows } = await this.client.query<{ release: string; version: string; updated_at: Date }>(
+      `SELECT release, version, updated_at FROM ${this.t('state')}`,
+    );
+    const row = rows[0];
+    return row === undefined ? null : { release: row.release, version: row.version, updatedAt: row.updated_at };
+  }
+
+  async setCurrentRelease(release: ReleaseRef): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.t('state')} (singleton, release, version, updated_at) VALUES (true, $1, $2, now())
+       ON CONFLICT (singleton) DO UPDATE SET release = EXCLUDED.release, version = EXCLUDED.version, updated_at = now()`,
+      [release.release, release.version],
+    );
+  }
+
+  async startRun(run: NewRun): Promise<RunRecord> {
+    const id = randomUUID();
+    const { rows } = await this.client.query<RunRow>(
+      `INSERT INTO ${this.t('runs')} (id, plan_digest, from_release, from_version, to_release, to_version, mode, host, pid, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running') RETURNING *`,
+      [id, run.planDigest, run.from.release, run.from.version, run.to.release, run.to.version, run.mode, run.host, run.pid],
+    );
+    return runOf(rows[0] as RunRow);
+  }
+
+  async finishRun(runId: string, status: Exclude<RunStatus, 'running'>): Promise<void> {
+    await this.client.query(`UPDATE ${this.t('runs')} SET status = $2, finished_at = now() WHERE id = $1`, [runId, status]);
+  }
+
+  async closeAbandonedRuns(): Promise<number> {
+    const result = await this.client.query(
+      `UPDATE ${this.t('runs')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`,
+    );
+    // Phases a killed process left running are not succeeded, so they run again; say so.
+    await this.client.query(`UPDATE ${this.t('phases')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`);
+    return result.rowCount ?? 0;
+  }
+
+  async runningRuns(): Promise<RunRecord[]> {
+    const { rows } = await this.client.query<RunRow>(
+      `SELECT * FROM ${this.t('runs')} WHERE status = 'running' ORDER BY started_at DESC`,
+    );
+    return rows.map(runOf);
+  }
+
+  async lastRun(): Promise<RunRecord | null> {
+    const { rows } = await this.client.query<RunRow>(`SELECT * FROM ${this.t('runs')} ORDER BY started_at DESC LIMIT 1`);
+    return rows[0] === undefined ? null : runOf(rows[0]);
+  }
+
+  async phase(key: PhaseKey): Promise<PhaseRecord | null> {
+    const { rows } = await this.client.query<PhaseRow>(
+      `SELECT * FROM ${this.t('phases')} WHERE from_release = $1 AND release = $2 AND phase = $3 AND name = $4`,
+      [key.fromRelease, key.release, key.phase, key.name],
+    );
+    return rows[0] === undefined ? null : phaseOf(rows[0]);
+  }
+
+  async startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'running', 1, now())
+       ON CONFLICT (from_release, release, phase, name) DO UPDATE SET
+         run_id = EXCLUDED.run_id, plan_digest = EXCLUDED.plan_digest, status = 'running',
+         attempts = ${this.t('phases')}.attempts + 1, started_at = now(), finished_at = NULL, exit_code = NULL`,
+      [runId, planDigest, key.fromRelease, key.release, key.phase, key.name],
+    );
+  }
+
+  async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
+    await this.client.query('BEGIN');
+    try {
+      await this.client.query(
+        `UPDATE ${this.t('phases')} SET status = $5, exit_code = $6, output_tail = $7, duration_ms = $8,
+           rows_migrated = $9, details = $10, finished_at = now()
+         WHERE from_release = $1 AND release = $2 AND phase = $3 AND name = $4`,
+        [
+          key.fromRelease,
+          key.release,
+          key.phase,
+          key.name,
+          result.status,
+          result.exitCode,
+          result.outputTail.join('\n'),
+          Math.round(result.durationMs),
+          result.rowsMigrated,
+          result.details === null ? null : JSON.stringify(result.details),
+        ],
+      );
+      if (advanceTo !== undefined) await this.setCurrentRelease(advanceTo);
+      await this.client.query('COMMIT');
+    } catch (error) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async phasesOfRun(runId: string): Promise<PhaseRecord[]> {
+    const { rows } = await this.client.query<PhaseRow>(
+      `SELECT * FROM ${this.t('phases')} WHERE run_id = $1 ORDER BY started_at, id`,
+      [runId],
+    );
+    return rows.map(phaseOf);
+  }
+
+  async lastFailedPhase(): Promise<PhaseRecord | null> {
+    const { rows } = await this.client.query<PhaseRow>(
+      `SELECT * FROM ${this.t('phases')} WHERE status IN ('failed', 'interrupted') ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
+    );
+    return rows[0] === undefined ? null : phaseOf(rows[0]);
+  }
+
+  async recordBackup(backup: NewBackup): Promise<BackupRecord> {
+    const { rows } = await this.client.query<BackupRow>(
+      `INSERT INTO ${this.t('backups')} (id, release, version, path, format, bytes, sha256, duration_ms, run_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [
+        randomUUID(),
+        backup.release,
+        backup.version,
+        backup.path,
+        backup.format,
+        backup.bytes,
+        backup.sha256,
+        Math.round(backup.durationMs),
+        backup.runId,
+      ],
+    );
+    return backupOf(rows[0] as BackupRow);
+  }
+
+  async backups(): Promise<BackupRecord[]> {
+    const { rows } = await this.client.query<BackupRow>(`SELECT * FROM ${this.t('backups')} ORDER BY created_at, id`);
+    return rows.map(backupOf);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.client.end();
+  }
+}
+
+function runOf(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    planDigest: row.plan_digest,
+    from: { release: row.from_release, version: row.from_version },
+    to: { release: row.to_release, version: row.to_version },
+    mode: row.mode,
+    host: row.host,
+    pid: row.pid,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+function phaseOf(row: PhaseRow): PhaseRecord {
+  return {
+    runId: row.run_id,
+    planDigest: row.plan_digest,
+    fromRelease: row.from_release,
+    release: row.release,
+    phase: row.phase,
+    name: row.name,
+    status: row.status,
+    attempts: row.attempts,
+    exitCode: row.exit_code,
+    outputTail: row.output_tail === '' ? [] : row.output_tail.split('\n'),
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.duration_ms === null ? 0 : Number(row.duration_ms),
+    rowsMigrated: row.rows_migrated === null ? null : Number(row.rows_migrated),
+    details: row.details,
+  };
+}
+
+function backupOf(row: BackupRow): BackupRecord {
+  return {
+    id: row.id,
+    release: row.release,
+    version: row.version,
+    path: row.path,
+    format: row.format,
+    bytes: Number(row.bytes),
+    sha256: row.sha256,
+    durationMs: Number(row.duration_ms),
+    createdAt: row.created_at,
+    runId: row.run_id,
+  };
+}

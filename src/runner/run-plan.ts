@@ -1,0 +1,411 @@
+import { hostname } from 'node:os';
+import type { Catalog, Release } from '../catalog/release.js';
+import {
+  BadInputError,
+  CheckRedError,
+  InterruptedError,
+  LeapfrogError,
+  PhaseFailedError,
+  StalePlanError,
+} from '../errors/index.js';
+import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
+import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
+import { redact } from '../pg/redact.js';
+import type { Plan, ReleaseRef } from '../planner/plan.js';
+import type { PhaseRef, RunnerEventListener } from './events.js';
+import { pendingSteps, type PendingStep } from './pending-steps.js';
+import { runBatches } from './protocols/batches.js';
+import { runExit0 } from './protocols/exit0.js';
+import { parseProgressLine, type ProgressReport } from './protocols/progress-line.js';
+import type { Invocation, Invoke, ProtocolOutcome } from './protocols/protocol-outcome.js';
+import { runUpgradeCheck } from './protocols/upgradecheck.js';
+import type { PhaseResult, RunResult, StepResult } from './run-result.js';
+import { stepPhases, type StepPhase } from './step-phases.js';
+
+export interface BeforeFirstCommandContext {
+  runId: string;
+  /** Where the database is before this run changes anything. */
+  current: ReleaseRef;
+  /** The step about to run its first command. */
+  release: Release;
+}
+
+export interface RunPlanOptions {
+  plan: Plan;
+  /** "sha256:…" of the plan (plan-file's planDigestOf), recorded with the run and each phase. */
+  planDigest: string;
+  catalog: Catalog;
+  ledger: Ledger;
+  executor: PhaseExecutor;
+  mode: RunMode;
+  /** The database URL under its configured name, plus anything else every command needs. */
+  env: Readonly<Record<string, string>>;
+  /** Strings that must never appear in events, ledger rows or errors. */
+  secrets: readonly string[];
+  signal: AbortSignal;
+  onEvent?: RunnerEventListener;
+  /** Called once, right before the first phase command this run actually executes. */
+  beforeFirstCommand?: (context: BeforeFirstCommandContext) => Promise<void>;
+  /** The command to re-run, for hints, e.g. "leapfrog apply --plan plans/a-to-b.json". */
+  rerunCommand?: string;
+}
+
+const STDOUT_KEEP = 10_000;
+const TAIL_IN_MESSAGE = 8;
+
+/**
+ * Walks a plan from where the ledger says the database is: per step preflight, schema, data,
+ * check; every phase result recorded before the next begins; the current release advances only
+ * with a green check, in the same transaction. In `step` mode it runs exactly the next pending
+ * step. Never prints; returns a result per step and phase, or throws a typed error after the
+ * ledger has recorded what happened.
+ */
+export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
+  const { plan, ledger, mode } = options;
+  const started = performance.now();
+  const emit: RunnerEventListener = options.onEvent ?? (() => undefined);
+  const rerun = options.rerunCommand ?? 'leapfrog status';
+
+  const current = await ledger.currentRelease();
+  if (current === null) {
+    throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}")`, {
+      hint: `adopt it first: \`leapfrog baseline --release ${plan.from.release}\` (the release it is at now)`,
+    });
+  }
+  const currentRef: ReleaseRef = { release: current.release, version: current.version };
+  const pending = pendingSteps(plan, currentRef);
+  const selected = mode === 'step' ? pending.slice(0, 1) : pending;
+  const releases = selected.map((p) => releaseOf(options.catalog, p));
+
+  const skippedSteps = plan.steps.slice(0, plan.steps.length - pending.length).map((s) => stepOutcome(s, 'skipped', []));
+  if (selected.length === 0) {
+    const result: RunResult = {
+      runId: null,
+      mode,
+      status: 'nothing-to-do',
+      from: plan.from,
+      to: plan.to,
+      finalRelease: currentRef,
+      steps: skippedSteps,
+      durationMs: performance.now() - started,
+    };
+    emit({ type: 'run-finished', result });
+    return result;
+  }
+
+  const run = await ledger.startRun({ planDigest: options.planDigest, from: plan.from, to: plan.to, mode, host: hostname(), pid: process.pid });
+  emit({
+    type: 'run-started',
+    runId: run.id,
+    mode,
+    from: plan.from,
+    to: plan.to,
+    steps: plan.steps.map((s) => s.release),
+    pending: selected.map((p) => p.step.release),
+  });
+
+  const steps: StepResult[] = [...skippedSteps];
+  let finalRelease = currentRef;
+  let firstCommandDone = false;
+  const context: StepContext = {
+    options,
+    runId: run.id,
+    emit,
+    rerun,
+    beforeFirstCommand: async (release) => {
+      if (firstCommandDone) return;
+      firstCommandDone = true;
+      await options.beforeFirstCommand?.({ runId: run.id, current: currentRef, release });
+    },
+  };
+  let failure: Error | null = null;
+  try {
+    for (const [i, pendingStep] of selected.entries()) {
+      const release = releases[i] as Release;
+      const outcome = await runStep(context, pendingStep, release);
+      steps.push(outcome.step);
+      if (outcome.error !== null) {
+        failure = outcome.error;
+        break;
+      }
+      finalRelease = { release: release.id, version: release.version };
+    }
+  } catch (error) {
+    // The ledger or the hook failed outside any phase: still close the run.
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  if (failure !== null) {
+    const status = failure instanceof InterruptedError ? 'interrupted' : 'failed';
+    for (const p of pending.slice(steps.length - skippedSteps.length)) steps.push(stepOutcome(p.step, 'not-run', []));
+    const result: RunResult = {
+      runId: run.id, mode, status, from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started,
+    };
+    try {
+      await ledger.finishRun(run.id, status);
+    } catch {
+      // The run's own error is the one that matters; a ledger that is also gone must not hide it.
+    }
+    emit({ type: 'run-finished', result });
+    if (failure instanceof LeapfrogError) failure.details['run'] = summaryDetails(result);
+    throw failure;
+  }
+  for (const p of pending.slice(selected.length)) steps.push(stepOutcome(p.step, 'not-run', []));
+  await ledger.finishRun(run.id, 'succeeded');
+  const result: RunResult = {
+    runId: run.id, mode, status: 'succeeded', from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started,
+  };
+  emit({ type: 'run-finished', result });
+  return result;
+}
+
+interface StepContext {
+  options: RunPlanOptions;
+  runId: string;
+  emit: RunnerEventListener;
+  rerun: string;
+  beforeFirstCommand: (release: Release) => Promise<void>;
+}
+
+function releaseOf(catalog: Catalog, pending: PendingStep): Release {
+  const release = catalog.releases.find((r) => r.id === pending.step.release);
+  if (release === undefined) {
+    throw new StalePlanError(`stale plan: step ${pending.step.release} is no longer in the catalog ${catalog.dir}`, {
+      hint: 'make a new plan with `leapfrog plan`, or restore the release folder the plan was made with',
+    });
+  }
+  return release;
+}
+
+interface StepOutcome {
+  step: StepResult;
+  /** Set when the step stopped: the typed error to throw once the run is closed. */
+  error: LeapfrogError | null;
+}
+
+async function runStep(context: StepContext, pending: PendingStep, release: Release): Promise<StepOutcome> {
+  const { options, emit } = context;
+  const started = performance.now();
+  const phases = stepPhases(release);
+  const ref: ReleaseRef = { release: release.id, version: release.version };
+  emit({
+    type: 'step-started',
+    release: release.id,
+    version: release.version,
+    index: pending.index,
+    phases: phases.map((p) => ({ release: release.id, phase: p.phase, name: p.name })),
+  });
+  const results: PhaseResult[] = [];
+  let advanced = false;
+  for (const [i, phase] of phases.entries()) {
+    const key: PhaseKey = { fromRelease: pending.from.release, release: release.id, phase: phase.phase, name: phase.name };
+    const phaseRef: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
+    const previous = await options.ledger.phase(key);
+    if (previous?.status === 'succeeded') {
+      results.push(phaseOutcome(phaseRef, 'skipped'));
+      emit({ type: 'phase-finished', ...phaseRef, status: 'skipped', exitCode: previous.exitCode, durationMs: 0, rowsMigrated: null, message: null });
+      continue;
+    }
+    if (options.signal.aborted) {
+      return interrupted(context, release, phaseRef, results, phases.slice(i), started);
+    }
+    await context.beforeFirstCommand(release);
+    await options.ledger.startPhase(key, context.runId, options.planDigest);
+    emit({ type: 'phase-started', ...phaseRef, attempt: (previous?.attempts ?? 0) + 1 });
+
+    let outcome: ProtocolOutcome;
+    let runError: Error | null = null;
+    try {
+      outcome = await runPhase(context, release, phase, phaseRef);
+    } catch (error) {
+      // The executor could not run the command at all (missing binary, image, engine).
+      runError = error instanceof Error ? error : new Error(String(error));
+      const message = redact(error instanceof Error ? error.message : String(error), options.secrets);
+      outcome = {
+        status: 'failed', exitCode: null, invocations: 0, rowsMigrated: null, checks: [], warning: false,
+        message, outputTail: [message], durationMs: 0,
+      };
+    }
+    const isLast = i === phases.length - 1;
+    const ok = outcome.status === 'succeeded';
+    await options.ledger.finishPhase(
+      key,
+      {
+        status: ok ? 'succeeded' : outcome.status === 'interrupted' ? 'interrupted' : 'failed',
+        exitCode: outcome.exitCode,
+        outputTail: outcome.outputTail.map((l) => redact(l, options.secrets)),
+        durationMs: outcome.durationMs,
+        rowsMigrated: outcome.rowsMigrated,
+        details: detailsOf(outcome),
+      },
+      ok && isLast ? ref : undefined,
+    );
+    if (ok && isLast) advanced = true;
+    const result: PhaseResult = {
+      ...phaseRef,
+      status: ok ? 'succeeded' : outcome.status === 'interrupted' ? 'interrupted' : 'failed',
+      exitCode: outcome.exitCode,
+      durationMs: outcome.durationMs,
+      invocations: outcome.invocations,
+      rowsMigrated: outcome.rowsMigrated,
+      checks: outcome.checks,
+      message: outcome.message,
+    };
+    results.push(result);
+    for (const check of outcome.checks) emit({ type: 'check-result', ...phaseRef, ...check });
+    emit({
+      type: 'phase-finished', ...phaseRef, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs,
+      rowsMigrated: result.rowsMigrated, message: result.message,
+    });
+    if (ok) continue;
+
+    const remaining = phases.slice(i + 1).map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run'));
+    const stepStatus = outcome.status === 'interrupted' ? 'interrupted' : 'failed';
+    const step: StepResult = { ...ref, status: stepStatus, durationMs: performance.now() - started, phases: [...results, ...remaining] };
+    emit({ type: 'step-finished', result: step });
+    if (runError !== null && !(runError instanceof LeapfrogError)) throw runError;
+    return { step, error: runError ?? phaseError(context, release, phase, outcome) };
+  }
+  // A step whose phases were all recorded by an earlier run (or that has none) still moves the
+  // release: its last phase's record was written, so advancing is what that run would have done.
+  if (!advanced) await options.ledger.setCurrentRelease(ref);
+  const step: StepResult = { ...ref, status: 'succeeded', durationMs: performance.now() - started, phases: results };
+  emit({ type: 'step-finished', result: step });
+  return { step, error: null };
+}
+
+function runPhase(context: StepContext, release: Release, phase: StepPhase, ref: PhaseRef): Promise<ProtocolOutcome> {
+  const timeoutMs = release.timeoutsMs[phase.phase];
+  const invoke = makeInvoke(context, release, phase, ref, timeoutMs);
+  switch (phase.protocol) {
+    case 'exit0':
+      return runExit0(invoke, phase.run, timeoutMs);
+    case 'upgradecheck':
+      return runUpgradeCheck(invoke, phase.run, timeoutMs);
+    case 'batches':
+      return runBatches(invoke, { run: phase.run, protocol: 'batches', batchSize: phase.batchSize, stallAfter: phase.stallAfter }, timeoutMs);
+  }
+}
+
+/**
+ * One invocation of the phase command through the executor: environment, the phase's time
+ * budget (shared by every batch of a data phase), redacted output lines as events, and progress
+ * lines turned into rows done, remaining, rows/s and ETA.
+ */
+function makeInvoke(context: StepContext, release: Release, phase: StepPhase, ref: PhaseRef, timeoutMs: number): Invoke {
+  const { options, emit } = context;
+  const phaseStarted = performance.now();
+  const deadline = phaseStarted + timeoutMs;
+  let rowsBefore = 0;
+  const env = { ...release.env, ...options.env };
+  return async (command) => {
+    const stdout: string[] = [];
+    const progress = new Map<string, ProgressReport>();
+    const budget = Math.max(1, Math.round(deadline - performance.now()));
+    const result: PhaseRunResult = await options.executor.run(command, {
+      runId: context.runId,
+      release,
+      phase: phase.phase,
+      env,
+      timeoutMs: budget,
+      signal: options.signal,
+      onLine: (raw, stream) => {
+        const line = redact(raw, options.secrets);
+        const report = stream === 'stdout' ? parseProgressLine(line) : null;
+        if (report !== null) {
+          progress.set(report.migration, report);
+          const done = rowsBefore + [...progress.values()].reduce((a, p) => a + p.done, 0);
+          const remaining = [...progress.values()].reduce((a, p) => a + p.remaining, 0);
+          const seconds = (performance.now() - phaseStarted) / 1000;
+          const rowsPerSecond = seconds > 0 && done > 0 ? done / seconds : null;
+          const etaMs = rowsPerSecond === null ? null : (remaining / rowsPerSecond) * 1000;
+          emit({ type: 'progress', ...ref, migration: report.migration, done, remaining, rowsPerSecond, etaMs });
+          return;
+        }
+        if (stream === 'stdout' && stdout.length < STDOUT_KEEP) stdout.push(line);
+        emit({ type: 'phase-output', ...ref, line, stream });
+      },
+    });
+    rowsBefore += [...progress.values()].reduce((a, p) => a + p.done, 0);
+    const invocation: Invocation = {
+      ...result,
+      outputTail: result.outputTail.map((l) => redact(l, options.secrets)),
+      stdout,
+      progress,
+    };
+    return invocation;
+  };
+}
+
+function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
+  const details: Record<string, unknown> = {};
+  if (outcome.checks.length > 0) details['checks'] = outcome.checks;
+  if (outcome.warning) details['warning'] = true;
+  if (outcome.invocations > 1) details['invocations'] = outcome.invocations;
+  if (outcome.message !== null) details['message'] = outcome.message;
+  return Object.keys(details).length === 0 ? null : details;
+}
+
+function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome): LeapfrogError {
+  const where = `release ${release.id}, phase ${phase.phase}${phase.phase === 'schema' ? ` (${phase.name})` : ''}`;
+  const commandText = phase.run.join(' ');
+  const tail = outcome.outputTail.slice(-TAIL_IN_MESSAGE).map((l) => `    | ${l}`).join('\n');
+  const checks = outcome.checks.map((c) => `    ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details ? ` — ${c.details}` : ''}`).join('\n');
+  const details = {
+    release: release.id,
+    phase: phase.phase,
+    name: phase.name,
+    exitCode: outcome.exitCode,
+    outputTail: outcome.outputTail,
+    checks: outcome.checks,
+  };
+  if (outcome.status === 'interrupted') {
+    return new InterruptedError(`interrupted during ${where}: the command was stopped and the phase recorded as interrupted`, {
+      hint: `re-run \`${context.rerun}\` to resume at this phase`,
+      details,
+    });
+  }
+  if (outcome.status === 'red') {
+    return new CheckRedError(
+      `green-light check is red for ${where}: ${outcome.message ?? ''}; release ${release.id} was not recorded as reached${checks ? `\n${checks}` : ''}${tail && !checks ? `\n${tail}` : ''}`,
+      { hint: `fix what the check reports, then re-run \`${context.rerun}\` (it resumes at the check)`, details },
+    );
+  }
+  return new PhaseFailedError(
+    `${where} failed: \`${commandText}\` ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`,
+    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`leapfrog status\` shows the output tail)`, details },
+  );
+}
+
+function interrupted(
+  context: StepContext,
+  release: Release,
+  ref: PhaseRef,
+  results: PhaseResult[],
+  rest: readonly StepPhase[],
+  started: number,
+): StepOutcome {
+  const step: StepResult = {
+    release: release.id,
+    version: release.version,
+    status: 'interrupted',
+    durationMs: performance.now() - started,
+    phases: [...results, ...rest.map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run'))],
+  };
+  context.emit({ type: 'step-finished', result: step });
+  const error = new InterruptedError(`interrupted before release ${release.id}, phase ${ref.phase} started`, {
+    hint: `re-run \`${context.rerun}\` to resume at this phase`,
+  });
+  return { step, error };
+}
+
+function phaseOutcome(ref: PhaseRef, status: PhaseResult['status']): PhaseResult {
+  return { ...ref, status, exitCode: null, durationMs: 0, invocations: 0, rowsMigrated: null, checks: [], message: null };
+}
+
+function stepOutcome(step: { release: string; version: string }, status: StepResult['status'], phases: PhaseResult[]): StepResult {
+  return { release: step.release, version: step.version, status, durationMs: 0, phases };
+}
+
+function summaryDetails(result: RunResult): Record<string, unknown> {
+  return { runId: result.runId, status: result.status, finalRelease: result.finalRelease };
+}
