@@ -1,0 +1,89 @@
+import type Dockerode from 'dockerode';
+import type { Catalog, Release } from '../catalog/release.js';
+import { LeapfrogError, ExitCode } from '../errors/index.js';
+import { createBuildContext, releasesInImage } from './build-context.js';
+import { dockerMessage } from './docker-connection.js';
+
+export interface BuildImageOptions {
+  catalog: Catalog;
+  release: Release;
+  kitBundlePath: string;
+  /** The `BASE_IMAGE` build argument; the Dockerfile's default (an official Node image) when absent. */
+  baseImage?: string;
+  /** Each line of the engine's build output (`Step 3/7 : COPY …`), as it arrives. */
+  onProgress?: (line: string) => void;
+}
+
+export interface BuiltImage {
+  release: string;
+  image: string;
+  /** The image id ("sha256:…"), which `plan --out` pins. */
+  id: string;
+  /** Releases whose folders the image carries, oldest first. */
+  carries: string[];
+}
+
+/** A build that the engine refused or that failed in a Dockerfile step. Exit 1: nothing was tagged. */
+export class ImageBuildError extends LeapfrogError {
+  constructor(message: string, options: { hint: string; cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, ExitCode.phaseFailed, options);
+  }
+}
+
+interface BuildEvent {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string };
+}
+
+/**
+ * Builds one release's migration image with the Engine API and tags it with the manifest's
+ * `image`. The engine reports a failed Dockerfile step inside the progress stream, not as an
+ * HTTP error, so the stream is read to the end and its `error` events become the exception.
+ */
+export async function buildReleaseImage(docker: Dockerode, options: BuildImageOptions): Promise<BuiltImage> {
+  const { catalog, release } = options;
+  const context = await createBuildContext(options);
+  const buildargs: Record<string, string> = {};
+  if (options.baseImage !== undefined) buildargs['BASE_IMAGE'] = options.baseImage;
+  const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`leapfrog images build --release ${release.id}\``;
+
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(context, {
+      t: release.image,
+      buildargs,
+      labels: { 'leapfrog.image.release': release.id, 'leapfrog.image.version': release.version, 'leapfrog.image.manifest-digest': release.manifestDigest },
+      rm: true,
+      forcerm: true,
+    });
+  } catch (error) {
+    throw new ImageBuildError(`the Docker Engine refused to build ${release.image}: ${dockerMessage(error)}`, { hint, cause: error });
+  }
+
+  let imageId: string | undefined;
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error) => (error ? reject(error) : resolve()),
+      (event: BuildEvent) => {
+        if (event.aux?.ID) imageId = event.aux.ID;
+        const message = event.error ?? event.errorDetail?.message;
+        if (message !== undefined) failure = message.trim();
+        for (const line of (event.stream ?? event.status ?? '').split('\n')) {
+          if (line.trim() !== '') options.onProgress?.(line.trimEnd());
+        }
+      },
+    );
+  }).catch((error: unknown) => {
+    failure ??= dockerMessage(error);
+  });
+  if (failure !== undefined) {
+    throw new ImageBuildError(`building ${release.image} for release ${release.id} failed: ${failure}`, { hint, details: { release: release.id, image: release.image } });
+  }
+  const id = imageId ?? (await docker.getImage(release.image).inspect()).Id;
+  return { release: release.id, image: release.image, id, carries: releasesInImage(catalog, release).map((r) => r.id) };
+}

@@ -1,0 +1,29 @@
+import type Dockerode from 'dockerode';
+import type { Catalog } from '../catalog/release.js';
+import { imageDigest } from './image-digest.js';
+
+export interface ReleaseImageRow {
+  release: string;
+  image: string;
+  present: boolean;
+  /** Image id ("sha256:…") when present: what `plan --out` pins. */
+  digest: string | null;
+  /** ISO time the image was built, when present. */
+  created: string | null;
+  sizeBytes: number | null;
+}
+
+/** One row per release of the catalog, whether or not its image exists on this engine. */
+export async function listReleaseImages(docker: Dockerode, catalog: Catalog): Promise<ReleaseImageRow[]> {
+  const rows: ReleaseImageRow[] = [];
+  for (const release of catalog.releases) {
+    const digest = await imageDigest(release.image, docker);
+    if (digest === null) {
+      rows.push({ release: release.id, image: release.image, present: false, digest: null, created: null, sizeBytes: null });
+      continue;
+    }
+    const info = await docker.getImage(digest).inspect();
+    rows.push({ release: release.id, image: release.image, present: true, digest, created: info.Created, sizeBytes: info.Size });
+  }
+  return rows;
+}

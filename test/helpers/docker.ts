@@ -1,0 +1,75 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Dockerode from 'dockerode';
+import { execa } from 'execa';
+import type { Catalog, Release } from '../../src/catalog/release.js';
+import { buildReleaseImage } from '../../src/images/build-image.js';
+import { tryConnectDocker } from '../../src/images/docker-connection.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The offline base image scripts/build-base-image.sh makes (no registry is reachable here). */
+export const BASE_IMAGE = process.env['LEAPFROG_BASE_IMAGE'] ?? 'leapfrog/node-base:local';
+export const FIXTURE_IMAGE = 'leapfrog-test/fixture:1';
+
+/** True when a Docker Engine answers on this machine. */
+export async function dockerAvailable(): Promise<boolean> {
+  return (await tryConnectDocker()) !== null;
+}
+
+/**
+ * The engine for a docker test file, or null when it should be skipped. CI sets
+ * LEAPFROG_REQUIRE_DOCKER=1: there an unreachable engine throws, so the file FAILS instead of
+ * skipping; a developer without Docker gets the rest of the suite and a printed reason.
+ */
+export async function dockerForTests(suite: string): Promise<Dockerode | null> {
+  const docker = await tryConnectDocker();
+  if (docker !== null) return docker;
+  if (process.env['LEAPFROG_REQUIRE_DOCKER'] === '1') {
+    throw new Error(`${suite}: LEAPFROG_REQUIRE_DOCKER=1 but no Docker Engine answers (check \`docker info\`)`);
+  }
+  console.warn(`SKIPPED ${suite}: no Docker Engine answers on this machine (start dockerd to run it; CI requires it)`);
+  return null;
+}
+
+/** Builds (or finds up to date) the offline base image; idempotent and about a second when fresh. */
+export async function ensureBaseImage(): Promise<string> {
+  await execa(join(root, 'scripts', 'build-base-image.sh'), ['--tag', BASE_IMAGE]);
+  return BASE_IMAGE;
+}
+
+/** A Release value for a test image, with every field a real manifest would have. */
+export function fixtureRelease(overrides: Partial<Release> = {}): Release {
+  const dir = join(root, 'test', 'fixtures', 'docker-release');
+  return {
+    id: 'fixture',
+    version: '1.0.0',
+    image: FIXTURE_IMAGE,
+    upgradeFrom: '<1.0.0',
+    upgradeFromIsDefault: true,
+    milestone: false,
+    yanked: false,
+    env: {},
+    phases: { schema: [] },
+    timeoutsMs: { preflight: 60_000, schema: 60_000, data: 60_000, check: 60_000 },
+    dir,
+    file: 'test/fixtures/docker-release/release.yaml',
+    manifestDigest: 'sha256:fixture',
+    ...overrides,
+  };
+}
+
+/** Builds the fixture image (test/fixtures/docker-release) on the offline base, through leapfrog's own build code. */
+export async function ensureFixtureImage(docker: Dockerode, image = FIXTURE_IMAGE): Promise<Release> {
+  await ensureBaseImage();
+  const release = fixtureRelease({ image });
+  const catalog: Catalog = { dir: dirname(release.dir), releases: [release], digest: 'sha256:fixture' };
+  await buildReleaseImage(docker, { catalog, release, kitBundlePath: join(release.dir, 'bin', 'phase'), baseImage: BASE_IMAGE });
+  return release;
+}
+
+/** Every container carrying leapfrog's run label, with its labels (for leftover assertions). */
+export async function leapfrogContainers(docker: Dockerode, runId?: string): Promise<Dockerode.ContainerInfo[]> {
+  const label = runId === undefined ? ['leapfrog.run'] : [`leapfrog.run=${runId}`];
+  return docker.listContainers({ all: true, filters: { label } });
+}
