@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PhaseName, Release } from '../../src/catalog/release.js';
+import type { Release } from '../../src/catalog/release.js';
 import { LeapfrogError } from '../../src/errors/index.js';
 import { createDockerExecutor, DockerExecutor } from '../../src/executors/docker-executor.js';
 import type { OutputStream, PhaseRunOptions } from '../../src/executors/phase-executor.js';
