@@ -14,6 +14,8 @@ if (!existsSync(entry)) {
     target: 'node20',
     format: 'esm',
     outfile: 'dist/kit/leapfrog-kit.mjs',
+    // pg tries `require('pg-native')` only when asked for the native driver, which the kit never is.
+    external: ['pg-native'],
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',
   });
