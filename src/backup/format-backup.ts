@@ -1,0 +1,40 @@
+import { formatDuration } from '../util/duration.js';
+import type { BackupRecord } from './backup-record.js';
+import type { KnownBackup } from './known-backup.js';
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function formatBackupLine(record: BackupRecord): string {
+  return [
+    `backup of ${record.database} at release ${record.release ?? '(unknown: no ledger)'} written to ${record.path}`,
+    `  ${record.format} format, ${formatBytes(record.bytes)}, sha256 ${record.sha256}, took ${formatDuration(record.durationMs)} (pg_dump ${record.pgDumpVersion}, server ${record.serverVersion})`,
+  ].join('\n');
+}
+
+/** The `leapfrog backups` table, newest first. */
+export function formatBackupTable(backups: readonly KnownBackup[]): string {
+  if (backups.length === 0) return 'no backups found';
+  const header = ['TAKEN (UTC)', 'RELEASE', 'FORMAT', 'SIZE', 'SHA256', 'KNOWN FROM', 'PATH'];
+  const rows = backups.map((b) => [
+    b.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+    b.release ?? '?',
+    b.format,
+    formatBytes(b.bytes),
+    b.sha256.slice(0, 12),
+    [b.inLedger ? 'ledger' : '', b.hasSidecar ? 'sidecar' : ''].filter(Boolean).join('+'),
+    b.path,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

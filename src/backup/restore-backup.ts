@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import type pg from 'pg';
+import { BadInputError, PhaseFailedError, RefusedError } from '../errors/index.js';
+import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
+import { redact } from '../pg/redact.js';
+import type { ReleaseRef } from '../planner/plan.js';
+import { libpqConnection } from './libpq-connection.js';
+import type { LocatedBackup } from './locate-backup.js';
+import type { PgTools } from './pg-tools.js';
+import { withClient } from './with-client.js';
+
+export interface RestoreOptions {
+  backup: LocatedBackup;
+  target: DatabaseTarget;
+  tools: PgTools;
+  /** Replace a database that has tables (the operator said so on purpose). */
+  yes: boolean;
+  /** Create the database when it does not exist. */
+  create: boolean;
+  /** pg_restore --jobs for a directory-format backup. */
+  jobs: number;
+}
+
+export interface RestoreOutcome {
+  database: string;
+  /** What happened to the database before pg_restore ran. */
+  action: 'created' | 'replaced' | 'filled-empty';
+  durationMs: number;
+}
+
+/**
+ * Restores a verified backup into the target database. A database that has tables is not
+ * restored over (`pg_restore --clean` would leave behind every table the failed upgrade added):
+ * the backup is restored into a new database of the same shape (owner, encoding, locale,
+ * per-database settings), and only when that succeeded is it swapped in by renaming, so a
+ * failed restore leaves the original database exactly as it was.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreOutcome> {
+  const { target } = options;
+  const name = databaseName(target);
+  const maintenance = withDatabase(target, name === 'postgres' ? 'template1' : 'postgres');
+  const started = performance.now();
+  const action = await withClient(maintenance, async (admin) => {
+    const existing = await describeDatabase(admin, name);
+    if (existing === undefined) {
+      if (!options.create) {
+        throw new BadInputError(`the database ${target.display} does not exist`, {
+          hint: `add --create to create it and restore into it`,
+        });
+      }
+      await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE template0`);
+      try {
+        await runPgRestore(options, target);
+      } catch (error) {
+        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`).catch(() => undefined);
+        throw error;
+      }
+      return 'created' as const;
+    }
+    const relations = await withClient(target, countUserRelations);
+    if (relations === 0) {
+      await runPgRestore(options, target);
+      return 'filled-empty' as const;
+    }
+    if (!options.yes) {
+      throw new RefusedError(
+        `the database ${target.display} is not empty (${relations} tables, views or sequences): restoring would replace it, so nothing was done`,
+        {
+          hint: `to replace it with the backup, run again with --yes; to restore beside it, point --database-url at a new database and add --create`,
+        },
+      );
+    }
+    await assertNotInUse(admin, name, target);
+    const suffix = randomBytes(4).toString('hex');
+    const staging = `${name.slice(0, 40)}_lf_restore_${suffix}`;
+    await createLike(admin, staging, existing);
+    try {
+      await runPgRestore(options, withDatabase(target, staging));
+      await assertNotInUse(admin, name, target);
+      const retired = `${name.slice(0, 40)}_lf_replaced_${suffix}`;
+      await admin.query(`ALTER DATABASE ${ident(name)} RENAME TO ${ident(retired)}`);
+      await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(name)}`);
+      await admin.query(`DROP DATABASE ${ident(retired)}`);
+    } catch (error) {
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`).catch(() => undefined);
+      throw error;
+    }
+    return 'replaced' as const;
+  });
+  return { database: target.display, action, durationMs: Math.round(performance.now() - started) };
+}
+
+interface DatabaseShape {
+  owner: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+  settings: string[];
+}
+
+async function describeDatabase(admin: pg.Client, name: string): Promise<DatabaseShape | undefined> {
+  const { rows } = await admin.query<DatabaseShape>(
+    `SELECT pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding,
+            d.datcollate AS collate, d.datctype AS ctype,
+            coalesce((SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '{}') AS settings
+       FROM pg_database d WHERE d.datname = $1`,
+    [name],
+  );
+  return rows[0];
+}
+
+async function countUserRelations(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+        AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function assertNotInUse(admin: pg.Client, name: string, target: DatabaseTarget): Promise<void> {
+  // No FORCE: a running application or leapfrog run must be stopped by the operator, not
+  // disconnected behind their back in the middle of a transaction.
+  const others = await admin.query<{ n: string; apps: string | null }>(
+    `SELECT count(*) AS n, string_agg(DISTINCT nullif(application_name, ''), ', ') AS apps
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [name],
+  );
+  const busy = Number(others.rows[0]?.n ?? 0);
+  if (busy > 0) {
+    throw new RefusedError(
+      `the database ${target.display} has ${busy} other session(s)${others.rows[0]?.apps ? ` (${others.rows[0].apps})` : ''}: it cannot be replaced while in use, so it was left as it was`,
+      { hint: 'stop the application and any leapfrog run using it, then run the same restore command again' },
+    );
+  }
+}
+
+async function createLike(admin: pg.Client, name: string, shape: DatabaseShape): Promise<void> {
+  await admin.query(
+    `CREATE DATABASE ${ident(name)} TEMPLATE template0 OWNER ${ident(shape.owner)} ENCODING ${literal(shape.encoding)} LC_COLLATE ${literal(shape.collate)} LC_CTYPE ${literal(shape.ctype)}`,
+  );
+  for (const setting of shape.settings) {
+    const eq = setting.indexOf('=');
+    if (eq <= 0) continue;
+    await admin.query(`ALTER DATABASE ${ident(name)} SET ${ident(setting.slice(0, eq))} = ${literal(setting.slice(eq + 1))}`);
+  }
+}
+
+async function runPgRestore(options: RestoreOptions, into: DatabaseTarget): Promise<void> {
+  const { backup, tools } = options;
+  const target = into;
+  const connection = libpqConnection(target);
+  const parallel = backup.format === 'directory' && options.jobs > 1;
+  const args = [
+    `--dbname=${connection.dbnameArg}`,
+    '--exit-on-error',
+    '--no-password',
+    // One transaction makes a failed restore leave the database empty rather than half-filled;
+    // pg_restore cannot combine it with parallel jobs.
+    ...(parallel ? [`--jobs=${options.jobs}`] : ['--single-transaction']),
+    backup.path,
+  ];
+  const result = await execa(tools.pgRestore, args, { env: connection.env, reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) {
+    const output = redact(`${result.stderr}\n${result.stdout}`.trim(), target.secrets);
+    throw new PhaseFailedError(
+      `pg_restore of ${backup.path} into ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`,
+      { hint: 'fix the cause above (permissions, missing roles: see docs/restore.md), then run the same restore command with --yes' },
+    );
+  }
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** The release the restored database's own ledger records (it came with the dump). */
+export async function restoredRelease(target: DatabaseTarget, schema: string): Promise<ReleaseRef | null> {
+  const { openPostgresLedger } = await import('../ledger/open-ledger.js');
+  const ledger = await openPostgresLedger(target, { schema, migrate: false });
+  if (ledger === null) return null;
+  await using opened = ledger;
+  const state = await opened.currentRelease();
+  return state === null ? null : { release: state.release, version: state.version };
+}
