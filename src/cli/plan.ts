@@ -1,15 +1,91 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
+import type { Plan, StepReason } from '../planner/plan.js';
 import { action } from './action.js';
+import { withCatalog } from './common-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface PlanOptions {
+  catalog: string;
+  from?: string;
+  to?: string;
+  out?: string;
+}
+
+const DEFAULT_CATALOG = 'release-images';
+
 export function register(program: Command): void {
-  program
-    .command('plan')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog plan` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+  withCatalog(
+    program
+      .command('plan')
+      .description('compute the path of releases from --from to --to (milestones, accepted ranges, newest patches); --out saves it for apply')
+      .option('--from <release>', 'the release the database is at (id such as 2023.1, or its version)')
+      .option('--to <release>', 'the release to upgrade to')
+      .option('--out <file>', 'write the plan file (planVersion 1, digests pinned), e.g. plans/2023.1-to-2025.1.json')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  leapfrog plan --from 2023.1 --to 2025.1\n  leapfrog plan --from 2023.1 --to 2025.1 --out plans/2023.1-to-2025.1.json\n  leapfrog plan --from 2023.1 --to 2025.1 --output json',
+      ),
+  ).action(
+    action<PlanOptions>(async (options) => {
+      const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
+      if (options.from === undefined || options.to === undefined) {
+        const missing = options.from === undefined ? '--from' : '--to';
+        throw new BadInputError(`${missing} is required: ${missing === '--from' ? 'the release the database is at' : 'the release to upgrade to'}`, {
+          hint: `leapfrog plan --from <release> --to <release>${catalogFlag} (list the ids with: leapfrog releases${catalogFlag})`,
+        });
+      }
+      const [{ loadCatalog }, { planPath }] = await Promise.all([import('../catalog/load-catalog.js'), import('../planner/plan-path.js')]);
+      const catalog = await loadCatalog(options.catalog);
+      const plan = planPath(catalog, options.from, options.to);
+
+      let written: { path: string; planDigest: string } | undefined;
+      let printed: object = plan;
+      if (options.out !== undefined) {
+        const [{ writePlanFile }, { leapfrogVersion }] = await Promise.all([import('../plan-file/write-plan-file.js'), import('./leapfrog-version.js')]);
+        const file = await writePlanFile(options.out, plan, { createdAt: new Date().toISOString(), leapfrogVersion: leapfrogVersion() });
+        written = { path: options.out, planDigest: file.planDigest };
+        printed = file;
+      }
+
+      if (options.output === 'json') {
+        process.stdout.write(`${JSON.stringify(printed)}\n`);
+        return 0;
+      }
+      const { textTable } = await import('./text-table.js');
+      const rows = [['STEP', 'RELEASE', 'VERSION', 'WHY'], ...plan.steps.map((step, i) => [String(i + 1), step.release, step.version, explain(step.reasons)])];
+      const lines = [
+        `${plan.from.release} (${plan.from.version}) -> ${plan.to.release} (${plan.to.version}): ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, ${pathOf(plan)}`,
+        '',
+        textTable(rows),
+        '',
+      ];
+      if (written) {
+        lines.push(`wrote ${written.path} (${written.planDigest.slice(0, 19)}…)`);
+        lines.push(`next: leapfrog apply --plan ${written.path}${catalogFlag}`);
+      } else {
+        lines.push(`next: leapfrog plan --from ${plan.from.release} --to ${plan.to.release}${catalogFlag} --out plans/${plan.from.release}-to-${plan.to.release}.json`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }),
+  );
+}
+
+function pathOf(plan: Plan): string {
+  return [plan.from.release, ...plan.steps.map((s) => s.release)].join(' -> ');
+}
+
+function explain(reasons: readonly StepReason[]): string {
+  return reasons
+    .map((reason) => {
+      switch (reason.kind) {
+        case 'milestone':
+          return reason.milestone ? `milestone ${reason.milestone} (newest patch of its series)` : 'milestone';
+        case 'accepts':
+          return `accepts ${reason.previous} (upgradeFrom ${reason.range})`;
+        case 'target':
+          return 'target';
+      }
+    })
+    .join('; ');
 }

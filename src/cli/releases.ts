@@ -1,15 +1,52 @@
 import type { Command } from 'commander';
-import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { withCatalog } from './common-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface ReleasesOptions {
+  catalog: string;
+}
+
 export function register(program: Command): void {
-  program
-    .command('releases')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog releases` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+  withCatalog(
+    program
+      .command('releases')
+      .description('list the release catalog: release, version, milestone, accepted-from range, yanked, image')
+      .addHelpText('after', '\nExamples:\n  leapfrog releases\n  leapfrog releases --catalog release-images --output json'),
+  ).action(
+    action<ReleasesOptions>(async (options) => {
+      const { loadCatalog } = await import('../catalog/load-catalog.js');
+      const catalog = await loadCatalog(options.catalog);
+      if (options.output === 'json') {
+        const releases = catalog.releases.map((r) => ({
+          release: r.id,
+          version: r.version,
+          milestone: r.milestone,
+          upgradeFrom: r.upgradeFrom,
+          upgradeFromIsDefault: r.upgradeFromIsDefault,
+          yanked: r.yanked,
+          image: r.image,
+          manifestDigest: r.manifestDigest,
+          file: r.file,
+        }));
+        process.stdout.write(`${JSON.stringify({ catalog: options.catalog, catalogDigest: catalog.digest, releases })}\n`);
+        return 0;
+      }
+      const { textTable } = await import('./text-table.js');
+      const rows = [
+        ['RELEASE', 'VERSION', 'MILESTONE', 'ACCEPTS FROM', 'YANKED', 'IMAGE'],
+        ...catalog.releases.map((r, i) => [
+          r.id,
+          r.version,
+          r.milestone ? 'yes' : '-',
+          // The oldest release's default is where databases enter the catalog (baseline).
+          r.upgradeFromIsDefault ? (i === 0 ? `${r.upgradeFrom} (oldest)` : `${r.upgradeFrom} (previous)`) : r.upgradeFrom,
+          r.yanked ? 'YANKED' : '-',
+          r.image,
+        ]),
+      ];
+      const count = catalog.releases.length;
+      process.stdout.write(`${count} release${count === 1 ? '' : 's'} in ${options.catalog} (catalog ${catalog.digest.slice(0, 19)}…)\n\n${textTable(rows)}\n`);
+      return 0;
+    }),
+  );
 }
