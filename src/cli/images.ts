@@ -1,15 +1,131 @@
 import type { Command } from 'commander';
-import { BadInputError } from '../errors/index.js';
-import { action } from './action.js';
+import { action, type GlobalOptions } from './action.js';
+import { withCatalog } from './common-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface ImagesOptions {
+  catalog: string;
+  dockerSocket?: string;
+}
+
+interface BuildOptions extends ImagesOptions {
+  release?: string;
+  baseImage?: string;
+  kitBundle?: string;
+}
+
+const DEFAULT_CATALOG = 'release-images';
+
 export function register(program: Command): void {
-  program
+  const images = program
     .command('images')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog images` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+    .description("build and list the releases' migration images (the docker executor runs phases in them)")
+    .addHelpText('after', '\nExamples:\n  leapfrog images build --release 2024.1\n  leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images list');
+
+  withSocket(
+    withCatalog(
+      images
+        .command('build')
+        .description('build release images with the Docker Engine: tag = the manifest `image`; context = the Dockerfile, the kit bundle and every release folder up to it')
+        .option('--release <release>', 'build only this release (default: every release of the catalog)')
+        .option('--base-image <image>', 'BASE_IMAGE build argument (default: the Dockerfile\'s, an official Node image); offline: leapfrog/node-base:local from scripts/build-base-image.sh')
+        .option('--kit-bundle <file>', 'the bundled release kit to put in the images (default: dist/kit/leapfrog-kit.mjs, made by npm run build)')
+        .addHelpText('after', '\nExamples:\n  scripts/build-base-image.sh && leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images build --release 2025.1'),
+    ),
+  ).action(action<BuildOptions>(buildImages));
+
+  withSocket(
+    withCatalog(
+      images
+        .command('list')
+        .description("each release's image, whether it is present on the engine, and its digest (the image id a saved plan pins)")
+        .addHelpText('after', '\nExamples:\n  leapfrog images list\n  leapfrog images list --output json'),
+    ),
+  ).action(action<ImagesOptions>(listImages));
+}
+
+function withSocket(command: Command): Command {
+  return command.option('--docker-socket <path>', 'Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)');
+}
+
+async function buildImages(options: BuildOptions & GlobalOptions): Promise<number> {
+  const [{ loadCatalog }, { findRelease }, { connectDocker }, { buildReleaseImage }, { requireKitBundle }] = await Promise.all([
+    import('../catalog/load-catalog.js'),
+    import('../catalog/find-release.js'),
+    import('../images/docker-connection.js'),
+    import('../images/build-image.js'),
+    import('../images/kit-bundle.js'),
+  ]);
+  const catalog = await loadCatalog(options.catalog);
+  const targets = options.release === undefined ? [...catalog.releases] : [findRelease(catalog, options.release)];
+  const kitBundlePath = requireKitBundle(options.kitBundle);
+  const docker = await connectDocker(options.dockerSocket === undefined ? {} : { socketPath: options.dockerSocket });
+  const json = options.output === 'json';
+  const emit = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+  const built = [];
+  for (const [index, release] of targets.entries()) {
+    const started = performance.now();
+    const heading = `[${index + 1}/${targets.length}] building ${release.image} for release ${release.id}`;
+    if (json) emit({ type: 'image-build-started', release: release.id, image: release.image });
+    else process.stderr.write(`${heading}\n`);
+    const image = await buildReleaseImage(docker, {
+      catalog,
+      release,
+      kitBundlePath,
+      ...(options.baseImage === undefined ? {} : { baseImage: options.baseImage }),
+      onProgress: (line) => {
+        // Progress goes to stderr in text mode, so stdout carries only the summary for pipes.
+        if (json) emit({ type: 'image-build-progress', release: release.id, line });
+        else process.stderr.write(`  ${release.id} | ${line}\n`);
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    built.push({ ...image, seconds: Number(seconds.toFixed(2)) });
+    if (json) emit({ type: 'image-built', ...image, seconds: Number(seconds.toFixed(2)) });
+  }
+
+  if (json) {
+    emit({ type: 'summary', built });
+    return 0;
+  }
+  const { textTable } = await import('./text-table.js');
+  const rows = [['RELEASE', 'IMAGE', 'ID', 'CARRIES', 'TIME'], ...built.map((b) => [b.release, b.image, b.id.slice(0, 19), b.carries.join(' '), `${b.seconds.toFixed(1)} s`])];
+  const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
+  process.stdout.write(`built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: leapfrog apply --to <release> --executor docker${catalogFlag}\n`);
+  return 0;
+}
+
+async function listImages(options: ImagesOptions & GlobalOptions): Promise<number> {
+  const [{ loadCatalog }, { connectDocker }, { listReleaseImages }] = await Promise.all([
+    import('../catalog/load-catalog.js'),
+    import('../images/docker-connection.js'),
+    import('../images/list-images.js'),
+  ]);
+  const catalog = await loadCatalog(options.catalog);
+  const docker = await connectDocker(options.dockerSocket === undefined ? {} : { socketPath: options.dockerSocket });
+  const rows = await listReleaseImages(docker, catalog);
+  if (options.output === 'json') {
+    process.stdout.write(`${JSON.stringify({ type: 'summary', images: rows })}\n`);
+    return 0;
+  }
+  const { textTable } = await import('./text-table.js');
+  const table = [
+    ['RELEASE', 'IMAGE', 'PRESENT', 'DIGEST', 'CREATED', 'SIZE'],
+    ...rows.map((r) => [
+      r.release,
+      r.image,
+      r.present ? 'yes' : 'NO',
+      r.digest ?? '-',
+      r.created === null ? '-' : r.created.replace(/\.\d+Z$/, 'Z'),
+      r.sizeBytes === null ? '-' : `${(r.sizeBytes / 1e6).toFixed(1)} MB`,
+    ]),
+  ];
+  const missing = rows.filter((r) => !r.present);
+  const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
+  const next =
+    missing.length === 0
+      ? 'next: leapfrog plan --from <release> --to <release> --out plans/<from>-to-<to>.json (pins these digests)'
+      : `next: leapfrog images build${missing.length === 1 ? ` --release ${missing[0]?.release ?? ''}` : ''}${catalogFlag} (offline: add --base-image leapfrog/node-base:local after scripts/build-base-image.sh)`;
+  process.stdout.write(`${rows.length - missing.length} of ${rows.length} release images present\n\n${textTable(table)}\n\n${next}\n`);
+  return 0;
 }
