@@ -41,8 +41,13 @@ export function register(program: Command): void {
       let written: { path: string; planDigest: string } | undefined;
       let printed: object = plan;
       if (options.out !== undefined) {
-        const [{ writePlanFile }, { leapfrogVersion }] = await Promise.all([import('../plan-file/write-plan-file.js'), import('./leapfrog-version.js')]);
-        const file = await writePlanFile(options.out, plan, { createdAt: new Date().toISOString(), leapfrogVersion: leapfrogVersion() });
+        const [{ writePlanFile }, { leapfrogVersion }, { pinImageDigests }] = await Promise.all([
+          import('../plan-file/write-plan-file.js'),
+          import('./leapfrog-version.js'),
+          import('../images/pin-image-digests.js'),
+        ]);
+        // Saved plans pin each image's digest when Docker answers, so apply can refuse a rebuilt tag.
+        const file = await writePlanFile(options.out, await pinImageDigests(plan), { createdAt: new Date().toISOString(), leapfrogVersion: leapfrogVersion() });
         written = { path: options.out, planDigest: file.planDigest };
         printed = file;
       }
