@@ -22,7 +22,28 @@ export function withExecutor(command: Command): Command {
         'docker',
       ]),
     )
-    .option('--database-url-env <name>', 'environment variable that carries the database URL to phase commands', 'DATABASE_URL');
+    .option('--database-url-env <name>', 'environment variable that carries the database URL to phase commands', 'DATABASE_URL')
+    .option('--docker-network <mode>', 'docker executor: container network mode (host reaches a database on localhost)', 'host')
+    .option('--docker-user <user>', "docker executor: run phase commands as this user[:group] (default: the image's)")
+    .option('--docker-read-only', 'docker executor: read-only root filesystem (a tmpfs on /tmp)')
+    .option('--docker-socket <path>', 'docker executor: Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)');
+}
+
+/** The `--docker-*` flags of withExecutor, as the docker executor's options. */
+export interface DockerFlags {
+  dockerNetwork?: string;
+  dockerUser?: string;
+  dockerReadOnly?: boolean;
+  dockerSocket?: string;
+}
+
+export function dockerExecutorOptions(flags: DockerFlags): { network?: string; user?: string; readOnly?: boolean; socketPath?: string } {
+  return {
+    ...(flags.dockerNetwork === undefined ? {} : { network: flags.dockerNetwork }),
+    ...(flags.dockerUser === undefined ? {} : { user: flags.dockerUser }),
+    ...(flags.dockerReadOnly === true ? { readOnly: true } : {}),
+    ...(flags.dockerSocket === undefined ? {} : { socketPath: flags.dockerSocket }),
+  };
 }
 
 /** Commander argument parser for durations: a bad value is a usage error (exit 2). */
