@@ -59,7 +59,10 @@ export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { 
     else byVersion.set(key, file);
   }
 
-  versioned.sort((a, b) => semver.compare(a.version, b.version) || a.entry.manifest.release.localeCompare(b.entry.manifest.release));
+  // Parse once: semver.compare on strings would parse both sides on every comparison.
+  const parsedVersions = new Map(versioned.map((v) => [v, new semver.SemVer(v.version)]));
+  const parsedOf = (v: (typeof versioned)[number]) => parsedVersions.get(v) as semver.SemVer;
+  versioned.sort((a, b) => parsedOf(a).compare(parsedOf(b)) || a.entry.manifest.release.localeCompare(b.entry.manifest.release));
 
   const releases: Release[] = versioned.map(({ entry, version }, index) => {
     const { manifest } = entry;

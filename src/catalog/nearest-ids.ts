@@ -12,11 +12,20 @@ function distance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-/** The known ids closest to what was typed, nearest first, ties in catalog order. */
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * The known ids closest to what was typed, nearest first. Ties go to the longer common prefix
+ * (for "2025.2", 2025.1 before 2023.2), then catalog order.
+ */
 export function nearestIds(wanted: string, ids: readonly string[], count = 3): string[] {
   return ids
-    .map((id, index) => ({ id, index, d: distance(wanted, id) }))
-    .sort((x, y) => x.d - y.d || x.index - y.index)
+    .map((id, index) => ({ id, index, d: distance(wanted, id), prefix: commonPrefix(wanted, id) }))
+    .sort((x, y) => x.d - y.d || y.prefix - x.prefix || x.index - y.index)
     .slice(0, count)
     .map((x) => x.id);
 }

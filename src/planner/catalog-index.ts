@@ -1,6 +1,5 @@
 import semver, { SemVer, type Comparator } from 'semver';
 import type { Catalog, Release } from '../catalog/release.js';
-import { seriesOf } from '../catalog/series.js';
 
 /** Inclusive interval of catalog positions. */
 export interface PositionRange {
@@ -21,6 +20,8 @@ export class CatalogIndex {
   readonly #positionById = new Map<string, number>();
   /** Position of the first release of each release's series (series are contiguous in semver order). */
   readonly seriesStart: Int32Array;
+  /** Position of the last release of each release's series. */
+  readonly seriesEnd: Int32Array;
   readonly #admits: (readonly PositionRange[] | undefined)[];
   // Prerelease versions only satisfy ranges that name their own tuple, which is not monotonic in
   // the order, so such catalogs test every candidate inside each run.
@@ -31,13 +32,17 @@ export class CatalogIndex {
     this.versions = catalog.releases.map((r) => new SemVer(r.version));
     this.#hasPrerelease = this.versions.some((v) => v.prerelease.length > 0);
     this.seriesStart = new Int32Array(this.releases.length);
-    let previousSeries = '';
-    this.releases.forEach((release, i) => {
-      this.#positionById.set(release.id, i);
-      const series = seriesOf(release.version);
-      this.seriesStart[i] = i > 0 && series === previousSeries ? (this.seriesStart[i - 1] as number) : i;
-      previousSeries = series;
+    this.seriesEnd = new Int32Array(this.releases.length);
+    this.versions.forEach((v, i) => {
+      this.#positionById.set((this.releases[i] as Release).id, i);
+      const previous = this.versions[i - 1];
+      const sameSeries = previous !== undefined && previous.major === v.major && previous.minor === v.minor;
+      this.seriesStart[i] = sameSeries ? (this.seriesStart[i - 1] as number) : i;
     });
+    for (let i = this.releases.length - 1; i >= 0; i--) {
+      const next = i + 1 < this.releases.length && this.seriesStart[i + 1] === this.seriesStart[i];
+      this.seriesEnd[i] = next ? (this.seriesEnd[i + 1] as number) : i;
+    }
     this.#admits = new Array<readonly PositionRange[] | undefined>(this.releases.length);
   }
 
@@ -56,9 +61,10 @@ export class CatalogIndex {
     const cached = this.#admits[position];
     if (cached) return cached;
     const release = this.releases[position] as Release;
-    const range = new semver.Range(release.upgradeFrom);
+    const simple = this.#hasPrerelease ? undefined : simpleComparators(release.upgradeFrom);
+    const range = simple ? undefined : new semver.Range(release.upgradeFrom);
     const runs: PositionRange[] = [];
-    for (const comparators of range.set) {
+    for (const comparators of simple ? [simple] : (range as semver.Range).set) {
       let lo = 0;
       let hi = position; // exclusive: only older releases
       for (const comparator of comparators) [lo, hi] = this.#narrow(comparator, lo, hi);
@@ -67,7 +73,7 @@ export class CatalogIndex {
         runs.push({ lo, hi: hi - 1 });
         continue;
       }
-      for (let i = lo; i < hi; i++) if (range.test(this.versions[i] as SemVer)) runs.push({ lo: i, hi: i });
+      for (let i = lo; i < hi; i++) if ((range as semver.Range).test(this.versions[i] as SemVer)) runs.push({ lo: i, hi: i });
     }
     runs.sort((a, b) => a.lo - b.lo);
     const merged: PositionRange[] = [];
@@ -80,7 +86,7 @@ export class CatalogIndex {
     return merged;
   }
 
-  #narrow(comparator: Comparator, lo: number, hi: number): [number, number] {
+  #narrow(comparator: Comparator | SimpleComparator, lo: number, hi: number): [number, number] {
     if (!(comparator.semver instanceof SemVer)) return [lo, hi]; // `*`: any version
     const v = comparator.semver;
     switch (comparator.operator) {
@@ -131,4 +137,28 @@ export function indexOf(catalog: Catalog): CatalogIndex {
     cache.set(catalog, index);
   }
   return index;
+}
+
+interface SimpleComparator {
+  operator: string;
+  semver: SemVer;
+}
+
+const SIMPLE = /^(<=|>=|<|>|=)?v?(\d+\.\d+\.\d+)$/;
+
+/**
+ * Ranges written as plain comparators on full versions (`2024.1.0`, `>=2023.1.0 <2024.1.0`) —
+ * every default and nearly every manifest — parsed without building a semver.Range, which costs
+ * tens of microseconds each and dominated the first plan over a 10,000-release catalog. Anything
+ * else (x-ranges, `||`, `~`, `^`, hyphens) returns undefined and goes through semver.Range.
+ */
+function simpleComparators(range: string): SimpleComparator[] | undefined {
+  const tokens = range.trim().split(/\s+/);
+  const comparators: SimpleComparator[] = [];
+  for (const token of tokens) {
+    const match = SIMPLE.exec(token);
+    if (!match) return undefined;
+    comparators.push({ operator: match[1] ?? '', semver: new SemVer(match[2] as string) });
+  }
+  return comparators;
 }

@@ -53,13 +53,11 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
 
   const exits = exitPositions(index, f, t);
   const required = requiredStops(index, f, t, exits);
-  const stops: { position: number; milestone?: Release }[] = [];
-  let start = f;
-  for (const stop of [...required, { position: t, milestone: undefined }]) {
-    for (const position of shortestSegment(index, exits, f, t, start, stop.position)) stops.push({ position });
-    stops[stops.length - 1] = stop.milestone ? { position: stop.position, milestone: stop.milestone } : { position: stop.position };
-    start = stop.position;
-  }
+  const milestoneAt = new Map(required.map((stop) => [stop.position, stop.milestone]));
+  const stops = shortestPath(index, exits, f, t, required.map((stop) => stop.position)).map((position) => ({
+    position,
+    milestone: milestoneAt.get(position),
+  }));
 
   const steps: PlanStep[] = [];
   let previous = fromRelease;
@@ -120,12 +118,11 @@ function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Ar
     const last = stops[stops.length - 1];
     if (last && index.sameSeries(last.position, p)) continue;
     let exit = -1;
-    for (let q = t - 1; q >= p; q--) {
-      if (index.sameSeries(q, p) && exits[q - f] === 1) {
+    for (let q = Math.min(index.seriesEnd[p] as number, t - 1); q >= p; q--) {
+      if (exits[q - f] === 1) {
         exit = q;
         break;
       }
-      if ((index.seriesStart[q] as number) < (index.seriesStart[p] as number)) break;
     }
     if (exit < 0) {
       const series = seriesOf(release.version);
@@ -143,12 +140,13 @@ function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Ar
 }
 
 /**
- * Fewest hops from `a` to `b` (a < b), as the positions after `a`, ending with `b`. Dynamic
+ * Fewest hops from `f` to `t` through every required stop, as the positions after `f`. Dynamic
  * programming in catalog order: each release's best predecessor is a range-minimum query over the
- * intervals its upgradeFrom admits. Keys order by (steps, then newest predecessor).
+ * intervals its upgradeFrom admits, clamped to start at the last required stop (a path may not
+ * skip it). Keys order by (steps, then newest predecessor), which is the documented tie-break.
  */
-function shortestSegment(index: CatalogIndex, exits: Uint8Array, f: number, t: number, a: number, b: number): number[] {
-  const length = b - a + 1;
+function shortestPath(index: CatalogIndex, exits: Uint8Array, f: number, t: number, required: readonly number[]): number[] {
+  const length = t - f + 1;
   const key = (steps: number, p: number) => steps * length + (length - 1 - p);
   const stepsOf = (k: number) => Math.floor(k / length);
   const positionOf = (k: number) => length - 1 - (k % length);
@@ -160,30 +158,41 @@ function shortestSegment(index: CatalogIndex, exits: Uint8Array, f: number, t: n
   any.set(0, key(0, 0));
   leaving.set(0, key(0, 0));
 
+  let floor = 0; // local position of the last required stop passed
+  let nextRequired = 0;
   for (let p = 1; p < length; p++) {
-    const position = a + p;
-    if ((index.releases[position] as Release).yanked) continue;
-    const seriesStart = index.seriesStart[position] as number;
-    let best = Number.POSITIVE_INFINITY;
-    for (const run of index.admittedBy(position)) {
-      const lo = Math.max(run.lo, a);
-      const hi = Math.min(run.hi, position - 1);
-      if (lo > hi) continue;
-      const split = Math.max(lo, seriesStart);
-      if (split <= hi) best = Math.min(best, any.min(split - a, hi - a));
-      if (lo < split) best = Math.min(best, leaving.min(lo - a, Math.min(hi, split - 1) - a));
+    const position = f + p;
+    const isRequired = required[nextRequired] === position;
+    if (!(index.releases[position] as Release).yanked) {
+      const seriesStart = index.seriesStart[position] as number;
+      let best = Number.POSITIVE_INFINITY;
+      for (const run of index.admittedBy(position)) {
+        const lo = Math.max(run.lo, f + floor);
+        const hi = Math.min(run.hi, position - 1);
+        if (lo > hi) continue;
+        const split = Math.max(lo, seriesStart);
+        if (split <= hi) best = Math.min(best, any.min(split - f, hi - f));
+        if (lo < split) best = Math.min(best, leaving.min(lo - f, Math.min(hi, split - 1) - f));
+      }
+      if (best !== Number.POSITIVE_INFINITY) {
+        const reachedIn = stepsOf(best) + 1;
+        steps[p] = reachedIn;
+        predecessor[p] = positionOf(best);
+        any.set(p, key(reachedIn, p));
+        if (exits[p] === 1 || isRequired) leaving.set(p, key(reachedIn, p));
+      }
     }
-    if (best === Number.POSITIVE_INFINITY) continue;
-    const reachedIn = stepsOf(best) + 1;
-    steps[p] = reachedIn;
-    predecessor[p] = positionOf(best);
-    any.set(p, key(reachedIn, p));
-    if (exits[position - f] === 1) leaving.set(p, key(reachedIn, p));
+    if (isRequired || p === length - 1) {
+      if (steps[p] === -1) throw unreachable(index, exits, f, t, f + floor, position, steps);
+      if (isRequired) {
+        floor = p;
+        nextRequired++;
+      }
+    }
   }
 
-  if (steps[length - 1] === -1) throw unreachable(index, exits, f, t, a, b, steps);
   const path: number[] = [];
-  for (let p = length - 1; p > 0; p = predecessor[p] as number) path.push(a + p);
+  for (let p = length - 1; p > 0; p = predecessor[p] as number) path.push(f + p);
   return path.reverse();
 }
 
@@ -200,7 +209,7 @@ function unreachable(index: CatalogIndex, exits: Uint8Array, f: number, t: numbe
       if (q < a) reason = q < f ? `older than ${start.id}, where the database is` : `older than the required stop ${(index.releases[a] as Release).id}`;
       else if (release.yanked) reason = 'yanked';
       else if (q !== f && !index.sameSeries(q, b) && exits[q - f] !== 1) reason = `not the newest patch of its series`;
-      else if (steps[q - a] === -1) reason = `itself unreachable from ${start.id}`;
+      else if (steps[q - f] === -1) reason = `itself unreachable from ${start.id}`;
       else continue;
       why.push(`${release.id} (${reason})`);
     }
