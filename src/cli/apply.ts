@@ -1,15 +1,29 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { withCatalog, withDatabase, withExecutor } from './common-options.js';
+import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface ApplyOptions extends RunVerbOptions {
+  plan?: string;
+  to?: string;
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('apply')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog apply` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+    .description('run every remaining step of a plan, one release at a time, advancing only on a green check')
+    .option('--plan <file>', 'a plan written by `leapfrog plan --out`')
+    .option('--to <release>', "plan in memory from the ledger's current release to this one");
+  withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
+    action<ApplyOptions>(async (options) => {
+      if ((options.plan === undefined) === (options.to === undefined)) {
+        throw new BadInputError('apply needs exactly one of --plan FILE or --to RELEASE', {
+          hint: 'leapfrog apply --plan plans/2023.1-to-2025.1.json, or leapfrog apply --to 2025.1',
+        });
+      }
+      const { runVerb } = await import('./run-verb.js');
+      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to });
+    }),
+  );
 }

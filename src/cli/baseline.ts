@@ -1,15 +1,25 @@
 import type { Command } from 'commander';
-import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { withCatalog, withDatabase } from './common-options.js';
+import { withRunOptions } from './run-verb-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface BaselineOptions {
+  release: string;
+  catalog: string;
+  databaseUrl?: string;
+  ledgerSchema: string;
+  lockTimeout: number;
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('baseline')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog baseline` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+    .description("adopt a database leapfrog has never seen: record the release it is at now")
+    .requiredOption('--release <release>', 'the release the database is at (id or version)');
+  withRunOptions(withDatabase(withCatalog(command))).action(
+    action<BaselineOptions>(async (options) => {
+      const { baseline } = await import('./baseline-command.js');
+      return baseline(options);
+    }),
+  );
 }

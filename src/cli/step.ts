@@ -1,15 +1,21 @@
 import type { Command } from 'commander';
-import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { withCatalog, withDatabase, withExecutor } from './common-options.js';
+import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface StepOptions extends RunVerbOptions {
+  plan: string;
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('step')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog step` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+    .description('run exactly the next pending step of a plan (one release), then exit: for tools that restart services between releases')
+    .requiredOption('--plan <file>', 'a plan written by `leapfrog plan --out`');
+  withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
+    action<StepOptions>(async (options) => {
+      const { runVerb } = await import('./run-verb.js');
+      return runVerb({ ...options, mode: 'step', planFile: options.plan });
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { LockHeldError } from '../errors/index.js';
+import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from './connect.js';
 
@@ -44,7 +44,12 @@ export async function acquireLedgerLock(target: DatabaseTarget, options: Acquire
         options.schema,
       ]);
       if (rows[0]?.ok === true) break;
-      if (Date.now() >= deadline || options.signal?.aborted === true) {
+      if (options.signal?.aborted === true) {
+        throw new InterruptedError('interrupted while waiting for the ledger lock; nothing ran', {
+          hint: 'run the command again when you are ready',
+        });
+      }
+      if (Date.now() >= deadline) {
         const holder = await describeHolder(client, options.schema);
         throw lockHeldError(target, holder, options.timeoutMs);
       }

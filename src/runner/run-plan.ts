@@ -120,6 +120,7 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   };
   let failure: Error | null = null;
   try {
+    await options.executor.prepare(releases, run.id);
     for (const [i, pendingStep] of selected.entries()) {
       const release = releases[i] as Release;
       const outcome = await runStep(context, pendingStep, release);

@@ -1,0 +1,259 @@
+import type { Catalog, Release } from '../catalog/release.js';
+import { InterruptedError, LeapfrogError, NothingToDoError } from '../errors/index.js';
+import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
+import type { Ledger, RunMode } from '../ledger/ledger.js';
+import type { DatabaseTarget } from '../pg/database-target.js';
+import type { Plan, ReleaseRef } from '../planner/plan.js';
+import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import type { RunResult } from '../runner/run-result.js';
+import type { RunnerEvent } from '../runner/events.js';
+import type { OutputSink } from '../ui/renderer.js';
+import type { OutputMode } from './output-mode.js';
+
+/** What the pre-upgrade hook (the backup) gets: the run is open and the lock is held. */
+export interface RunHookContext {
+  runId: string;
+  ledger: Ledger;
+  target: DatabaseTarget;
+  catalog: Catalog;
+  plan: Plan;
+  /** Where the database is before this run changes anything. */
+  current: ReleaseRef;
+  /** The step whose first command is about to run. */
+  release: Release;
+  signal: AbortSignal;
+}
+
+export interface RunPlanCommandOptions {
+  /** A saved plan file (`step --plan`, `apply --plan`) … */
+  planFile?: string;
+  /** … or a target release, planned in memory from the ledger's current release (`apply --to`). */
+  to?: string;
+  catalogDir: string;
+  target: DatabaseTarget;
+  ledgerSchema: string;
+  executorKind: ExecutorKind;
+  executorOptions?: CreateExecutorOptions;
+  mode: RunMode;
+  output: OutputMode;
+  lockTimeoutMs: number;
+  /** The variable that carries the database URL to phase commands (default DATABASE_URL). */
+  databaseUrlEnv: string;
+  /** Given by callers that handle signals themselves (demo); otherwise SIGINT/SIGTERM abort. */
+  signal?: AbortSignal;
+  /** Runs right before the first phase command this run executes (issue 6: the backup). */
+  beforeFirstCommand?: (context: RunHookContext) => Promise<void>;
+  /** Default: process stdout/stderr. */
+  sink?: OutputSink;
+  /** Extra listener, e.g. the demo's own summary. */
+  onEvent?: (event: RunnerEvent) => void;
+  /** The command to suggest for resuming; default built from the options. */
+  rerunCommand?: string;
+}
+
+export interface PhaseSummary {
+  release: string;
+  phase: string;
+  name: string;
+  status: string;
+  durationMs: number;
+  rowsMigrated: number | null;
+  checks: readonly CheckResult[];
+}
+
+/** What `step`/`apply` report at the end, and what `demo` prints its summary from. */
+export interface RunSummary {
+  type: 'summary';
+  status: RunResult['status'];
+  runId: string | null;
+  mode: RunMode;
+  planDigest: string;
+  from: ReleaseRef;
+  to: ReleaseRef;
+  /** The releases of the plan, in order. */
+  path: readonly string[];
+  finalRelease: ReleaseRef;
+  durationMs: number;
+  rowsMigrated: number;
+  phases: readonly PhaseSummary[];
+  /** The next command for the operator, or null when the target is reached. */
+  next: string | null;
+  result: RunResult;
+}
+
+/**
+ * The whole of `step` and `apply`, shared with `demo` and `rehearse`: load the catalog and plan,
+ * take the lock, open (and migrate) the ledger, refuse stale plans, run the plan with the chosen
+ * executor while the UI renders its events, and release everything in reverse order without
+ * letting a cleanup failure hide the first error.
+ */
+export async function runPlanCommand(options: RunPlanCommandOptions): Promise<RunSummary> {
+  const { loadCatalog } = await import('../catalog/load-catalog.js');
+  const { withLockedLedger, runCleanups } = await import('../ledger/with-locked-ledger.js');
+  const { ledgerSchemaName } = await import('../ledger/ledger-schema-name.js');
+  const { createExecutor } = await import('../executors/create-executor.js');
+  const { createRenderer } = await import('../ui/create-renderer.js');
+  const { processSink } = await import('../ui/renderer.js');
+  const { runPlan } = await import('../runner/run-plan.js');
+
+  const schema = ledgerSchemaName(options.ledgerSchema);
+  const sink = options.sink ?? processSink;
+  const catalog = await loadCatalog(options.catalogDir);
+  let plan: Plan | null = null;
+  let planDigest = '';
+  if (options.planFile !== undefined) {
+    const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
+    const file = await readPlanFile(options.planFile);
+    assertPlanMatchesCatalog(file, catalog, options.planFile);
+    plan = file;
+    planDigest = file.planDigest;
+  }
+
+  const signals = options.signal === undefined ? installSignalHandlers() : null;
+  const signal = options.signal ?? (signals as SignalHandlers).signal;
+  try {
+    return await withLockedLedger(options.target, { schema, lockTimeoutMs: options.lockTimeoutMs, signal }, async (ledger) => {
+      let runnablePlan: Plan;
+      if (plan === null) {
+        const planned = await planInMemory(ledger, catalog, options.to ?? '');
+        if (planned === 'nothing-to-do') {
+          const current = await ledger.currentRelease();
+          return nothingToDo(options.mode, { release: current?.release ?? '', version: current?.version ?? '' });
+        }
+        runnablePlan = planned;
+        const { planDigestOf } = await import('../plan-file/index.js');
+        planDigest = planDigestOf(runnablePlan);
+      } else {
+        runnablePlan = plan;
+      }
+
+      const cleanups: (() => Promise<void>)[] = [];
+      let failed = false;
+      try {
+        const executor = await createExecutor(options.executorKind, options.executorOptions);
+        cleanups.unshift(async () => {
+          await executor[Symbol.asyncDispose]();
+        });
+        const renderer = await createRenderer(options.output, sink);
+        cleanups.unshift(() => renderer.stop());
+        const rerun = options.rerunCommand ?? rerunCommandOf(options);
+        const hook = options.beforeFirstCommand;
+        const result = await runPlan({
+          plan: runnablePlan,
+          planDigest,
+          catalog,
+          ledger,
+          executor,
+          mode: options.mode,
+          env: { [options.databaseUrlEnv]: options.target.url },
+          secrets: options.target.secrets,
+          signal,
+          rerunCommand: rerun,
+          onEvent: (event) => {
+            renderer.onEvent(event);
+            options.onEvent?.(event);
+          },
+          beforeFirstCommand:
+            hook === undefined
+              ? undefined
+              : (context) => hook({ ...context, ledger, target: options.target, catalog, plan: runnablePlan, signal }),
+        });
+        return summaryOf(result, planDigest, runnablePlan, rerun);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        await runCleanups(cleanups, failed);
+      }
+    });
+  } catch (error) {
+    // A signal that arrived while waiting or planning still means "interrupted".
+    if (signal.aborted && !(error instanceof LeapfrogError)) {
+      throw new InterruptedError('interrupted', { hint: 'run the command again to resume', cause: error });
+    }
+    throw error;
+  } finally {
+    signals?.dispose();
+  }
+}
+
+async function planInMemory(ledger: Ledger, catalog: Catalog, to: string): Promise<Plan | 'nothing-to-do'> {
+  const { BadInputError } = await import('../errors/index.js');
+  const { planPath } = await import('../planner/plan-path.js');
+  const current = await ledger.currentRelease();
+  if (current === null) {
+    throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}"), so there is nothing to plan from`, {
+      hint: 'adopt it first: `leapfrog baseline --release <the release it is at now>`',
+    });
+  }
+  try {
+    return planPath(catalog, current.release, to);
+  } catch (error) {
+    if (error instanceof NothingToDoError) return 'nothing-to-do';
+    throw error;
+  }
+}
+
+function nothingToDo(mode: RunMode, at: ReleaseRef): RunSummary {
+  const result: RunResult = { runId: null, mode, status: 'nothing-to-do', from: at, to: at, finalRelease: at, steps: [], durationMs: 0 };
+  return {
+    type: 'summary', status: 'nothing-to-do', runId: null, mode, planDigest: '', from: at, to: at, path: [], finalRelease: at,
+    durationMs: 0, rowsMigrated: 0, phases: [], next: null, result,
+  };
+}
+
+function summaryOf(result: RunResult, planDigest: string, plan: Plan, rerun: string): RunSummary {
+  const phases: PhaseSummary[] = result.steps.flatMap((s) =>
+    s.phases.map((p) => ({
+      release: p.release, phase: p.phase, name: p.name, status: p.status, durationMs: p.durationMs, rowsMigrated: p.rowsMigrated, checks: p.checks,
+    })),
+  );
+  const reached = result.finalRelease.release === plan.to.release;
+  return {
+    type: 'summary',
+    status: result.status,
+    runId: result.runId,
+    mode: result.mode,
+    planDigest,
+    from: result.from,
+    to: result.to,
+    path: plan.steps.map((s) => s.release),
+    finalRelease: result.finalRelease,
+    durationMs: result.durationMs,
+    rowsMigrated: phases.reduce((a, p) => a + (p.rowsMigrated ?? 0), 0),
+    phases,
+    next: reached ? null : rerun,
+    result,
+  };
+}
+
+function rerunCommandOf(options: RunPlanCommandOptions): string {
+  const verb = options.mode === 'step' ? 'step' : 'apply';
+  const what = options.planFile !== undefined ? `--plan ${options.planFile}` : `--to ${options.to ?? '<release>'}`;
+  return `leapfrog ${verb} ${what}`;
+}
+
+interface SignalHandlers {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+/**
+ * SIGINT/SIGTERM abort the run: the executor stops the command, the runner records the phase as
+ * interrupted, the finally blocks release the lock. A second signal gets Node's default (exit).
+ */
+function installSignalHandlers(): SignalHandlers {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    controller.abort(new Error(`received ${name}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

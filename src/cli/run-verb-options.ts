@@ -1,0 +1,18 @@
+import { Option, type Command } from 'commander';
+import { durationArgument } from './common-options.js';
+
+/** The flags `step` and `apply` share beyond catalog, database and executor. */
+export function withRunOptions(command: Command): Command {
+  return command.addOption(
+    new Option('--lock-timeout <duration>', 'how long to wait for another run to release the ledger lock').argParser(durationArgument).default(10_000, '10s'),
+  );
+}
+
+export interface RunVerbOptions {
+  catalog: string;
+  databaseUrl?: string;
+  ledgerSchema: string;
+  executor?: 'process' | 'docker';
+  databaseUrlEnv: string;
+  lockTimeout: number;
+}

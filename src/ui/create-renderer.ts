@@ -1,0 +1,14 @@
+import type { OutputMode } from '../cli/output-mode.js';
+import { JsonRenderer } from './json-renderer.js';
+import { PlainRenderer } from './plain-renderer.js';
+import type { OutputSink, Renderer } from './renderer.js';
+
+/** json for tools; listr2 on a terminal; plain lines otherwise. */
+export async function createRenderer(mode: OutputMode, sink: OutputSink): Promise<Renderer> {
+  if (mode === 'json') return new JsonRenderer(sink);
+  if (sink.isTTY) {
+    const { ListrRenderer } = await import('./listr-renderer.js');
+    return new ListrRenderer();
+  }
+  return new PlainRenderer(sink);
+}
