@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { BadInputError } from '../errors/index.js';
 import { buildCatalog, type ManifestEntry } from './build-catalog.js';
 import { CatalogError, type CatalogProblem } from './catalog-error.js';
@@ -53,10 +53,12 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   for (const { folder, path, bytes } of files) {
     if (bytes === undefined) continue;
     const file = displayPath(path);
-    const document = parseDocument(bytes.toString('utf8'), { prettyErrors: false, uniqueKeys: true });
+    const lineCounter = new LineCounter();
+    const document = parseDocument(bytes.toString('utf8'), { prettyErrors: false, uniqueKeys: true, lineCounter });
     if (document.errors.length > 0) {
       for (const error of document.errors) {
-        const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}: ` : '';
+        const at = lineCounter.linePos(error.pos[0]);
+        const where = `line ${at.line}, column ${at.col}: `;
         problems.push({ file, path: '', message: `not valid YAML: ${where}${error.message.split('\n')[0] ?? ''}` });
       }
       continue;
