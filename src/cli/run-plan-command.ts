@@ -105,6 +105,9 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
     const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
     const file = await readPlanFile(options.planFile);
     assertPlanMatchesCatalog(file, catalog, options.planFile);
+    // Exit 6 when an image the plan pinned was rebuilt since (src/images/verify-plan-images.ts).
+    const { verifyPlanImages } = await import('../images/verify-plan-images.js');
+    await verifyPlanImages(file, { planFile: options.planFile });
     plan = file;
     planDigest = file.planDigest;
   }

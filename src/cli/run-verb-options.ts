@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { durationArgument } from './common-options.js';
+import { durationArgument, type DockerFlags } from './common-options.js';
 
 /** The flags `step` and `apply` share beyond catalog, database and executor. */
 export function withRunOptions(command: Command): Command {
@@ -8,7 +8,7 @@ export function withRunOptions(command: Command): Command {
   );
 }
 
-export interface RunVerbOptions {
+export interface RunVerbOptions extends DockerFlags {
   catalog: string;
   databaseUrl?: string;
   ledgerSchema: string;

@@ -2,6 +2,7 @@ import type { RunMode } from '../ledger/ledger.js';
 import { resolveDatabaseTarget } from '../pg/database-target.js';
 import { formatDuration } from '../util/duration.js';
 import type { GlobalOptions } from './action.js';
+import { dockerExecutorOptions } from './common-options.js';
 import { runPlanCommand, type RunPlanCommandOptions, type RunSummary } from './run-plan-command.js';
 import type { RunVerbOptions } from './run-verb-options.js';
 
@@ -22,6 +23,7 @@ export async function runVerb(input: RunVerbInput): Promise<number> {
     target: resolveDatabaseTarget(input.databaseUrl),
     ledgerSchema: input.ledgerSchema,
     executorKind: input.executor ?? 'process',
+    executorOptions: { docker: dockerExecutorOptions(input) },
     mode: input.mode,
     output: input.output,
     lockTimeoutMs: input.lockTimeout,
