@@ -20,3 +20,13 @@ export function packageRoot(): string {
 export function defaultCatalogDir(): string {
   return resolve(packageRoot(), 'release-images');
 }
+
+/**
+ * `--catalog` defaults to `release-images`, relative to the working directory like every verb;
+ * the demo falls back to the releases shipped with leapfrog when run from elsewhere.
+ */
+export function resolveCatalogDir(flag: string): string {
+  const given = resolve(flag);
+  if (existsSync(given) || flag !== 'release-images') return given;
+  return defaultCatalogDir();
+}

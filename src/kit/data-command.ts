@@ -82,11 +82,11 @@ export async function runDataMigrations(client: pg.ClientBase, tree: ReleaseTree
       }
       // The estimate can be off: rows locked by the application were skipped, and writers may
       // have added rows behind the keyset. Only a recount tells whether this migration is done.
-      if (reachedEnd) {
+      if (reachedEnd || remaining === 0) {
         remaining = await countPending(client, dm);
         options.onProgress({ migration: dm.name, done, remaining });
       }
-      if (!reachedEnd || remaining > 0) unfinished = true;
+      if (remaining > 0) unfinished = true;
       options.log(`${dm.name} (${dm.release}): migrated ${done} rows, ${remaining} remaining`);
     } catch (error) {
       errors += 1;

@@ -1,0 +1,125 @@
+import pg from 'pg';
+import type { ExecutorKind } from '../executors/create-executor.js';
+import type { OutputMode } from '../cli/output-mode.js';
+import type { RunSummary } from '../cli/run-plan-command.js';
+import { databaseTargetFromUrl } from '../pg/database-target.js';
+import type { Plan } from '../planner/plan.js';
+import { businessFingerprint, type BusinessFingerprint } from './business-checksum.js';
+import { seedDemoDatabase, SEED_RELEASE, type SeedResult } from './seed.js';
+
+export const DEMO_TARGET = '2025.1';
+export const DEMO_DATABASE = 'leapfrog_demo';
+
+export interface DemoOptions {
+  rows: number;
+  executor: ExecutorKind;
+  output: OutputMode;
+  catalogDir: string;
+  /** Called with connection details once the upgrade is done, when the caller keeps the server. */
+  keep?: (connection: DemoConnection) => Promise<void>;
+  /** Lines about the demo's own steps (seeding, baseline, plan). */
+  say: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The throwaway server's coordinates: safe to show, because the server lives only for the demo. */
+export interface DemoConnection {
+  url: string;
+  port: number;
+  database: string;
+}
+
+export interface DemoReport {
+  seed: SeedResult;
+  plan: Plan;
+  /** Every release of the catalog after the seed release up to the target, stop or not. */
+  releasesOnTheWay: readonly string[];
+  summary: RunSummary;
+  before: BusinessFingerprint;
+  after: BusinessFingerprint;
+}
+
+/**
+ * The whole mission on a throwaway server: embedded PostgreSQL in a temp dir, the demo
+ * application seeded at 2023.1, baselined, planned to 2025.1 and applied with the same code
+ * `leapfrog apply` uses. The server is stopped however this ends.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoReport> {
+  const { startEmbeddedServer } = await import('../pg/embedded-server.js');
+  const { loadCatalog } = await import('../catalog/load-catalog.js');
+  const { findRelease } = await import('../catalog/find-release.js');
+  const { planPath } = await import('../planner/plan-path.js');
+  const { withLockedLedger } = await import('../ledger/with-locked-ledger.js');
+  const { runPlanCommand } = await import('../cli/run-plan-command.js');
+
+  const catalog = await loadCatalog(options.catalogDir);
+  const from = findRelease(catalog, SEED_RELEASE);
+  const plan = planPath(catalog, from.id, DEMO_TARGET);
+  const targetIndex = catalog.releases.findIndex((r) => r.id === plan.to.release);
+  const releasesOnTheWay = catalog.releases.slice(catalog.releases.indexOf(from) + 1, targetIndex + 1).map((r) => r.id);
+
+  const started = performance.now();
+  await using server = await startEmbeddedServer();
+  options.say(`started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`);
+  await createDatabase(server.adminUrl, DEMO_DATABASE);
+  const url = server.urlFor(DEMO_DATABASE);
+  const target = databaseTargetFromUrl(url);
+
+  const seed = await seedDemoDatabase(url, { rows: options.rows, catalogDir: options.catalogDir });
+  options.say(
+    `seeded release ${SEED_RELEASE}: ${seed.customers.toLocaleString('en-US')} customers, ${seed.orders.toLocaleString('en-US')} orders (${Math.round(seed.durationMs)} ms)`,
+  );
+  const before = await fingerprintOf(url);
+
+  await withLockedLedger(target, { schema: 'leapfrog', lockTimeoutMs: 10_000 }, (ledger) =>
+    ledger.setCurrentRelease({ release: from.id, version: from.version }),
+  );
+  options.say(`baselined the database at ${from.id}`);
+  options.say(`plan ${plan.from.release} -> ${plan.to.release}: ${describePlan(plan)}`);
+
+  const summary = await runPlanCommand({
+    to: DEMO_TARGET,
+    catalogDir: options.catalogDir,
+    target,
+    ledgerSchema: 'leapfrog',
+    executorKind: options.executor,
+    mode: 'apply',
+    output: options.output,
+    lockTimeoutMs: 10_000,
+    databaseUrlEnv: 'DATABASE_URL',
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    rerunCommand: 'leapfrog demo',
+  });
+  const after = await fingerprintOf(url);
+  if (options.keep !== undefined) await options.keep({ url, port: server.port, database: DEMO_DATABASE });
+  return { seed, plan, releasesOnTheWay, summary, before, after };
+}
+
+function describePlan(plan: Plan): string {
+  return plan.steps
+    .map((step) => {
+      const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
+      return `${step.release} [${why}]`;
+    })
+    .join(' -> ');
+}
+
+async function createDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function fingerprintOf(url: string): Promise<BusinessFingerprint> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await businessFingerprint(client);
+  } finally {
+    await client.end();
+  }
+}
