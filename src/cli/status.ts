@@ -1,15 +1,23 @@
 import type { Command } from 'commander';
-import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { withCatalog, withDatabase } from './common-options.js';
 
-// PLACEHOLDER until its issue lands: the verb exists so that --help lists it.
+interface StatusOptions {
+  catalog: string;
+  databaseUrl?: string;
+  ledgerSchema: string;
+  plan?: string;
+}
+
 export function register(program: Command): void {
-  program
+  const command = program
     .command('status')
-    .description('(not yet available)')
-    .action(
-      action(() => {
-        return Promise.reject(new BadInputError('`leapfrog status` is not available yet', { hint: 'see the README for the verbs that are' }));
-      }),
-    );
+    .description("the database's current release, the plan's progress, the last failure with its output, and the next command")
+    .option('--plan <file>', 'show progress through this plan');
+  withDatabase(withCatalog(command)).action(
+    action<StatusOptions>(async (options) => {
+      const { status } = await import('./status-command.js');
+      return status(options);
+    }),
+  );
 }

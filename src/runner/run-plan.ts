@@ -18,7 +18,7 @@ import { runBatches } from './protocols/batches.js';
 import { runExit0 } from './protocols/exit0.js';
 import { parseProgressLine, type ProgressReport } from './protocols/progress-line.js';
 import type { Invocation, Invoke, ProtocolOutcome } from './protocols/protocol-outcome.js';
-import { runUpgradeCheck } from './protocols/upgradecheck.js';
+import { parseUpgradeCheckOutput, runUpgradeCheck } from './protocols/upgradecheck.js';
 import type { PhaseResult, RunResult, StepResult } from './run-result.js';
 import { stepPhases, type StepPhase } from './step-phases.js';
 
@@ -323,9 +323,15 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
           return;
         }
         if (stream === 'stdout' && stdout.length < STDOUT_KEEP) stdout.push(line);
+        // A check's stdout is its JSON report, shown per check instead; held back until it is
+        // known whether it parsed.
+        if (stream === 'stdout' && phase.protocol === 'upgradecheck') return;
         emit({ type: 'phase-output', ...ref, line, stream });
       },
     });
+    if (phase.protocol === 'upgradecheck' && parseUpgradeCheckOutput(stdout).length === 0) {
+      for (const line of stdout) emit({ type: 'phase-output', ...ref, line, stream: 'stdout' });
+    }
     rowsBefore += [...progress.values()].reduce((a, p) => a + p.done, 0);
     const invocation: Invocation = {
       ...result,
@@ -368,7 +374,7 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
   if (outcome.status === 'red') {
     return new CheckRedError(
       `green-light check is red for ${where}: ${outcome.message ?? ''}; release ${release.id} was not recorded as reached${checks ? `\n${checks}` : ''}${tail && !checks ? `\n${tail}` : ''}`,
-      { hint: `fix what the check reports, then re-run \`${context.rerun}\` (it resumes at the check)`, details },
+      { hint: `fix what the check reports, then re-run \`${context.rerun}\` (it resumes at this phase)`, details },
     );
   }
   return new PhaseFailedError(

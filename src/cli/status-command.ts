@@ -1,0 +1,146 @@
+import { LeapfrogError } from '../errors/index.js';
+import { connectClient } from '../ledger/connect.js';
+import type { PhaseRecord, RunRecord } from '../ledger/ledger.js';
+import { describeHolder, type LockHolder } from '../ledger/ledger-lock.js';
+import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
+import { openPostgresLedger } from '../ledger/open-ledger.js';
+import { resolveDatabaseTarget } from '../pg/database-target.js';
+import type { Plan } from '../planner/plan.js';
+import { pendingSteps } from '../runner/pending-steps.js';
+import { formatDuration } from '../util/duration.js';
+import type { OutputMode } from './output-mode.js';
+
+export interface StatusInput {
+  catalog: string;
+  databaseUrl?: string;
+  ledgerSchema: string;
+  plan?: string;
+  output: OutputMode;
+}
+
+interface StatusReport {
+  type: 'status';
+  database: string;
+  ledgerSchema: string;
+  baselined: boolean;
+  current: { release: string; version: string; since: string } | null;
+  running: { host: string | null; pid: number | null; since: string | null; plan: string | null } | null;
+  lastRun: { id: string; mode: string; status: string; from: string; to: string; startedAt: string; finishedAt: string | null } | null;
+  plan: { file: string; from: string; to: string; done: string[]; pending: string[]; problem: string | null } | null;
+  lastFailure: { release: string; phase: string; name: string; status: string; exitCode: number | null; attempts: number; at: string | null; outputTail: string[] } | null;
+  next: string;
+}
+
+/**
+ * Read-only: never creates the ledger and never takes the lock, so it answers while a run is
+ * going and shows that run as the holder.
+ */
+export async function status(input: StatusInput): Promise<number> {
+  const schema = ledgerSchemaName(input.ledgerSchema);
+  const target = resolveDatabaseTarget(input.databaseUrl);
+  let plan: Plan | null = null;
+  if (input.plan !== undefined) {
+    const { readPlanFile } = await import('../plan-file/index.js');
+    plan = await readPlanFile(input.plan);
+  }
+  const report: StatusReport = {
+    type: 'status', database: target.display, ledgerSchema: schema, baselined: false, current: null, running: null,
+    lastRun: null, plan: null, lastFailure: null, next: '',
+  };
+  const ledger = await openPostgresLedger(target, { schema, migrate: false });
+  if (ledger === null) {
+    report.next = `leapfrog baseline --release <the release the database is at>${plan ? ` (the plan starts at ${plan.from.release})` : ''}`;
+    print(report, input.output);
+    return 0;
+  }
+  let holder: LockHolder;
+  let lastRun: RunRecord | null;
+  let failure: PhaseRecord | null;
+  try {
+    const current = await ledger.currentRelease();
+    report.baselined = current !== null;
+    if (current) report.current = { release: current.release, version: current.version, since: current.updatedAt.toISOString() };
+    lastRun = await ledger.lastRun();
+    failure = await ledger.lastFailedPhase();
+    const client = await connectClient(target, 'leapfrog status');
+    try {
+      holder = await describeHolder(client, schema);
+    } finally {
+      await client.end();
+    }
+    if (current && plan) {
+      try {
+        const pending = pendingSteps(plan, current).map((p) => p.step.release);
+        report.plan = {
+          file: input.plan ?? '', from: plan.from.release, to: plan.to.release,
+          done: plan.steps.map((s) => s.release).filter((r) => !pending.includes(r)), pending, problem: null,
+        };
+      } catch (error) {
+        report.plan = {
+          file: input.plan ?? '', from: plan.from.release, to: plan.to.release, done: [], pending: [],
+          problem: error instanceof LeapfrogError ? error.message : String(error),
+        };
+      }
+    }
+  } finally {
+    await ledger[Symbol.asyncDispose]();
+  }
+  if (holder.backendPid !== null) {
+    report.running = { host: holder.host, pid: holder.pid, since: holder.since?.toISOString() ?? null, plan: holder.plan };
+  }
+  if (lastRun) {
+    report.lastRun = {
+      id: lastRun.id, mode: lastRun.mode, status: lastRun.status, from: lastRun.from.release, to: lastRun.to.release,
+      startedAt: lastRun.startedAt.toISOString(), finishedAt: lastRun.finishedAt?.toISOString() ?? null,
+    };
+  }
+  // A failure matters only while it is the latest word: a later successful run supersedes it.
+  if (failure && lastRun && lastRun.status !== 'succeeded') {
+    report.lastFailure = {
+      release: failure.release, phase: failure.phase, name: failure.name, status: failure.status, exitCode: failure.exitCode,
+      attempts: failure.attempts, at: failure.finishedAt?.toISOString() ?? null, outputTail: [...failure.outputTail],
+    };
+  }
+  report.next = nextCommand(report);
+  print(report, input.output);
+  return 0;
+}
+
+function nextCommand(report: StatusReport): string {
+  if (!report.baselined) return 'leapfrog baseline --release <the release the database is at>';
+  if (report.running) return 'wait for the running run to finish (leapfrog status again)';
+  if (report.plan) {
+    if (report.plan.problem !== null) return `leapfrog apply --to ${report.plan.to} (plans from the current release)`;
+    if (report.plan.pending.length === 0) return `nothing: the plan's target ${report.plan.to} is reached`;
+    return `leapfrog apply --plan ${report.plan.file} (or leapfrog step --plan ${report.plan.file} for one release)`;
+  }
+  if (report.lastRun && report.lastRun.status !== 'succeeded') return `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
+  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return `leapfrog apply --to ${report.lastRun.to}`;
+  return 'leapfrog plan --from <current> --to <release> to go further';
+}
+
+function print(report: StatusReport, output: OutputMode): void {
+  if (output === 'json') {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const lines: string[] = [`database: ${report.database} (ledger schema "${report.ledgerSchema}")`];
+  lines.push(report.current ? `current release: ${report.current.release} (${report.current.version}) since ${report.current.since}` : 'current release: unknown (not baselined)');
+  if (report.running) lines.push(`running now: leapfrog on ${report.running.host ?? '?'} pid ${report.running.pid ?? '?'} since ${report.running.since ?? '?'}${report.running.plan ? `, plan ${report.running.plan}` : ''}`);
+  if (report.lastRun) {
+    const took = report.lastRun.finishedAt ? ` in ${formatDuration(Date.parse(report.lastRun.finishedAt) - Date.parse(report.lastRun.startedAt))}` : '';
+    lines.push(`last run: ${report.lastRun.mode} ${report.lastRun.from} -> ${report.lastRun.to}: ${report.lastRun.status}${took} (started ${report.lastRun.startedAt})`);
+  }
+  if (report.plan) {
+    lines.push(report.plan.problem !== null
+      ? `plan ${report.plan.file}: ${report.plan.problem}`
+      : `plan ${report.plan.file}: ${report.plan.from} -> ${report.plan.to}; done: ${report.plan.done.join(', ') || 'none'}; pending: ${report.plan.pending.join(', ') || 'none'}`);
+  }
+  if (report.lastFailure) {
+    const f = report.lastFailure;
+    lines.push(`last failure: ${f.release} ${f.phase}${f.phase === 'schema' ? ` (${f.name})` : ''} ${f.status}${f.exitCode === null ? '' : `, exit ${f.exitCode}`}, attempt ${f.attempts}${f.at ? ` at ${f.at}` : ''}`);
+    for (const line of f.outputTail.slice(-20)) lines.push(`    | ${line}`);
+  }
+  lines.push(`next: ${report.next}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
