@@ -16,7 +16,7 @@ const quotedString = (example: string) =>
     error: (issue) =>
       issue.input === undefined
         ? 'required'
-        : `expected a quoted string (YAML reads ${JSON.stringify(issue.input)} as a ${typeof issue.input}; write ${example})`,
+        : `expected a quoted string (YAML reads ${JSON.stringify(issue.input)} as a ${typeof issue.input}; quote it, e.g. ${example})`,
   });
 
 const nonEmptyString = z.string().min(1, { error: 'must not be empty' });
