@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { RefusedError } from '../errors/index.js';
+import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
+import { withClient } from '../backup/with-client.js';
+
+/** A throwaway database for a rehearsal; `drop` is idempotent and never touches the source. */
+export interface ScratchDatabase {
+  readonly target: DatabaseTarget;
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/** `<source>_rehearsal_<hex>`, within PostgreSQL's 63-byte identifier limit. */
+export function scratchName(source: string): string {
+  return `${source.slice(0, 40)}_rehearsal_${randomBytes(4).toString('hex')}`.toLowerCase();
+}
+
+function maintenanceOf(target: DatabaseTarget): DatabaseTarget {
+  return withDatabase(target, databaseName(target) === 'postgres' ? 'template1' : 'postgres');
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function scratchHandle(target: DatabaseTarget): ScratchDatabase {
+  const name = databaseName(target);
+  let dropped = false;
+  return {
+    target,
+    name,
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      await withClient(maintenanceOf(target), async (admin) => {
+        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+      });
+    },
+  };
+}
+
+/**
+ * `CREATE DATABASE scratch TEMPLATE source`: a file-level copy on the same server, much faster
+ * than dump and restore (docs/benchmarks.md). It only reads the source, but PostgreSQL allows it
+ * only while nobody else is connected to the source; a busy production database is refused
+ * with the way out (a rehearsal from a backup), never disconnected.
+ */
+export async function cloneDatabase(source: DatabaseTarget, scratch: string): Promise<ScratchDatabase> {
+  const sourceName = databaseName(source);
+  await withClient(maintenanceOf(source), async (admin) => {
+    const { rows } = await admin.query<{ n: string }>(
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [sourceName],
+    );
+    const busy = Number(rows[0]?.n ?? 0);
+    if (busy > 0) {
+      throw new RefusedError(
+        `cannot clone ${source.display}: ${busy} other session(s) are connected, and PostgreSQL copies a database only while nobody uses it`,
+        { hint: 'rehearse from a backup instead: leapfrog backup, then leapfrog rehearse --plan FILE --from-backup backups/<file>.dump' },
+      );
+    }
+    try {
+      await admin.query(`CREATE DATABASE ${ident(scratch)} TEMPLATE ${ident(sourceName)}`);
+    } catch (cause) {
+      // A session that connected between the check and the copy.
+      if ((cause as { code?: string }).code === '55006') {
+        throw new RefusedError(`cannot clone ${source.display}: a session connected to it while copying`, {
+          cause,
+          hint: 'run again when it is idle, or rehearse from a backup: leapfrog rehearse --plan FILE --from-backup FILE',
+        });
+      }
+      throw cause;
+    }
+  });
+  return scratchHandle(withDatabase(source, scratch));
+}
