@@ -46,6 +46,12 @@ export class CatalogIndex {
     this.#admits = new Array<readonly PositionRange[] | undefined>(this.releases.length);
   }
 
+  /** The release with exactly this id, if any. */
+  byId(id: string): Release | undefined {
+    const position = this.#positionById.get(id);
+    return position === undefined ? undefined : this.releases[position];
+  }
+
   positionOf(release: Release): number {
     const position = this.#positionById.get(release.id);
     if (position === undefined || this.releases[position] !== release) throw new Error(`release ${release.id} is not in this catalog`);

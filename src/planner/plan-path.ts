@@ -23,9 +23,10 @@ import type { Plan, PlanStep, StepReason } from './plan.js';
  *   walking back from the target.
  */
 export function planPath(catalog: Catalog, from: string, to: string): Plan {
-  const fromRelease = findRelease(catalog, from);
-  const toRelease = findRelease(catalog, to);
   const index = indexOf(catalog);
+  // Ids resolve through the index's map; versions and unknown ids go through findRelease.
+  const fromRelease = index.byId(from) ?? findRelease(catalog, from);
+  const toRelease = index.byId(to) ?? findRelease(catalog, to);
   const f = index.positionOf(fromRelease);
   const t = index.positionOf(toRelease);
 
@@ -147,16 +148,14 @@ function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Ar
  */
 function shortestPath(index: CatalogIndex, exits: Uint8Array, f: number, t: number, required: readonly number[]): number[] {
   const length = t - f + 1;
-  const key = (steps: number, p: number) => steps * length + (length - 1 - p);
-  const stepsOf = (k: number) => Math.floor(k / length);
-  const positionOf = (k: number) => length - 1 - (k % length);
+  // A key packs (steps, newest predecessor first) into one number: steps * length + (length-1-p).
   const any = new MinTree(length); // every reached release: predecessors within the same series
   const leaving = new MinTree(length); // releases a path may leave their series from
   const predecessor = new Int32Array(length).fill(-1);
   const steps = new Int32Array(length).fill(-1);
   steps[0] = 0;
-  any.set(0, key(0, 0));
-  leaving.set(0, key(0, 0));
+  any.set(0, length - 1);
+  leaving.set(0, length - 1);
 
   let floor = 0; // local position of the last required stop passed
   let nextRequired = 0;
@@ -175,11 +174,12 @@ function shortestPath(index: CatalogIndex, exits: Uint8Array, f: number, t: numb
         if (lo < split) best = Math.min(best, leaving.min(lo - f, Math.min(hi, split - 1) - f));
       }
       if (best !== Number.POSITIVE_INFINITY) {
-        const reachedIn = stepsOf(best) + 1;
+        const reachedIn = Math.floor(best / length) + 1;
+        const key = reachedIn * length + (length - 1 - p);
         steps[p] = reachedIn;
-        predecessor[p] = positionOf(best);
-        any.set(p, key(reachedIn, p));
-        if (exits[p] === 1 || isRequired) leaving.set(p, key(reachedIn, p));
+        predecessor[p] = length - 1 - (best % length);
+        any.set(p, key);
+        if (exits[p] === 1 || isRequired) leaving.set(p, key);
       }
     }
     if (isRequired || p === length - 1) {
