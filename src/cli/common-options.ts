@@ -37,8 +37,10 @@ export interface DockerFlags {
   dockerSocket?: string;
 }
 
-export function dockerExecutorOptions(flags: DockerFlags): { network?: string; user?: string; readOnly?: boolean; socketPath?: string } {
+export function dockerExecutorOptions(flags: DockerFlags): { network?: string; user?: string; readOnly?: boolean; socketPath?: string; onNotice: (line: string) => void } {
   return {
+    // Reaped leftovers and pulls: on stderr, so that stdout stays the renderer's (JSON lines for tools).
+    onNotice: (line) => process.stderr.write(`leapfrog: ${line}\n`),
     ...(flags.dockerNetwork === undefined ? {} : { network: flags.dockerNetwork }),
     ...(flags.dockerUser === undefined ? {} : { user: flags.dockerUser }),
     ...(flags.dockerReadOnly === true ? { readOnly: true } : {}),

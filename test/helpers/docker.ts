@@ -73,3 +73,64 @@ export async function leapfrogContainers(docker: Dockerode, runId?: string): Pro
   const label = runId === undefined ? ['leapfrog.run'] : [`leapfrog.run=${runId}`];
   return docker.listContainers({ all: true, filters: { label } });
 }
+
+/**
+ * Builds every demo release image (release-images/, tags from the manifests) on the offline base
+ * with the built kit bundle, as CI does; the engine's cache makes a repeat about a second.
+ */
+export async function ensureDemoImages(docker: Dockerode, catalogDir = join(root, 'release-images')): Promise<Catalog> {
+  await ensureBaseImage();
+  const [{ loadCatalog }, { requireKitBundle }] = await Promise.all([import('../../src/catalog/load-catalog.js'), import('../../src/images/kit-bundle.js')]);
+  const catalog = await loadCatalog(catalogDir);
+  const kitBundlePath = requireKitBundle();
+  for (const release of catalog.releases) await buildReleaseImage(docker, { catalog, release, kitBundlePath, baseImage: BASE_IMAGE });
+  return catalog;
+}
+
+/** A container leapfrog created, as seen the moment the engine reported it. */
+export interface SeenContainer {
+  id: string;
+  /** The image id the container runs (inspected at create time, so a later retag cannot blur it). */
+  imageId: string | null;
+  labels: Record<string, string>;
+}
+
+/**
+ * Records every container the engine creates with leapfrog's labels while it runs, through the
+ * engine's event stream: a container lives only as long as its phase, so listing afterwards
+ * would find nothing. `onCreate` lets a test act on a container (kill it) as it appears.
+ */
+export async function watchContainers(
+  docker: Dockerode,
+  onStart?: (seen: SeenContainer) => void | Promise<void>,
+): Promise<{ seen: SeenContainer[]; stop: () => void }> {
+  const seen: SeenContainer[] = [];
+  const stream = (await docker.getEvents({ filters: { type: ['container'], event: ['create', 'start'], label: ['leapfrog.run'] } })) as NodeJS.ReadableStream & { destroy?: () => void };
+  let buffer = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      const event = JSON.parse(line) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } };
+      if (event.Action === 'create') {
+        const record: SeenContainer = { id: event.Actor.ID, imageId: null, labels: {} };
+        seen.push(record);
+        docker
+          .getContainer(event.Actor.ID)
+          .inspect()
+          .then((info) => {
+            record.imageId = info.Image;
+            record.labels = info.Config.Labels;
+          })
+          .catch(() => undefined);
+      } else if (event.Action === 'start' && onStart !== undefined) {
+        const record = seen.find((s) => s.id === event.Actor.ID) ?? { id: event.Actor.ID, imageId: null, labels: {} };
+        const labels = Object.fromEntries(Object.entries(event.Actor.Attributes).filter(([k]) => k.startsWith('leapfrog.')));
+        void Promise.resolve(onStart({ ...record, labels: { ...labels, ...record.labels } })).catch(() => undefined);
+      }
+    }
+  });
+  return { seen, stop: () => stream.destroy?.() };
+}
