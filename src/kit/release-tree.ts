@@ -43,7 +43,7 @@ export interface DataMigration {
   key: string;
   /** SQL predicate on `table` that is true for rows still to migrate. */
   pending: string;
-  /** A data-modifying statement that migrates the rows of the CTE `batch(key)`. */
+  /** A data-modifying statement that migrates the rows of the CTE `batch(key, row_ctid)`. */
   apply: string;
 }
 
