@@ -1,3 +1,4 @@
+import type { Release } from '../catalog/release.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { ReleaseRef } from '../planner/plan.js';
@@ -18,6 +19,8 @@ export interface PreUpgradeContext {
   ledger: Ledger;
   current: ReleaseRef;
   planFrom: ReleaseRef;
+  /** The step whose first command is about to run. */
+  release: Release;
 }
 
 export type PreUpgradeHook = (context: PreUpgradeContext) => Promise<void>;
@@ -37,7 +40,7 @@ export async function preparePreUpgradeBackup(
   if (flags.backup === false) return undefined;
   const prepared = await prepareBackup(target, await backupSettingsFrom(flags));
   return async (context) => {
-    const take = flags.backup === true || (await isPreUpgradeBackupDue(context.ledger, mode, context.current, context.planFrom));
+    const take = flags.backup === true || (await isPreUpgradeBackupDue(context.ledger, mode, context.current, context.planFrom, context.release));
     if (!take) return;
     onBackup(await takeRecordedBackup(prepared, context.ledger, context.runId));
   };

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { safetyExtension, withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
-interface ApplyOptions extends RunVerbOptions {
+interface ApplyOptions extends RunVerbOptions, SafetyCliOptions {
   plan?: string;
   to?: string;
 }
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .description('run every remaining step of a plan, one release at a time, advancing only on a green check')
     .option('--plan <file>', 'a plan written by `leapfrog plan --out`')
     .option('--to <release>', "plan in memory from the ledger's current release to this one");
-  withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
+  withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<ApplyOptions>(async (options) => {
       if ((options.plan === undefined) === (options.to === undefined)) {
         throw new BadInputError('apply needs exactly one of --plan FILE or --to RELEASE', {
@@ -23,7 +24,7 @@ export function register(program: Command): void {
         });
       }
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to });
+      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to, extend: safetyExtension(options, 'apply') });
     }),
   );
 }

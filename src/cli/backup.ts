@@ -100,7 +100,7 @@ export function safetyExtension(
       ...base,
       beforeFirstCommand: async (context) => {
         await base.beforeFirstCommand?.(context);
-        await hook({ runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from });
+        await hook({ runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release });
       },
     };
   };

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { action } from './action.js';
+import { safetyExtension, withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
-interface StepOptions extends RunVerbOptions {
+interface StepOptions extends RunVerbOptions, SafetyCliOptions {
   plan: string;
 }
 
@@ -12,10 +13,10 @@ export function register(program: Command): void {
     .command('step')
     .description('run exactly the next pending step of a plan (one release), then exit: for tools that restart services between releases')
     .requiredOption('--plan <file>', 'a plan written by `leapfrog plan --out`');
-  withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
+  withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<StepOptions>(async (options) => {
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'step', planFile: options.plan });
+      return runVerb({ ...options, mode: 'step', planFile: options.plan, extend: safetyExtension(options, 'step') });
     }),
   );
 }
