@@ -183,6 +183,8 @@ export class DockerExecutor implements PhaseExecutor {
         resolve();
       };
       options.signal.addEventListener('abort', onAbort, { once: true });
+      // An abort while the container was being created fired before this listener existed.
+      if (options.signal.aborted) onAbort();
     });
     try {
       const first = await Promise.race([exited.then((status) => ({ status })), stopped.then(() => null)]);
