@@ -104,7 +104,7 @@ describe('crash safety', () => {
     // Through DATABASE_URL instead of the flag.
     const { execa } = await import('execa');
     const { CLI, CATALOG, ROOT } = await import('./apply-helpers.js');
-    const viaEnv = await execa('node', [CLI, 'apply', '--to', '2023.2', '--catalog', CATALOG], {
+    const viaEnv = await execa('node', [CLI, 'apply', '--to', '2023.2', '--catalog', CATALOG, '--no-backup'], {
       cwd: ROOT, reject: false, env: { ...env, DATABASE_URL: db.url, CI: '1' },
     });
     collect(viaEnv);

@@ -10,7 +10,9 @@ export const CATALOG = join(ROOT, 'test/fixtures/catalogs/runner-basic');
 
 /** `url` null: a verb that takes no database (plan). */
 export function leapfrog(args: string[], url: string | null, env: Record<string, string> = {}): ResultPromise<{ reject: false; cwd: string; env: Record<string, string> }> {
-  return execa('node', [CLI, ...args, '--catalog', CATALOG, ...(url === null ? [] : ['--database-url', url])], {
+  // The pre-upgrade backup has its own tests (issue 6); here it would only add pg_dump time.
+  const runs = args.includes('apply') || args.includes('step');
+  return execa('node', [CLI, ...args, '--catalog', CATALOG, ...(url === null ? [] : ['--database-url', url]), ...(runs ? ['--no-backup'] : [])], {
     cwd: ROOT,
     reject: false,
     env: { NO_COLOR: '1', CI: '1', ...env },

@@ -1,0 +1,78 @@
+// Runner overhead: a plan of 5 steps whose 4 phase commands (preflight, schema, data, check) are
+// the no-op `true`, run by `leapfrog apply` with the process executor, against a plain shell
+// script that runs the same 20 commands in sequence; measured side by side in one run.
+// Prints the ratio and the absolute overhead per phase (target < 50 ms per phase).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
+import { fmt, median, timeIt } from './stats.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+const STEPS = 5;
+const PHASES_PER_STEP = 4;
+const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
+
+const work = await mkdtemp(join(tmpdir(), 'leapfrog-bench-runner-'));
+const catalog = join(work, 'catalog');
+const ids = ['1.0', ...Array.from({ length: STEPS }, (_, i) => `1.${i + 1}`)];
+for (const id of ids) {
+  await mkdir(join(catalog, id), { recursive: true });
+  await writeFile(
+    join(catalog, id, 'release.yaml'),
+    [
+      `release: "${id}"`,
+      `image: "bench/noop:${id}"`,
+      'milestone: true',
+      'phases:',
+      '  preflight: { run: ["true"], protocol: upgradecheck }',
+      '  schema:',
+      '    - { name: db, run: ["true"] }',
+      '  data: { run: ["true", "{batchSize}"], protocol: batches }',
+      '  check: { run: ["true"], protocol: upgradecheck }',
+      '',
+    ].join('\n'),
+  );
+}
+const script = join(work, 'plain.sh');
+await writeFile(script, `#!/bin/sh\nset -e\n${'true\n'.repeat(STEPS * PHASES_PER_STEP)}`, { mode: 0o755 });
+
+const server = await startEmbeddedServer();
+const admin = new pg.Client({ connectionString: server.adminUrl });
+await admin.connect();
+const cli = (args: string[], url: string) =>
+  execa('node', [CLI, ...args, '--catalog', catalog, '--database-url', url], { cwd: ROOT, env: { CI: '1' } });
+
+const apply: number[] = [];
+const noop: number[] = [];
+const plain: number[] = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    const name = `bench_${round}`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = server.urlFor(name);
+    await cli(['baseline', '--release', '1.0'], url);
+    plain.push(await timeIt(() => execa(script)));
+    apply.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
+    // Same CLI, nothing left to do: node start, catalog, lock, ledger; the fixed cost of a run.
+    noop.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
+  }
+} finally {
+  await admin.end();
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+}
+
+const phases = STEPS * PHASES_PER_STEP;
+const a = median(apply);
+const n = median(noop);
+const p = median(plain);
+console.log(`runner overhead: ${STEPS} steps x ${PHASES_PER_STEP} no-op phases = ${phases} commands, ${ROUNDS} rounds (medians)`);
+console.log(`  plain shell script          ${fmt(p)}`);
+console.log(`  leapfrog apply (process)    ${fmt(a)}   ratio ${(a / p).toFixed(1)}x`);
+console.log(`  leapfrog apply, nothing to do (fixed cost: node, catalog, lock, ledger)  ${fmt(n)}`);
+console.log(`  overhead per phase, all-in   (apply - plain) / ${phases}        = ${fmt((a - p) / phases)}`);
+console.log(`  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`);
