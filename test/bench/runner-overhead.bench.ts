@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
+import { loadCatalog } from '../../src/catalog/load-catalog.js';
+import { ProcessExecutor } from '../../src/executors/process-executor.js';
+import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
+import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
+import { planPath } from '../../src/planner/plan-path.js';
+import { runPlan } from '../../src/runner/run-plan.js';
 import { fmt, median, timeIt } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -49,6 +55,8 @@ const cli = (args: string[], url: string) =>
 const apply: number[] = [];
 const noop: number[] = [];
 const plain: number[] = [];
+const inProcess: number[] = [];
+const loaded = await loadCatalog(catalog);
 try {
   for (let round = 0; round < ROUNDS; round++) {
     const name = `bench_${round}`;
@@ -59,6 +67,25 @@ try {
     apply.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
     // Same CLI, nothing left to do: node start, catalog, lock, ledger; the fixed cost of a run.
     noop.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
+
+    // The runner alone, in this process: ledger records and process spawns, no node start.
+    const inName = `bench_in_${round}`;
+    await admin.query(`CREATE DATABASE ${inName}`);
+    const target = databaseTargetFromUrl(server.urlFor(inName));
+    const ledger = await openPostgresLedger(target, { schema: 'leapfrog', migrate: true });
+    if (ledger === null) throw new Error('no ledger');
+    await ledger.setCurrentRelease({ release: '1.0', version: '1.0.0' });
+    const plan = planPath(loaded, '1.0', ids.at(-1) as string);
+    const executor = new ProcessExecutor();
+    inProcess.push(
+      await timeIt(() =>
+        runPlan({
+          plan, planDigest: 'sha256:bench', catalog: loaded, ledger, executor, mode: 'apply', env: { DATABASE_URL: target.url },
+          secrets: target.secrets, signal: new AbortController().signal,
+        }),
+      ),
+    );
+    await ledger[Symbol.asyncDispose]();
   }
 } finally {
   await admin.end();
@@ -70,9 +97,11 @@ const phases = STEPS * PHASES_PER_STEP;
 const a = median(apply);
 const n = median(noop);
 const p = median(plain);
+const r = median(inProcess);
 console.log(`runner overhead: ${STEPS} steps x ${PHASES_PER_STEP} no-op phases = ${phases} commands, ${ROUNDS} rounds (medians)`);
 console.log(`  plain shell script          ${fmt(p)}`);
 console.log(`  leapfrog apply (process)    ${fmt(a)}   ratio ${(a / p).toFixed(1)}x`);
 console.log(`  leapfrog apply, nothing to do (fixed cost: node, catalog, lock, ledger)  ${fmt(n)}`);
 console.log(`  overhead per phase, all-in   (apply - plain) / ${phases}        = ${fmt((a - p) / phases)}`);
 console.log(`  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`);
+console.log(`  runPlan in-process           ${fmt(r)}   ratio ${(r / p).toFixed(1)}x; per phase (runPlan - plain) / ${phases} = ${fmt((r - p) / phases)}`);
