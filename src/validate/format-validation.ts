@@ -35,7 +35,8 @@ export function formatValidationText(report: ValidationReport, options: FormatOp
   if (options.rehearsals) {
     lines.push('');
     for (const r of options.rehearsals) {
-      lines.push(`${r.ok ? 'ok  ' : 'FAIL'} rehearsal ${r.summary.from} -> ${r.summary.to} in ${formatDuration(r.summary.durationMs)}${r.summary.error ? `: ${r.summary.error}` : ''}`);
+      const path = r.summary.path.length > 0 ? ` (${[r.summary.from, ...r.summary.path].join(' -> ')}, ${r.summary.rowsMigrated} rows migrated)` : '';
+      lines.push(`${r.ok ? 'ok  ' : 'FAIL'} rehearsal ${r.summary.from} -> ${r.summary.to} in ${formatDuration(r.summary.durationMs)}${path}${r.summary.error ? `: ${r.summary.error}` : ''}`);
     }
   }
   if (report.problems.length > 0) {
