@@ -17,7 +17,7 @@ export function formatDemoSummary(report: DemoReport): string {
   }
   lines.push('  checks:');
   for (const p of summary.phases.filter((x) => x.checks.length > 0)) {
-    for (const c of p.checks) lines.push(`    ${p.release}  ${(RESULT[c.result] ?? String(c.result)).padEnd(7)} ${c.check}`);
+    for (const c of p.checks) lines.push(`    ${p.release}  ${p.phase.padEnd(9)} ${(RESULT[c.result] ?? String(c.result)).padEnd(7)} ${c.check}`);
   }
   lines.push(`  rows migrated:  ${summary.rowsMigrated.toLocaleString('en-US')}`);
   const intact = before.checksum === after.checksum && before.customers === after.customers && before.orders === after.orders;

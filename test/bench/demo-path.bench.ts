@@ -24,6 +24,7 @@ base_path="$PATH"
 for release in 2024.1 2025.1; do
   cd "$RELEASES/$release" || exit 1
   PATH="$RELEASES/$release/bin:$base_path"
+  leapfrog-kit check --json --preflight || exit 1
   leapfrog-kit schema || exit 1
   while :; do
     leapfrog-kit data --max-count 250000
