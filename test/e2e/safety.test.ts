@@ -195,3 +195,29 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     expect(await fingerprint(db)).toEqual(before);
   });
 });
+
+describe('rehearse with the CLI', () => {
+  it('rehearses a plan on a clone, writes JSON and HTML reports, leaves production untouched', async () => {
+    await using db = await seededAt2023('e2e_rehearse');
+    const before = await fingerprint(db);
+    const planFile = join(work, 'rehearse-plan.json');
+    expect((await plan(['--from', '2023.1', '--to', '2025.1', '--out', planFile], catalog)).exitCode).toBe(0);
+
+    const usage = await leapfrog(withCatalog(['rehearse', '--plan', planFile], catalog), db.url, { backupDir: false });
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toContain('exactly one of --from-backup FILE or --clone');
+
+    const reports = join(work, 'reports');
+    const result = await leapfrog(withCatalog(['rehearse', '--plan', planFile, '--clone', '--report-dir', reports], catalog), db.url, { backupDir: false });
+    expect(result.exitCode, result.stderr + result.stdout).toBe(0);
+    expect(result.stdout).toContain('rehearsal succeeded: 2023.1 -> 2024.1 -> 2025.1');
+    const html = /report: (\S+\.html)/.exec(result.stdout)?.[1] as string;
+    const json = JSON.parse(await readFile(html.replace(/\.html$/, '.json'), 'utf8')) as { status: string; finalRelease: string; timeline: { phase: string }[] };
+    expect(json.status).toBe('succeeded');
+    expect(json.finalRelease).toBe('2025.1');
+    expect(json.timeline.filter((e) => e.phase === 'check')).toHaveLength(2);
+    expect(await readFile(html, 'utf8')).toContain('<svg');
+    expect(result.stdout + result.stderr).not.toContain(new URL(db.url).password);
+    expect(await fingerprint(db)).toEqual(before);
+  });
+});
