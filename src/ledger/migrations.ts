@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { BadInputError } from '../errors/index.js';
 
 /**
  * The ledger's own forward-only migrations. Append only: never edit or reorder an entry that has
@@ -91,6 +92,14 @@ export async function migrateLedger(client: pg.ClientBase, schema: string): Prom
     const done = new Set(
       (await client.query<{ id: number }>(`SELECT id FROM "${schema}".ledger_migrations`)).rows.map((r) => r.id),
     );
+    const known = Math.max(...ledgerMigrations.map((m) => m.id));
+    const newest = Math.max(0, ...done);
+    if (newest > known) {
+      throw new BadInputError(
+        `the ledger in schema "${schema}" was written by a newer leapfrog (ledger migration ${newest}; this one knows up to ${known})`,
+        { hint: 'run the leapfrog version that upgraded this database (or newer); ledger migrations are forward-only' },
+      );
+    }
     const applied: number[] = [];
     for (const migration of ledgerMigrations) {
       if (done.has(migration.id)) continue;

@@ -132,8 +132,8 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
       finalRelease = { release: release.id, version: release.version };
     }
   } catch (error) {
-    // The ledger or the hook failed outside any phase: still close the run.
-    failure = error instanceof Error ? error : new Error(String(error));
+    // The ledger, the executor's prepare or the hook failed outside any phase: still close the run.
+    failure = error instanceof LeapfrogError ? error : unexpected(error, options.secrets, rerun);
   }
   if (failure !== null) {
     const status = failure instanceof InterruptedError ? 'interrupted' : 'failed';
@@ -415,4 +415,16 @@ function stepOutcome(step: { release: string; version: string }, status: StepRes
 
 function summaryDetails(result: RunResult): Record<string, unknown> {
   return { runId: result.runId, status: result.status, finalRelease: result.finalRelease };
+}
+
+/**
+ * A failure that is not leapfrog's own (the database connection dropped while recording, say):
+ * typed, redacted, and with the way out, because the ledger still says where to resume.
+ */
+function unexpected(error: unknown, secrets: readonly string[], rerun: string): PhaseFailedError {
+  const message = redact(error instanceof Error ? error.message : String(error), secrets);
+  return new PhaseFailedError(`the run stopped outside a phase command: ${message}`, {
+    hint: `check that the database is reachable, then re-run \`${rerun}\`: it resumes at the first phase not recorded as succeeded`,
+    cause: error,
+  });
 }

@@ -1,7 +1,7 @@
 // PostgresLedger and its lock on a real PostgreSQL server: migrations, records, the advisory lock.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { LockHeldError } from '../../src/errors/index.js';
+import { BadInputError, LockHeldError } from '../../src/errors/index.js';
 import { acquireLedgerLock } from '../../src/ledger/ledger-lock.js';
 import { ledgerMigrations } from '../../src/ledger/migrations.js';
 import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
@@ -61,6 +61,19 @@ describe('PostgresLedger', () => {
     } finally {
       await ledger[Symbol.asyncDispose]();
     }
+  });
+});
+
+describe('ledger written by a newer leapfrog', () => {
+  it('is refused (exit 2) rather than used or downgraded', async () => {
+    await using db = await createTestDatabase('ledger_newer');
+    const target = databaseTargetFromUrl(db.url);
+    const ledger = await openPostgresLedger(target, { schema: 'leapfrog', migrate: true });
+    await ledger?.[Symbol.asyncDispose]();
+    await db.query("INSERT INTO leapfrog.ledger_migrations (id, name) VALUES (999, 'from the future')");
+    const error = await openPostgresLedger(target, { schema: 'leapfrog', migrate: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as BadInputError).message).toContain('written by a newer leapfrog (ledger migration 999');
   });
 });
 

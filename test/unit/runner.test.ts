@@ -219,4 +219,19 @@ describe('runPlan against a recording fake executor', () => {
     expect(text).not.toContain('s3cret-pw');
     expect(text).toContain('url ***');
   });
+
+  it('a ledger that fails mid-run becomes a typed, redacted error and the run is still closed', async () => {
+    const { ledger, options } = setup();
+    let writes = 0;
+    ledger.finishPhase = () => {
+      writes += 1;
+      return Promise.reject(new Error('connection to postgres://u:s3cret-pw@h/db lost'));
+    };
+    const error = await runPlan(options()).catch((e: unknown) => e);
+    expect(writes).toBe(1);
+    expect(error).toBeInstanceOf(PhaseFailedError);
+    expect((error as Error).message).toContain('connection to *** lost');
+    expect((error as PhaseFailedError).hint).toContain('resumes at the first phase not recorded as succeeded');
+    expect(ledger.runs[0]?.status).toBe('failed');
+  });
 });
