@@ -196,6 +196,43 @@ describe('backup before upgrading, downgrade refused, restore', () => {
   });
 });
 
+describe('backup and restore on demand', () => {
+  it('backup, restore by id into a new database (--create), and a corrupted dump refused (exit 2)', async () => {
+    await using db = await seededAt2023('e2e_ondemand');
+    // The state the dump holds: the ledger row recording the backup is written after the dump.
+    const dumped = await fingerprint(db);
+    const dir = join(work, 'ondemand');
+    const taken = await leapfrog(['backup', '--backup-dir', dir, '--output', 'json'], db.url, { backupDir: false });
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    const record = JSON.parse(taken.stdout) as { id: string; path: string; release: string; sha256: string; inLedger: boolean };
+    expect(record.release).toBe('2023.1');
+    expect(record.inLedger).toBe(true);
+    expect(taken.stdout).not.toContain(new URL(db.url).password);
+
+    const copyUrl = new URL(db.url);
+    copyUrl.pathname = `/${db.name}_copy`;
+    try {
+      const restored = await leapfrog(['restore', record.id, '--backup-dir', dir, '--create'], copyUrl.toString(), { backupDir: false });
+      expect(restored.exitCode, restored.stderr).toBe(0);
+      expect(restored.stdout).toContain('into the new database');
+      expect(restored.stdout).toContain('at release 2023.1');
+      const copy = { ...db, url: copyUrl.toString() };
+      expect(await fingerprint(copy)).toEqual(dumped);
+    } finally {
+      const { adminQuery } = await import('../helpers/database.js');
+      await adminQuery(`DROP DATABASE IF EXISTS "${db.name}_copy" WITH (FORCE)`);
+    }
+
+    const bytes = await readFile(record.path);
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0x55;
+    await writeFile(record.path, bytes);
+    const corrupt = await leapfrog(['restore', record.path, '--yes'], db.url, { backupDir: false });
+    expect(corrupt.exitCode).toBe(2);
+    expect(corrupt.stderr).toContain('is corrupted');
+    expect(corrupt.stderr).toContain(record.sha256);
+  });
+});
+
 describe('rehearse with the CLI', () => {
   it('rehearses a plan on a clone, writes JSON and HTML reports, leaves production untouched', async () => {
     await using db = await seededAt2023('e2e_rehearse');
