@@ -146,9 +146,8 @@ export class PostgresLedger implements Ledger {
   }
 
   async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
-    await this.client.query('BEGIN');
-    try {
-      await this.client.query(
+    const update = () =>
+      this.client.query(
         `UPDATE ${this.t('phases')} SET status = $5, exit_code = $6, output_tail = $7, duration_ms = $8,
            rows_migrated = $9, details = $10, finished_at = now()
          WHERE from_release = $1 AND release = $2 AND phase = $3 AND name = $4`,
@@ -165,9 +164,18 @@ export class PostgresLedger implements Ledger {
           result.details === null ? null : JSON.stringify(result.details),
         ],
       );
-      if (advanceTo !== undefined) await this.setCurrentRelease(advanceTo);
+    // One statement is atomic on its own; only the advance needs a transaction around both.
+    if (advanceTo === undefined) {
+      await update();
+      return;
+    }
+    await this.client.query('BEGIN');
+    try {
+      await update();
+      await this.setCurrentRelease(advanceTo);
       await this.client.query('COMMIT');
     } catch (error) {
+      // The rollback's own failure must not replace the error that caused it.
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }

@@ -27,6 +27,11 @@ describe('crash safety', () => {
     expect(second.stderr).toContain(`(pid ${first.pid})`);
     expect(second.stderr).toMatch(/since \d{4}-\d\d-\d\dT/);
     expect(second.stderr).toContain('running plan 2023.1 -> 2023.2');
+    // status never takes the lock: it answers during the run and names it.
+    const status = await leapfrog(['status'], db.url);
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toContain(`running now: leapfrog on`);
+    expect(status.stdout).toContain(`pid ${first.pid}`);
     const done = await first;
     expect(done.exitCode, done.stderr).toBe(0);
     expect(await currentRelease(db)).toBe('2023.2');
