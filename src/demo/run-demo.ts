@@ -15,8 +15,11 @@ export interface DemoOptions {
   executor: ExecutorKind;
   output: OutputMode;
   catalogDir: string;
-  /** Called with connection details once the upgrade is done, when the caller keeps the server. */
-  keep?: (connection: DemoConnection) => Promise<void>;
+  /**
+   * Called once the upgrade is done, while the server still runs: the caller prints the summary
+   * and, for `--keep`, waits here until the operator is done with the database.
+   */
+  afterUpgrade?: (report: DemoReport, connection: DemoConnection) => Promise<void>;
   /** Lines about the demo's own steps (seeding, baseline, plan). */
   say: (line: string) => void;
   signal?: AbortSignal;
@@ -27,6 +30,8 @@ export interface DemoConnection {
   url: string;
   port: number;
   database: string;
+  /** The server's temp dir, removed when the demo ends. */
+  dataDir: string;
 }
 
 export interface DemoReport {
@@ -91,8 +96,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     rerunCommand: 'leapfrog demo',
   });
   const after = await fingerprintOf(url);
-  if (options.keep !== undefined) await options.keep({ url, port: server.port, database: DEMO_DATABASE });
-  return { seed, plan, releasesOnTheWay, summary, before, after };
+  const report: DemoReport = { seed, plan, releasesOnTheWay, summary, before, after };
+  await options.afterUpgrade?.(report, { url, port: server.port, database: DEMO_DATABASE, dataDir: server.dataDir });
+  return report;
 }
 
 function describePlan(plan: Plan): string {
