@@ -55,10 +55,21 @@ function ownedBy(pid: number | undefined): (c: SeenContainer | Dockerode.Contain
 describe.skipIf(docker === null)('apply with --executor docker (built CLI, real Docker Engine)', () => {
   const engine = docker as Dockerode;
   const imageIds = new Map<string, string>();
+  /** The phases each release's manifest defines: each must have run in a container of its own. */
+  const phasesOf = new Map<string, Set<string>>();
 
   beforeAll(async () => {
     const catalog = await ensureDemoImages(engine);
-    for (const release of catalog.releases) imageIds.set(release.id, (await engine.getImage(release.image).inspect()).Id);
+    for (const release of catalog.releases) {
+      imageIds.set(release.id, (await engine.getImage(release.image).inspect()).Id);
+      const { preflight, schema, data, check } = release.phases;
+      const phases = new Set<string>();
+      if (preflight) phases.add('preflight');
+      if (schema.length > 0) phases.add('schema');
+      if (data) phases.add('data');
+      if (check) phases.add('check');
+      phasesOf.set(release.id, phases);
+    }
   });
 
   it('walks the demo path 2023.1 -> 2025.1 with every phase in a container of its release image', async () => {
@@ -84,7 +95,8 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
     const byRelease = (release: string) => mine.filter((c) => c.labels['leapfrog.release'] === release);
     for (const release of ['2024.1', '2025.1']) {
       const containers = byRelease(release);
-      expect(new Set(containers.map((c) => c.labels['leapfrog.phase']))).toEqual(new Set(['schema', 'data', 'check']));
+      expect(new Set(containers.map((c) => c.labels['leapfrog.phase']))).toEqual(phasesOf.get(release));
+      expect(phasesOf.get(release)).toContain('data');
       for (const c of containers) expect(c.imageId, `container ${c.id} of ${release}`).toBe(imageIds.get(release));
     }
     expect(mine.every((c) => c.labels['leapfrog.run'] === summary['runId'])).toBe(true);
