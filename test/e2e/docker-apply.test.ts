@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { businessFingerprint, type BusinessFingerprint } from '../../src/demo/business-checksum.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { BASE_IMAGE, dockerForTests, ensureDemoImages, leapfrogContainers, watchContainers, type SeenContainer } from '../helpers/docker.js';
+import { BASE_IMAGE, dockerForTests, ensureDemoImages, leapfrogContainers, pruneDanglingReleaseImages, watchContainers, type SeenContainer } from '../helpers/docker.js';
 
 // The built CLI against a real Docker Engine and the suite's real PostgreSQL. Skipped with a
 // printed reason only where no engine answers and CI (LEAPFROG_REQUIRE_DOCKER=1) does not require one.
@@ -70,6 +70,10 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
       if (check) phases.add('check');
       phasesOf.set(release.id, phases);
     }
+  });
+
+  afterAll(async () => {
+    await pruneDanglingReleaseImages(engine);
   });
 
   it('walks the demo path 2023.1 -> 2025.1 with every phase in a container of its release image', async () => {

@@ -134,3 +134,8 @@ export async function watchContainers(
   });
   return { seen, stop: () => stream.destroy?.() };
 }
+
+/** Rebuilt tags leave their old images dangling: the suite removes leapfrog's own, and only those. */
+export async function pruneDanglingReleaseImages(docker: Dockerode): Promise<void> {
+  await docker.pruneImages({ filters: { dangling: ['true'], label: ['leapfrog.image.release'] } });
+}

@@ -12,7 +12,7 @@ import { requireKitBundle } from '../../src/images/kit-bundle.js';
 import { listReleaseImages } from '../../src/images/list-images.js';
 import { verifyPlanImages } from '../../src/images/verify-plan-images.js';
 import type { Plan } from '../../src/planner/plan.js';
-import { BASE_IMAGE, dockerForTests, ensureBaseImage } from '../helpers/docker.js';
+import { BASE_IMAGE, dockerForTests, ensureBaseImage, pruneDanglingReleaseImages } from '../helpers/docker.js';
 
 // Real Docker Engine: skipped with a printed reason only where none answers and CI does not require one.
 const docker = await dockerForTests('release images');
@@ -57,6 +57,7 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
   afterAll(async () => {
     await rm(scratch, { recursive: true, force: true });
     for (const release of catalog.releases) await engine.getImage(release.image).remove({ force: true }).catch(() => undefined);
+    await pruneDanglingReleaseImages(engine);
   });
 
   it('builds a release image that carries the kit and every release up to it, tagged with the manifest image', async () => {
