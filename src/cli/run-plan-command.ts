@@ -107,7 +107,8 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
     assertPlanMatchesCatalog(file, catalog, options.planFile);
     // Exit 6 when an image the plan pinned was rebuilt since (src/images/verify-plan-images.ts).
     const { verifyPlanImages } = await import('../images/verify-plan-images.js');
-    await verifyPlanImages(file, { planFile: options.planFile });
+    const socketPath = options.executorOptions?.docker?.socketPath;
+    await verifyPlanImages(file, { planFile: options.planFile, ...(socketPath === undefined ? {} : { socketPath }) });
     plan = file;
     planDigest = file.planDigest;
   }

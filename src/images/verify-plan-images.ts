@@ -17,13 +17,13 @@ export interface PlanImageCheck {
  * mismatches: there is nothing to compare, and the docker executor's prepare() reports a
  * missing image on its own. Returns what was compared, for the run's log.
  */
-export async function verifyPlanImages(plan: Plan, options: { planFile?: string; docker?: Dockerode } = {}): Promise<PlanImageCheck[]> {
+export async function verifyPlanImages(plan: Plan, options: { planFile?: string; docker?: Dockerode; socketPath?: string } = {}): Promise<PlanImageCheck[]> {
   const pinnedSteps = plan.steps.filter((step) => step.imageDigest !== null);
   if (pinnedSteps.length === 0) return [];
   let docker = options.docker;
   if (docker === undefined) {
     const { tryConnectDocker } = await import('./docker-connection.js');
-    const connected = await tryConnectDocker();
+    const connected = await tryConnectDocker(options.socketPath === undefined ? {} : { socketPath: options.socketPath });
     if (connected === null) return [];
     docker = connected;
   }
