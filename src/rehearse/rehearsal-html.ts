@@ -84,7 +84,7 @@ function timelineSvg(entries: readonly TimelineEntry[], totalMs: number): string
       const y = top + i * rowHeight;
       const width = Math.max(2, (e.durationMs / span) * barArea);
       const failed = e.status === 'failed' || e.status === 'interrupted';
-      const label = e.phase === 'copy' ? e.name : `${e.release} ${e.phase}${e.name !== e.phase ? ` ${e.name}` : ''}`;
+      const label = e.phase === 'copy' ? `copy: ${e.name}` : `${e.release} ${e.phase}${e.name !== e.phase ? ` ${e.name}` : ''}`;
       const tip = `${label}: ${e.status}, ${formatDuration(e.durationMs)}${e.rowsMigrated !== null ? `, ${e.rowsMigrated} rows` : ''}`;
       return `<g><title>${esc(tip)}</title><text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${esc(label)}</text><rect x="${x(e.startMs).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 6}" rx="3" fill="${COLORS[e.phase] ?? '#777'}"${failed ? ' stroke="#c5221f" stroke-width="3"' : ''}/></g>`;
     })

@@ -73,7 +73,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   timeline.add({
     release: plan.from.release,
     phase: 'copy',
-    name: options.source.kind === 'clone' ? 'clone (CREATE DATABASE … TEMPLATE)' : 'restore backup (pg_restore)',
+    name: options.source.kind === 'clone' ? 'clone (TEMPLATE)' : 'pg_restore of backup',
     status: 'succeeded',
     startMs: copyStart - origin,
     durationMs: copyMs,
