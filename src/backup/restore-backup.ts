@@ -79,8 +79,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       await runPgRestore(options, withDatabase(target, staging));
       await assertNotInUse(admin, name, target);
       const retired = `${name.slice(0, 40)}_lf_replaced_${suffix}`;
-      await admin.query(`ALTER DATABASE ${ident(name)} RENAME TO ${ident(retired)}`);
-      await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(name)}`);
+      try {
+        await admin.query(`ALTER DATABASE ${ident(name)} RENAME TO ${ident(retired)}`);
+      } catch (cause) {
+        // A session connected after the check: the original stays as it was.
+        if ((cause as { code?: string }).code !== '55006') throw cause;
+        throw new RefusedError(`the database ${target.display} was connected to while the backup was being restored beside it, so it was left as it was`, {
+          cause,
+          hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
+        });
+      }
+      try {
+        await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(name)}`);
+      } catch (error) {
+        await admin.query(`ALTER DATABASE ${ident(retired)} RENAME TO ${ident(name)}`).catch(() => undefined);
+        throw error;
+      }
       await admin.query(`DROP DATABASE ${ident(retired)}`);
     } catch (error) {
       await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`).catch(() => undefined);

@@ -128,4 +128,31 @@ describe('backup and restore', () => {
     await writeFile(bare, bytes);
     await expect(verifyBackup(await locateBackup(bare, dir), undefined)).rejects.toThrow(/no sidecar/);
   });
+
+  it('leaves the database as it was when it is in use, or when pg_restore fails', async () => {
+    await using db = await createTestDatabase('bk');
+    await seed(db);
+    const target = databaseTargetFromUrl(db.url);
+    const record = await takeRecordedBackup(await prepareBackup(target, settings), null, null);
+    await db.query(`UPDATE instances SET name = 'changed' WHERE id = 1`);
+    const current = await fingerprint(target);
+    const located = await locateBackup(record.path, dir);
+
+    const session = new pg.Client({ connectionString: db.url, application_name: 'the-app' });
+    await session.connect();
+    try {
+      await expect(restoreBackup({ backup: located, target, tools: settings.tools, yes: true, create: false, jobs: 1 })).rejects.toThrow(/1 other session\(s\) \(the-app\)/);
+    } finally {
+      await session.end();
+    }
+    expect(await fingerprint(target)).toEqual(current);
+
+    // `false` stands in for a pg_restore that fails half-way (a missing role, a full disk): the
+    // restore went into a staging database, so the original is untouched and the staging is gone.
+    const failing = { ...settings.tools, pgRestore: 'false' };
+    await expect(restoreBackup({ backup: located, target, tools: failing, yes: true, create: false, jobs: 1 })).rejects.toThrow(/pg_restore .* failed/);
+    expect(await fingerprint(target)).toEqual(current);
+    const leftovers = await db.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${db.name}_lf_%`]);
+    expect(leftovers).toEqual([]);
+  });
 });
