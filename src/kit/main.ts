@@ -113,7 +113,7 @@ async function run(
         onProgress: (progress) => say(process.stdout, JSON.stringify({ progress })),
       });
       log(
-        `migrated ${result.migrated} rows in ${result.transactions} transactions (longest ${Math.round(result.longestTransactionMs)} ms)` +
+        `migrated ${result.migrated} rows in ${result.transactions} transactions (longest ${Math.round(result.longestTransactionMs)} ms, p95 ${Math.round(result.p95TransactionMs)} ms)` +
           (result.errors > 0 ? `, ${result.errors} data migrations failed` : '') +
           ` -> exit ${result.exitCode}`,
       );
