@@ -2,11 +2,13 @@
 // CLI's `leapfrog apply --to 2025.1` (ledger, lock, runner, process executor, progress parsing)
 // vs a plain shell script running the same kit commands in sequence, on identical copies of the
 // same seeded database, in one run. Target: apply / script <= 1.05.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { fmt, median } from './stats.js';
@@ -16,6 +18,9 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
 const REPO = resolve(import.meta.dirname, '../..');
 const RELEASES = join(REPO, 'release-images');
 const CLI = join(REPO, 'dist/cli/main.js');
+// The same --max-count the runner substitutes for {batchSize} (all demo releases use one value).
+const manifest = parseYaml(readFileSync(join(RELEASES, '2024.1/release.yaml'), 'utf8')) as { phases: { data: { batchSize: number } } };
+const BATCH_SIZE = manifest.phases.data.batchSize;
 
 // What an operator without leapfrog would write: each stop's kit commands, data until done.
 const SCRIPT = `#!/bin/sh
@@ -27,7 +32,7 @@ for release in 2024.1 2025.1; do
   leapfrog-kit check --json --preflight || exit 1
   leapfrog-kit schema || exit 1
   while :; do
-    leapfrog-kit data --max-count 250000
+    leapfrog-kit data --max-count "$BATCH_SIZE"
     rc=$?
     [ "$rc" -eq 1 ] || break
   done
@@ -76,7 +81,7 @@ async function viaApply(url: string): Promise<number> {
 
 async function viaScript(url: string): Promise<number> {
   const start = performance.now();
-  const run = await execa(script, [], { env: { DATABASE_URL: url, RELEASES }, reject: false });
+  const run = await execa(script, [], { env: { DATABASE_URL: url, RELEASES, BATCH_SIZE: String(BATCH_SIZE) }, reject: false });
   const ms = performance.now() - start;
   if (run.exitCode !== 0) throw new Error(`the script exited ${run.exitCode}:\n${run.stderr.slice(-2000)}`);
   return ms;
@@ -103,8 +108,11 @@ try {
 }
 const applyMs = median(applyTimes);
 const scriptMs = median(scriptTimes);
-const ratio = applyMs / scriptMs;
+// Each round's two runs share the machine's conditions; their ratio is the figure that counts.
+const ratios = applyTimes.map((a, i) => a / (scriptTimes[i] ?? Number.NaN));
+const ratio = median(ratios);
 console.log(`\nrows: ${ROWS.toLocaleString('en-US')} orders, path 2023.1 -> 2024.1 -> 2025.1, ${ROUNDS} round(s) (medians)`);
 console.log(`leapfrog apply:     ${fmt(applyMs)}`);
 console.log(`plain shell script: ${fmt(scriptMs)}`);
-console.log(`ratio apply/script: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'MET' : 'NOT MET'}`);
+console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+console.log(`ratio apply/script (median of rounds): ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'MET' : 'NOT MET'}`);
