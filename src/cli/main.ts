@@ -1,17 +1,15 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { handleError } from './handle-error.js';
 import { outputModeOf } from './output-mode.js';
+import { leapfrogVersion } from './leapfrog-version.js';
 import { registerVerbs } from './verbs.js';
 
 // Only commander and the verbs' option definitions load here: each verb imports its heavy
 // modules (pg, dockerode, listr2) inside its action, so `leapfrog plan` starts fast.
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
 const program = new Command('leapfrog')
   .description('Skip-level upgrades, one release at a time: plan the path of milestones, then run each release\'s own migrations until its green-light check passes.')
-  .version(pkg.version)
+  .version(leapfrogVersion())
   .addOption(new Option('--output <mode>', 'text for people, json for tools (JSON lines)').choices(['text', 'json']).default('text'))
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BadInputError } from '../errors/index.js';
+import { packageRoot } from '../util/package-root.js';
 
-/**
- * Where `npm run build` writes the bundled release kit. This module sits two folders below the
- * package root both as source (src/images) and built (dist/images), so one relative URL serves both.
- */
+/** Where `npm run build` writes the bundled release kit. */
 export function defaultKitBundlePath(): string {
-  return fileURLToPath(new URL('../../dist/kit/leapfrog-kit.mjs', import.meta.url));
+  return join(packageRoot(), 'dist', 'kit', 'leapfrog-kit.mjs');
 }
 
 /** The kit bundle every release image carries; a missing one means the build was not run. */

