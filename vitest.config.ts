@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 // Three suites: unit (pure, fakes allowed), integration (real PostgreSQL, real Docker),
 // e2e (the built CLI run as a user runs it). One embedded PostgreSQL server is started for the
 // whole run by the global setup; each test file creates its own databases on it.
+// LEAPFROG_TEST_REPORT=FILE adds a JSON report beside the usual output (CI prints a summary from it).
+const report = process.env['LEAPFROG_TEST_REPORT'];
+
 export default defineConfig({
   test: {
+    reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
     projects: [
       {
         test: {

@@ -43,6 +43,8 @@ async function waitForContainer(engine: Dockerode, runId: string): Promise<Docke
   throw new Error(`no running container of run ${runId} appeared`);
 }
 
+// Skipped only where no Docker Engine answers (a developer machine without dockerd; the reason is
+// printed by dockerForTests). Under .ci/run, LEAPFROG_REQUIRE_DOCKER=1 makes that a failure instead.
 describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
   const engine = docker as Dockerode;
   let release: Release;
