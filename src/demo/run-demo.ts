@@ -63,6 +63,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const targetIndex = catalog.releases.findIndex((r) => r.id === plan.to.release);
   const releasesOnTheWay = catalog.releases.slice(catalog.releases.indexOf(from) + 1, targetIndex + 1).map((r) => r.id);
 
+  if (options.executor === 'docker') {
+    const { ensureDemoImages } = await import('./ensure-demo-images.js');
+    await ensureDemoImages(catalog, plan, options.say);
+  }
+
   const started = performance.now();
   await using server = await startEmbeddedServer();
   options.say(`started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`);
