@@ -9,11 +9,20 @@ import { knownSecrets } from './secrets.js';
  * Text goes to stderr so that stdout stays clean for pipes; with `--output json` the error is
  * the final JSON line on stdout, as tools expect one summary line.
  */
-export function handleError(error: unknown, mode: OutputMode): number {
+export function handleError(error: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
   const secrets = knownSecrets();
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander only because exitOverride is on.
     if (error.exitCode === 0) return ExitCode.ok;
+    // Commander has already printed its text on stderr; tools reading stdout still need the
+    // final error line every other failure gives them.
+    if (mode === 'json') {
+      const verb = error.code === 'commander.unknownCommand' ? undefined : verbOf(argv);
+      const message = redact(error.message.replace(/^error: /, ''), secrets);
+      process.stdout.write(
+        `${JSON.stringify({ type: 'error', exitCode: ExitCode.badInput, error: 'UsageError', message, hint: `run leapfrog ${verb === undefined ? '' : `${verb} `}--help`, details: { code: error.code } })}\n`,
+      );
+    }
     return ExitCode.badInput;
   }
   if (error instanceof LeapfrogError) {
@@ -38,4 +47,18 @@ export function handleError(error: unknown, mode: OutputMode): number {
     process.stderr.write(`leapfrog: unexpected error (a bug in leapfrog; please report it):\n${text}\n`);
   }
   return ExitCode.phaseFailed;
+}
+
+/** The verb of a command line: its first word that is neither an option nor the value of `--output`. */
+function verbOf(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '--output') {
+      i++;
+      continue;
+    }
+    if (!word.startsWith('-')) return word;
+  }
+  return undefined;
 }

@@ -1,0 +1,74 @@
+import { Command, CommanderError } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { handleError } from '../../src/cli/handle-error.js';
+import { durationArgument } from '../../src/cli/common-options.js';
+
+/** A small program shaped like leapfrog's: exitOverride, a verb with a required option and a duration flag. */
+function program(): Command {
+  const root = new Command('leapfrog').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  root.option('--output <mode>');
+  root
+    .command('apply')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .requiredOption('--plan <file>')
+    .option('--lock-timeout <duration>', '', durationArgument)
+    .action(() => undefined);
+  return root;
+}
+
+async function usageError(argv: string[]): Promise<CommanderError> {
+  try {
+    await program().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error;
+    throw error;
+  }
+  throw new Error(`no usage error for ${argv.join(' ')}`);
+}
+
+function captureStdout(): { lines: () => Record<string, unknown>[] } {
+  const written: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  return { lines: () => written.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('handleError with a commander usage error', () => {
+  it.each([
+    [['--output', 'json', 'apply', '--plan', 'p.json', '--bogus'], /unknown option '--bogus'/, 'run leapfrog apply --help'],
+    [['--output', 'json', 'apply', '--plan', 'p.json', '--lock-timeout', 'abc'], /"abc" is not a duration/, 'run leapfrog apply --help'],
+    [['--output', 'json', 'apply'], /required option '--plan <file>' not specified/, 'run leapfrog apply --help'],
+    [['--output', 'json', 'aply'], /unknown command 'aply'/, 'run leapfrog --help'],
+  ])('prints a final UsageError line on stdout in json mode (%j)', async (args, message, hint) => {
+    const argv = ['node', 'main.js', ...args];
+    const error = await usageError(argv);
+    const out = captureStdout();
+    expect(handleError(error, 'json', argv)).toBe(2);
+    const lines = out.lines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'error', exitCode: 2, error: 'UsageError', hint });
+    expect(String(lines[0]?.['message'])).toMatch(message);
+  });
+
+  it('leaves stdout empty in text mode (commander printed the error on stderr already)', async () => {
+    const argv = ['node', 'main.js', 'apply', '--bogus'];
+    const error = await usageError(argv);
+    const out = captureStdout();
+    expect(handleError(error, 'text', argv)).toBe(2);
+    expect(out.lines()).toEqual([]);
+  });
+
+  it('treats help as success and prints nothing', async () => {
+    const error = await usageError(['node', 'main.js', 'apply', '--help']);
+    const out = captureStdout();
+    expect(handleError(error, 'json', [])).toBe(0);
+    expect(out.lines()).toEqual([]);
+  });
+});
