@@ -2,7 +2,7 @@
 // loads from a few files instead of ~140 module files, and every verb's heavy code stays in
 // chunks that load only when that verb runs. Packages with native parts or large trees stay
 // external and load from node_modules, lazily, as before.
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const outdir = process.argv[2] ?? 'dist/cli';
@@ -22,3 +22,5 @@ await build({
   banner: { js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// The bin has a shebang: make it runnable as ./dist/cli/main.js too.
+await chmod(`${outdir}/main.js`, 0o755);

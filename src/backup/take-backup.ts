@@ -1,10 +1,11 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { PhaseFailedError } from '../errors/index.js';
 import { databaseName, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import { digestBackup } from './backup-digest.js';
+import { ensureBackupDir } from './backup-dir.js';
 import type { BackupFormat, BackupRecord } from './backup-record.js';
 import { writeSidecar } from './backup-sidecar.js';
 import { libpqConnection } from './libpq-connection.js';
@@ -44,6 +45,7 @@ export async function prepareBackup(target: DatabaseTarget, settings: BackupSett
     return serverVersionFromNum(Number(row?.num ?? 0), (row?.text ?? '').split(' ')[0] ?? '');
   });
   assertPgDumpCanDump(pgDump, server, settings.tools);
+  await ensureBackupDir(settings.dir);
   return { target, settings, server, pgDump };
 }
 
@@ -56,8 +58,7 @@ export interface BackupLabel {
 /** Dumps the database, digests the dump and writes its sidecar. The ledger row is the caller's. */
 export async function takeBackup(prepared: PreparedBackup, label: BackupLabel, now: Date = new Date()): Promise<BackupRecord> {
   const { target, settings } = prepared;
-  const dir = resolve(settings.dir);
-  await mkdir(dir, { recursive: true });
+  const dir = await ensureBackupDir(settings.dir);
   const id = backupId(databaseName(target), label.release, now);
   const path = join(dir, settings.format === 'custom' ? `${id}.dump` : `${id}.dir`);
   // Written under a temporary name and renamed when complete: a crash never leaves something
@@ -84,6 +85,8 @@ export async function takeBackup(prepared: PreparedBackup, label: BackupLabel, n
         hint: `fix the cause above and run again; to upgrade without leapfrog's backup (only if you took one yourself) pass --no-backup`,
       });
     }
+    // A dump is a full copy of the database: readable by its owner only, like the sidecar.
+    await chmod(partial, settings.format === 'custom' ? 0o600 : 0o700);
     await rename(partial, path);
   } catch (error) {
     await rm(partial, { recursive: true, force: true }).catch(() => undefined);

@@ -39,7 +39,12 @@ export function databaseTargetFromUrl(raw: string): DatabaseTarget {
       hint: 'use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE',
     });
   }
-  const password = decodeURIComponent(parsed.password);
+  const password = decodeComponent(parsed.password);
+  if (password === undefined) {
+    throw new BadInputError('the database URL has a password with a stray "%" (not a valid percent-encoding)', {
+      hint: 'percent-encode special characters in the password ("%" is %25, "@" is %40, "/" is %2F); the value is not shown',
+    });
+  }
   const secrets = [raw];
   if (password !== '') secrets.push(password, parsed.password);
   return { url: raw, display: displayOf(parsed), secrets: unique(secrets) };
@@ -60,7 +65,15 @@ export function databaseName(target: DatabaseTarget): string {
 function displayOf(url: URL): string {
   const db = url.pathname.replace(/^\//, '') || '(default)';
   const port = url.port === '' ? '5432' : url.port;
-  return `${url.hostname || 'localhost'}:${port}/${decodeURIComponent(db)}`;
+  return `${url.hostname || 'localhost'}:${port}/${decodeComponent(db) ?? db}`;
+}
+
+function decodeComponent(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function urlFromPgVariables(env: NodeJS.ProcessEnv): string | undefined {

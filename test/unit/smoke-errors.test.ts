@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode, RefusedError } from '../../src/errors/index.js';
+import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';
+import { ensureBackupDir } from '../../src/backup/backup-dir.js';
 import { redact } from '../../src/pg/redact.js';
 import { databaseTargetFromUrl, resolveDatabaseTarget } from '../../src/pg/database-target.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -27,6 +28,16 @@ describe('database target', () => {
     expect(t.secrets).toContain('pw-123');
   });
 
+  it('refuses a password with a stray % as bad input, without showing it', () => {
+    expect(() => databaseTargetFromUrl('postgres://u:SEC%RETPW@host/x')).toThrow(/stray "%"/);
+    try {
+      databaseTargetFromUrl('postgres://u:SEC%RETPW@host/x');
+    } catch (error) {
+      expect((error as BadInputError).exitCode).toBe(ExitCode.badInput);
+      expect(String((error as Error).message) + (error as BadInputError).hint).not.toContain('RETPW');
+    }
+  });
+
   it('is a usage error when nothing names a database', () => {
     expect(() => resolveDatabaseTarget(undefined, {})).toThrow(/no database given/);
   });
@@ -39,5 +50,13 @@ describe('durations', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('10')).toBe(10_000);
     expect(parseDuration('ten')).toBeUndefined();
+  });
+});
+
+describe('backup folder', () => {
+  it('is bad input (exit 2) naming --backup-dir when it cannot be created', async () => {
+    const error = await ensureBackupDir('/dev/null/backups').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as BadInputError).message).toContain('--backup-dir /dev/null/backups');
   });
 });
