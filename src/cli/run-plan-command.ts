@@ -113,6 +113,17 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
     planDigest = file.planDigest;
   }
 
+  // Read-only, before the lock and the ledger's migrations: refusing a database leapfrog has never
+  // seen must not create the ledger schema in it.
+  const { readBaseline } = await import('../ledger/read-baseline.js');
+  if ((await readBaseline(options.target, schema)) === null) {
+    const { BadInputError } = await import('../errors/index.js');
+    const at = plan === null ? '<the release it is at now>' : plan.from.release;
+    throw new BadInputError(`the database ${options.target.display} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`, {
+      hint: `adopt it first: \`leapfrog baseline --release ${at}\` (the release it is at now)`,
+    });
+  }
+
   const signals = options.signal === undefined ? installSignalHandlers() : null;
   const signal = options.signal ?? (signals as SignalHandlers).signal;
   try {

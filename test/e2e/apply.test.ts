@@ -33,11 +33,35 @@ describe('baseline', () => {
     expect(await currentRelease(db)).toBe('2023.1');
   });
 
-  it('apply on a database that was never baselined exits 2 with the baseline command', async () => {
+  it('apply and step on a database that was never baselined exit 2 with the baseline command and change nothing', async () => {
     await using db = await createTestDatabase('e2e_nobase');
     const result = await leapfrog(['apply', '--to', '2023.2'], db.url);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('leapfrog baseline --release');
+    const planFile = join(dir, 'nobase.json');
+    expect((await leapfrog(['plan', '--from', '2023.1', '--to', '2023.2', '--out', planFile], null)).exitCode).toBe(0);
+    const step = await leapfrog(['step', '--plan', planFile], db.url);
+    expect(step.exitCode).toBe(2);
+    expect(step.stderr).toContain('leapfrog baseline --release 2023.1');
+    // A refusal is read-only: not even the ledger schema may appear.
+    const schemas = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'leapfrog'");
+    expect(schemas).toEqual([]);
+  });
+
+  it('apply --plan with a missing or garbage plan file names the file (exit 2) before connecting', async () => {
+    const unreachable = 'postgres://nobody:secret-pw@127.0.0.1:1/nowhere';
+    const missing = await leapfrog(['apply', '--plan', join(dir, 'missing.json')], unreachable);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain(`cannot read plan file ${join(dir, 'missing.json')}: it does not exist`);
+    expect(missing.stderr).not.toContain('cannot connect');
+    const garbage = join(dir, 'garbage.json');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(garbage, 'not json at all');
+    const broken = await leapfrog(['step', '--plan', garbage], unreachable);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toContain(`plan file ${garbage} is not valid JSON`);
+    expect(broken.stderr).not.toContain('cannot connect');
+    expect(broken.stderr).not.toContain('secret-pw');
   });
 });
 
