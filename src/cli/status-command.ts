@@ -25,7 +25,14 @@ interface StatusReport {
   baselined: boolean;
   current: { release: string; version: string; since: string } | null;
   running: { host: string | null; pid: number | null; since: string | null; plan: string | null } | null;
-  lastRun: { id: string; mode: string; status: string; from: string; to: string; startedAt: string; finishedAt: string | null } | null;
+  /**
+   * `alive` is meaningful only for a run the ledger still records as running: true while a
+   * process holds the lock, false when it died (kill -9, or a backup restored from mid-run) and
+   * the next run will mark it interrupted and resume; null for finished runs.
+   */
+  lastRun: {
+    id: string; mode: string; status: string; alive: boolean | null; from: string; to: string; startedAt: string; finishedAt: string | null;
+  } | null;
   plan: { file: string; from: string; to: string; done: string[]; pending: string[]; problem: string | null } | null;
   lastFailure: { release: string; phase: string; name: string; status: string; exitCode: number | null; attempts: number; at: string | null; outputTail: string[] } | null;
   next: string;
@@ -90,7 +97,8 @@ export async function status(input: StatusInput): Promise<number> {
   }
   if (lastRun) {
     report.lastRun = {
-      id: lastRun.id, mode: lastRun.mode, status: lastRun.status, from: lastRun.from.release, to: lastRun.to.release,
+      id: lastRun.id, mode: lastRun.mode, status: lastRun.status, alive: lastRun.status === 'running' ? report.running !== null : null,
+      from: lastRun.from.release, to: lastRun.to.release,
       startedAt: lastRun.startedAt.toISOString(), finishedAt: lastRun.finishedAt?.toISOString() ?? null,
     };
   }
@@ -114,6 +122,9 @@ function nextCommand(report: StatusReport): string {
     if (report.plan.pending.length === 0) return `nothing: the plan's target ${report.plan.to} is reached`;
     return `leapfrog apply --plan ${report.plan.file} (or leapfrog step --plan ${report.plan.file} for one release)`;
   }
+  if (report.lastRun?.alive === false) {
+    return `leapfrog apply --to ${report.lastRun.to} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
+  }
   if (report.lastRun && report.lastRun.status !== 'succeeded') return `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
   if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return `leapfrog apply --to ${report.lastRun.to}`;
   return 'leapfrog plan --from <current> --to <release> to go further';
@@ -129,7 +140,8 @@ function print(report: StatusReport, output: OutputMode): void {
   if (report.running) lines.push(`running now: leapfrog on ${report.running.host ?? '?'} pid ${report.running.pid ?? '?'} since ${report.running.since ?? '?'}${report.running.plan ? `, plan ${report.running.plan}` : ''}`);
   if (report.lastRun) {
     const took = report.lastRun.finishedAt ? ` in ${formatDuration(Date.parse(report.lastRun.finishedAt) - Date.parse(report.lastRun.startedAt))}` : '';
-    lines.push(`last run: ${report.lastRun.mode} ${report.lastRun.from} -> ${report.lastRun.to}: ${report.lastRun.status}${took} (started ${report.lastRun.startedAt})`);
+    const state = report.lastRun.alive === false ? 'interrupted (process gone; no lock held)' : report.lastRun.status;
+    lines.push(`last run: ${report.lastRun.mode} ${report.lastRun.from} -> ${report.lastRun.to}: ${state}${took} (started ${report.lastRun.startedAt})`);
   }
   if (report.plan) {
     lines.push(report.plan.problem !== null
