@@ -1,9 +1,12 @@
 import { findRelease } from '../catalog/find-release.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import { BadInputError } from '../errors/index.js';
+import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
+import { readBaseline } from '../ledger/read-baseline.js';
 import { withLockedLedger } from '../ledger/with-locked-ledger.js';
 import { resolveDatabaseTarget } from '../pg/database-target.js';
+import { verifyBaseline, type BaselineVerification } from './baseline-verify.js';
 import type { OutputMode } from './output-mode.js';
 
 export interface BaselineInput {
@@ -13,40 +16,104 @@ export interface BaselineInput {
   ledgerSchema: string;
   lockTimeout: number;
   output: OutputMode;
+  /** false with --no-verify: record without running the release's check. */
+  verify: boolean;
+  /** --force: replace a different recorded release (a wrong earlier baseline). */
+  force: boolean;
+  executorKind: ExecutorKind;
+  executorOptions?: CreateExecutorOptions;
+  databaseUrlEnv: string;
 }
 
+type Verification = BaselineVerification | { status: 'skipped' };
+
 /**
- * Records the release of a database leapfrog has never seen. Refuses (exit 2) when the ledger
- * already records another release: moving the release by hand would skip or repeat migrations.
+ * Records the release of a database leapfrog has never seen, after that release's own check
+ * says the database is at it. Refuses (exit 2) when the ledger already records another release
+ * unless --force: moving the release by hand would skip or repeat migrations. Every refusal is
+ * decided before anything is written, so a refused baseline leaves the database untouched.
  */
 export async function baseline(input: BaselineInput): Promise<number> {
   const schema = ledgerSchemaName(input.ledgerSchema);
   const catalog = await loadCatalog(input.catalog);
   const release = findRelease(catalog, input.release);
   const target = resolveDatabaseTarget(input.databaseUrl);
-  const status = await withLockedLedger(target, { schema, lockTimeoutMs: input.lockTimeout }, async (ledger) => {
-    const current = await ledger.currentRelease();
-    if (current !== null && current.release !== release.id) {
-      throw new BadInputError(
-        `refusing to baseline ${target.display} at ${release.id}: its ledger already records release ${current.release} (since ${current.updatedAt.toISOString()})`,
-        {
-          hint: 'to move forward run `leapfrog apply --to <release>`; `leapfrog status` shows where it is',
-          details: { current: current.release, requested: release.id },
-        },
-      );
-    }
-    if (current !== null) return 'unchanged' as const;
-    await ledger.setCurrentRelease({ release: release.id, version: release.version });
-    return 'baselined' as const;
-  });
-  if (input.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ type: 'baseline', status, release: release.id, version: release.version, database: target.display, ledgerSchema: schema })}\n`);
-  } else {
-    process.stdout.write(
-      status === 'baselined'
-        ? `baselined ${target.display} at ${release.id} (${release.version}); ledger schema "${schema}"\nnext: leapfrog plan --from ${release.id} --to <release> --out plans/${release.id}-to-<release>.json\n`
-        : `${target.display} is already baselined at ${release.id}; nothing changed\n`,
+
+  const before = await readBaseline(target, schema);
+  if (before !== null && before.release === release.id) {
+    print(input, { status: 'unchanged', release: release.id, version: release.version, previous: null, verification: null, database: target.display, schema });
+    return 0;
+  }
+  if (before !== null && !input.force) {
+    throw new BadInputError(
+      `refusing to baseline ${target.display} at ${release.id}: its ledger already records release ${before.release} (since ${before.updatedAt.toISOString()})`,
+      {
+        hint: `to move forward run \`leapfrog apply --to <release>\`; if ${before.release} was recorded by mistake, \`leapfrog baseline --release ${release.id} --force\` replaces it (after ${release.id}'s check); \`leapfrog status\` shows where it is`,
+        details: { current: before.release, requested: release.id },
+      },
     );
   }
+
+  const verification: Verification = input.verify
+    ? await verifyBaseline({
+        catalog, release, target, executorKind: input.executorKind, databaseUrlEnv: input.databaseUrlEnv,
+        ...(input.executorOptions === undefined ? {} : { executorOptions: input.executorOptions }),
+      })
+    : { status: 'skipped' };
+
+  const previous = await withLockedLedger(target, { schema, lockTimeoutMs: input.lockTimeout }, async (ledger) => {
+    const current = await ledger.currentRelease();
+    // Another command may have recorded a release while the check ran: decide again under the lock.
+    if (current !== null && current.release !== before?.release && current.release !== release.id) {
+      throw new BadInputError(`refusing to baseline ${target.display} at ${release.id}: release ${current.release} was recorded while its check ran`, {
+        hint: '`leapfrog status` shows where it is and which run recorded it',
+        details: { current: current.release, requested: release.id },
+      });
+    }
+    await ledger.setCurrentRelease({ release: release.id, version: release.version });
+    return current?.release ?? null;
+  });
+  print(input, {
+    status: previous === null || previous === release.id ? 'baselined' : 'replaced', release: release.id, version: release.version, previous,
+    verification, database: target.display, schema,
+  });
   return 0;
+}
+
+interface Outcome {
+  status: 'baselined' | 'replaced' | 'unchanged';
+  release: string;
+  version: string;
+  previous: string | null;
+  verification: Verification | null;
+  database: string;
+  schema: string;
+}
+
+function print(input: BaselineInput, o: Outcome): void {
+  if (input.output === 'json') {
+    process.stdout.write(
+      `${JSON.stringify({ type: 'baseline', status: o.status, release: o.release, version: o.version, previous: o.previous, verification: o.verification, database: o.database, ledgerSchema: o.schema })}\n`,
+    );
+    return;
+  }
+  if (o.status === 'unchanged') {
+    process.stdout.write(`${o.database} is already baselined at ${o.release}; nothing changed\n`);
+    return;
+  }
+  const lines: string[] = [];
+  const v = o.verification;
+  if (v?.status === 'skipped') lines.push(`not verified (--no-verify): release ${o.release}'s check was not run`);
+  else if (v?.status === 'no-check') lines.push(`not verified: release ${o.release} has no check in its manifest, so nothing could confirm the database is at it`);
+  else if (v !== null) {
+    lines.push(`verified: release ${o.release}'s own check is ${v.status === 'green' ? 'green' : `green with a warning (${v.message ?? 'warning'})`}`);
+    for (const c of v.checks) lines.push(`  ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details === null ? '' : ` — ${c.details}`}`);
+  }
+  lines.push(
+    o.status === 'replaced'
+      ? `replaced the recorded release of ${o.database}: ${o.previous ?? '?'} -> ${o.release} (${o.version}); ledger schema "${o.schema}"`
+      : `baselined ${o.database} at ${o.release} (${o.version}); ledger schema "${o.schema}"`,
+  );
+  lines.push(`next: leapfrog plan --from ${o.release} --to <release> --out plans/${o.release}-to-<release>.json`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,25 +1,37 @@
 import type { Command } from 'commander';
 import { action } from './action.js';
-import { withCatalog, withDatabase } from './common-options.js';
-import { withRunOptions } from './run-verb-options.js';
+import { dockerExecutorOptions, withCatalog, withDatabase, withExecutor } from './common-options.js';
+import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
-interface BaselineOptions {
+interface BaselineOptions extends RunVerbOptions {
   release: string;
-  catalog: string;
-  databaseUrl?: string;
-  ledgerSchema: string;
-  lockTimeout: number;
+  verify: boolean;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
   const command = program
     .command('baseline')
-    .description("adopt a database leapfrog has never seen: record the release it is at now")
-    .requiredOption('--release <release>', 'the release the database is at (id or version)');
-  withRunOptions(withDatabase(withCatalog(command))).action(
+    .description("adopt a database leapfrog has never seen: record the release it is at now, once that release's own check agrees")
+    .requiredOption('--release <release>', 'the release the database is at (id or version)')
+    .option('--no-verify', "record without running the release's green-light check (only when you are sure)")
+    .option('--force', 'replace a different release the ledger records (a wrong earlier baseline)');
+  withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
     action<BaselineOptions>(async (options) => {
       const { baseline } = await import('./baseline-command.js');
-      return baseline(options);
+      return baseline({
+        release: options.release,
+        catalog: options.catalog,
+        ledgerSchema: options.ledgerSchema,
+        lockTimeout: options.lockTimeout,
+        output: options.output,
+        verify: options.verify,
+        force: options.force === true,
+        executorKind: options.executor ?? 'process',
+        executorOptions: { docker: dockerExecutorOptions(options) },
+        databaseUrlEnv: options.databaseUrlEnv,
+        ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+      });
     }),
   );
 }

@@ -154,7 +154,9 @@ describe('apply and step', () => {
   it('refuses a downgrade (exit 5) and a plan that does not start where the database is (exit 6)', async () => {
     await using db = await createTestDatabase('e2e_refuse');
     await seedItems(db, 10);
-    await leapfrog(['baseline', '--release', '2023.2'], db.url);
+    // The fixture database only has `items` without 2023.2's column, so 2023.2's check cannot
+    // confirm it; what is tested here is the refusal of a downgrade from a recorded 2023.2.
+    expect((await leapfrog(['baseline', '--release', '2023.2', '--no-verify'], db.url)).exitCode).toBe(0);
     const down = await leapfrog(['apply', '--to', '2023.1'], db.url);
     expect(down.exitCode).toBe(5);
     expect(down.stderr).toContain('downgrade');
