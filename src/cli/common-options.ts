@@ -13,14 +13,22 @@ export function withDatabase(command: Command): Command {
     .option('--ledger-schema <name>', "schema for leapfrog's own tables", 'leapfrog');
 }
 
+/**
+ * `--executor`: a flag beats the LEAPFROG_EXECUTOR setting (a deployment's configured default,
+ * e.g. docker everywhere), which beats `process`.
+ */
+export function executorOption(): Option {
+  return new Option('--executor <kind>', 'where phase commands run: process (release folder) or docker (release image)')
+    .choices(['process', 'docker'])
+    .env('LEAPFROG_EXECUTOR')
+    .default('process');
+}
+
 /** `--executor` on verbs that run phase commands. */
 export function withExecutor(command: Command): Command {
   return command
     .addOption(
-      new Option('--executor <kind>', 'where phase commands run: process (release folder) or docker (release image)').choices([
-        'process',
-        'docker',
-      ]),
+      executorOption(),
     )
     .option('--database-url-env <name>', 'environment variable that carries the database URL to phase commands', 'DATABASE_URL')
     .option('--docker-network <mode>', 'docker executor: container network mode (host reaches a database on localhost)', 'host')

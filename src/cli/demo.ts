@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { CheckRedError } from '../errors/index.js';
 import { action } from './action.js';
-import { withCatalog } from './common-options.js';
+import { executorOption, withCatalog } from './common-options.js';
 
 interface DemoOptions {
   rows: number;
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     )
     .option('--rows <n>', 'orders to seed (customers are a quarter of that)', positiveInteger, 100_000)
     .option('--keep', 'keep the server running after the upgrade and print how to connect (Enter or Ctrl-C stops it)')
-    .addOption(new Option('--executor <kind>', 'where phase commands run: process (release folder) or docker (release image)').choices(['process', 'docker']).default('process'));
+    .addOption(executorOption());
   withCatalog(command);
   command.action(
     action<DemoOptions>(async (options) => {
