@@ -8,7 +8,7 @@ import type { ReleaseRef } from '../planner/plan.js';
 import { libpqConnection } from './libpq-connection.js';
 import type { LocatedBackup } from './locate-backup.js';
 import type { PgTools } from './pg-tools.js';
-import { withClient } from './with-client.js';
+import { withClient } from '../pg/with-client.js';
 
 export interface RestoreOptions {
   backup: LocatedBackup;

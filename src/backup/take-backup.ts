@@ -11,7 +11,7 @@ import { writeSidecar } from './backup-sidecar.js';
 import { libpqConnection } from './libpq-connection.js';
 import { assertPgDumpCanDump } from './pg-dump-guard.js';
 import { pgToolVersion, serverVersionFromNum, type PgToolVersion, type PgTools } from './pg-tools.js';
-import { withClient } from './with-client.js';
+import { withClient } from '../pg/with-client.js';
 
 export interface BackupSettings {
   /** Folder for dumps and sidecars; created when missing. */

@@ -1,5 +1,5 @@
 import { LeapfrogError } from '../errors/index.js';
-import { connectClient } from '../ledger/connect.js';
+import { connectClient } from '../pg/connect.js';
 import type { PhaseRecord, RunRecord } from '../ledger/ledger.js';
 import { describeHolder, type LockHolder } from '../ledger/ledger-lock.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';

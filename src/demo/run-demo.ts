@@ -1,8 +1,8 @@
-import pg from 'pg';
 import type { ExecutorKind } from '../executors/create-executor.js';
 import type { OutputMode } from '../cli/output-mode.js';
 import type { RunSummary } from '../cli/run-plan-command.js';
 import { databaseTargetFromUrl } from '../pg/database-target.js';
+import { withClient } from '../pg/with-client.js';
 import type { Plan } from '../planner/plan.js';
 import { businessFingerprint, type BusinessFingerprint } from './business-checksum.js';
 import { seedDemoDatabase, SEED_RELEASE, type SeedResult } from './seed.js';
@@ -71,7 +71,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const started = performance.now();
   await using server = await startEmbeddedServer();
   options.say(`started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`);
-  await createDatabase(server.adminUrl, DEMO_DATABASE);
+  await withClient(databaseTargetFromUrl(server.adminUrl), (client) => client.query(`CREATE DATABASE ${DEMO_DATABASE}`));
   const url = server.urlFor(DEMO_DATABASE);
   const target = databaseTargetFromUrl(url);
 
@@ -79,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   options.say(
     `seeded release ${SEED_RELEASE}: ${seed.customers.toLocaleString('en-US')} customers, ${seed.orders.toLocaleString('en-US')} orders (${Math.round(seed.durationMs)} ms)`,
   );
-  const before = await fingerprintOf(url);
+  const before = await withClient(target, businessFingerprint);
 
   await withLockedLedger(target, { schema: 'leapfrog', lockTimeoutMs: 10_000 }, (ledger) =>
     ledger.setCurrentRelease({ release: from.id, version: from.version }),
@@ -100,7 +100,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     rerunCommand: 'leapfrog demo',
   });
-  const after = await fingerprintOf(url);
+  const after = await withClient(target, businessFingerprint);
   const report: DemoReport = { seed, plan, releasesOnTheWay, summary, before, after };
   await options.afterUpgrade?.(report, { url, port: server.port, database: DEMO_DATABASE, dataDir: server.dataDir });
   return report;
@@ -113,24 +113,4 @@ function describePlan(plan: Plan): string {
       return `${step.release} [${why}]`;
     })
     .join(' -> ');
-}
-
-async function createDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function fingerprintOf(url: string): Promise<BusinessFingerprint> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await businessFingerprint(client);
-  } finally {
-    await client.end();
-  }
 }

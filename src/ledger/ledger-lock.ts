@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { connectClient } from './connect.js';
+import { connectClient } from '../pg/connect.js';
 
 /** First key of leapfrog's advisory locks ("LF"); the second is the hash of the ledger schema. */
 const LOCK_CLASS = 0x4c46;

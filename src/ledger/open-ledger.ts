@@ -1,5 +1,5 @@
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { connectClient } from './connect.js';
+import { connectClient } from '../pg/connect.js';
 import { ledgerSchemaName } from './ledger-schema-name.js';
 import { ledgerExists, migrateLedger } from './migrations.js';
 import { PostgresLedger } from './postgres-ledger.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
-import { withClient } from '../backup/with-client.js';
+import { withClient } from '../pg/with-client.js';
 
 /** A throwaway database for a rehearsal; `drop` is idempotent and never touches the source. */
 export interface ScratchDatabase {

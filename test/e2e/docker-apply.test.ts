@@ -3,8 +3,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { execa, type ResultPromise } from 'execa';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
+import { withClient } from '../../src/pg/with-client.js';
 import { businessFingerprint, type BusinessFingerprint } from '../../src/demo/business-checksum.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -21,14 +22,8 @@ function leapfrog(args: string[], env: Record<string, string> = {}): ResultPromi
   return execa(process.execPath, [cli, ...args], { reject: false, env: { ...env, DATABASE_URL: '' } });
 }
 
-async function fingerprint(url: string): Promise<BusinessFingerprint> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await businessFingerprint(client);
-  } finally {
-    await client.end();
-  }
+function fingerprint(url: string): Promise<BusinessFingerprint> {
+  return withClient(databaseTargetFromUrl(url), businessFingerprint);
 }
 
 /** A database at 2023.1 with the demo data, baselined: where an operator starts. */

@@ -6,8 +6,9 @@ import { chmod, cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
+import { withClient } from '../../src/pg/with-client.js';
 import { fingerprintDatabase, type DatabaseFingerprint } from '../../src/backup/database-fingerprint.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -41,14 +42,8 @@ function withCatalog(args: string[], which: string): string[] {
   return [...args, '--catalog', which];
 }
 
-async function fingerprint(db: TestDatabase): Promise<DatabaseFingerprint> {
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    return await fingerprintDatabase(client);
-  } finally {
-    await client.end();
-  }
+function fingerprint(db: TestDatabase): Promise<DatabaseFingerprint> {
+  return withClient(databaseTargetFromUrl(db.url), fingerprintDatabase);
 }
 
 async function seededAt2023(prefix: string): Promise<TestDatabase> {

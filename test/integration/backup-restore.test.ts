@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/pg/with-client.js';
 import { databaseTargetFromUrl, type DatabaseTarget } from '../../src/pg/database-target.js';
 import { fingerprintDatabase, type DatabaseFingerprint } from '../../src/backup/database-fingerprint.js';
 import { prepareBackup, type BackupSettings } from '../../src/backup/take-backup.js';
@@ -16,14 +17,8 @@ import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
 import { BadInputError, RefusedError } from '../../src/errors/index.js';
 import { createTestDatabase, urlForDatabase, adminQuery, type TestDatabase } from '../helpers/database.js';
 
-async function fingerprint(target: DatabaseTarget): Promise<DatabaseFingerprint> {
-  const client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  try {
-    return await fingerprintDatabase(client);
-  } finally {
-    await client.end();
-  }
+function fingerprint(target: DatabaseTarget): Promise<DatabaseFingerprint> {
+  return withClient(target, fingerprintDatabase);
 }
 
 /** A small application database with a leapfrog ledger at 2023.1. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/pg/with-client.js';
 import { fingerprintDatabase, type DatabaseFingerprint } from '../../src/backup/database-fingerprint.js';
 import { resolvePgTools } from '../../src/backup/pg-tools.js';
 import { prepareBackup, takeBackup } from '../../src/backup/take-backup.js';
@@ -25,14 +26,8 @@ const silent = { out: () => undefined, err: () => undefined, isTTY: false };
 let work: string;
 let planFile: string;
 
-async function fingerprint(target: DatabaseTarget): Promise<DatabaseFingerprint> {
-  const client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  try {
-    return await fingerprintDatabase(client);
-  } finally {
-    await client.end();
-  }
+function fingerprint(target: DatabaseTarget): Promise<DatabaseFingerprint> {
+  return withClient(target, fingerprintDatabase);
 }
 
 async function production(prefix: string): Promise<TestDatabase> {

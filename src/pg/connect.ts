@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { BadInputError } from '../errors/index.js';
-import type { DatabaseTarget } from '../pg/database-target.js';
-import { redact } from '../pg/redact.js';
+import type { DatabaseTarget } from './database-target.js';
+import { redact } from './redact.js';
 
 /**
  * Opens one pg client. A failure names the database by its display form only: pg's own

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { connectClient } from '../ledger/connect.js';
-import type { DatabaseTarget } from '../pg/database-target.js';
+import { connectClient } from './connect.js';
+import type { DatabaseTarget } from './database-target.js';
 
 /** One short-lived connection: opened, used, always closed, never hiding the first error. */
 export async function withClient<T>(target: DatabaseTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
