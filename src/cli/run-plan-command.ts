@@ -3,6 +3,7 @@ import { InterruptedError, LeapfrogError, NothingToDoError } from '../errors/ind
 import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
 import type { Ledger, RunMode } from '../ledger/ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
+import type { PlanFile } from '../plan-file/index.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { CheckResult } from '../runner/protocols/upgradecheck.js';
 import type { RunResult } from '../runner/run-result.js';
@@ -27,6 +28,8 @@ export interface RunHookContext {
 export interface RunPlanCommandOptions {
   /** A saved plan file (`step --plan`, `apply --plan`) … */
   planFile?: string;
+  /** …its contents when the caller already read (and so validated) it, so it is read once. */
+  planFileContents?: PlanFile;
   /** … or a target release, planned in memory from the ledger's current release (`apply --to`). */
   to?: string;
   catalogDir: string;
@@ -103,7 +106,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
   let planDigest = '';
   if (options.planFile !== undefined) {
     const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
-    const file = await readPlanFile(options.planFile);
+    const file = options.planFileContents ?? (await readPlanFile(options.planFile));
     assertPlanMatchesCatalog(file, catalog, options.planFile);
     // Exit 6 when an image the plan pinned was rebuilt since (src/images/verify-plan-images.ts).
     const { verifyPlanImages } = await import('../images/verify-plan-images.js');

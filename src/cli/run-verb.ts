@@ -16,14 +16,13 @@ export interface RunVerbInput extends RunVerbOptions, GlobalOptions {
 
 /** `step` and `apply`: run, then print the summary (text) or the summary line (json). */
 export async function runVerb(input: RunVerbInput): Promise<number> {
-  if (input.planFile !== undefined) {
-    // A missing or broken plan file is bad input whatever the database: say so before anything
-    // (the backup guards included) tries to connect.
-    const { readPlanFile } = await import('../plan-file/index.js');
-    await readPlanFile(input.planFile);
-  }
+  // A missing or broken plan file is bad input whatever the database: say so before anything
+  // (the backup guards included) tries to connect, and hand the contents on so it is read once.
+  const planFileContents =
+    input.planFile === undefined ? undefined : await (await import('../plan-file/index.js')).readPlanFile(input.planFile);
   const base: RunPlanCommandOptions = {
     planFile: input.planFile,
+    planFileContents,
     to: input.to,
     catalogDir: input.catalog,
     target: resolveDatabaseTarget(input.databaseUrl),
