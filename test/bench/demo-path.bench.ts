@@ -7,10 +7,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
+import { adminOf, templateCopier } from './bench-server.js';
 import { fmt, median } from './stats.js';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
@@ -42,15 +42,7 @@ done
 `;
 
 await using server = await startEmbeddedServer();
-const admin = async (sql: string) => {
-  const c = new pg.Client({ connectionString: server.adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
+const admin = adminOf(server);
 const work = await mkdtemp(join(tmpdir(), 'leapfrog-bench-'));
 const script = join(work, 'upgrade.sh');
 await writeFile(script, SCRIPT, { mode: 0o755 });
@@ -63,13 +55,7 @@ console.log(`seeded ${ROWS.toLocaleString('en-US')} orders in ${fmt(performance.
 await execa('node', [CLI, 'baseline', '--release', '2023.1', '--database-url', server.urlFor('path_src')], { cwd: REPO });
 await admin('VACUUM ANALYZE');
 
-let copies = 0;
-async function freshCopy(): Promise<string> {
-  const name = `path_copy_${(copies += 1)}`;
-  await admin(`CREATE DATABASE ${name} TEMPLATE path_src`);
-  await admin('CHECKPOINT');
-  return server.urlFor(name);
-}
+const freshCopy = templateCopier(server, 'path_src');
 
 async function viaApply(url: string): Promise<number> {
   const start = performance.now();

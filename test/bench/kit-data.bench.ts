@@ -13,6 +13,7 @@ import { loadReleaseTree } from '../../src/kit/release-tree.js';
 import { applySchema } from '../../src/kit/schema-command.js';
 import { runDataMigrations } from '../../src/kit/data-command.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
+import { adminOf, templateCopier } from './bench-server.js';
 import { fmt, median } from './stats.js';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
@@ -25,15 +26,7 @@ const BATCH_SIZE = Number(process.env['BENCH_MAX_COUNT'] ?? manifest.phases.data
 const TX_ROWS = process.env['BENCH_TRANSACTION_ROWS'];
 
 await using server = await startEmbeddedServer();
-const admin = async (sql: string) => {
-  const c = new pg.Client({ connectionString: server.adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
+const admin = adminOf(server);
 
 // The template: 2023.1 seeded, 2024.1's schema applied, 2023.2's customer backfills done, so
 // that what remains is exactly the orders backfill both sides will do.
@@ -54,13 +47,7 @@ console.log(`seeded ${ROWS.toLocaleString('en-US')} orders in ${fmt(performance.
   await client.end();
 }
 
-let copies = 0;
-async function freshCopy(): Promise<string> {
-  const name = `bench_copy_${(copies += 1)}`;
-  await admin(`CREATE DATABASE ${name} TEMPLATE bench_src`);
-  await admin('CHECKPOINT');
-  return server.urlFor(name);
-}
+const freshCopy = templateCopier(server, 'bench_src');
 
 async function setBased(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
