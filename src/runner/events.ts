@@ -24,6 +24,12 @@ export type RunnerEvent =
   | ({ type: 'check-result'; check: string; result: number; details: string | null } & PhaseRef)
   | ({ type: 'phase-finished'; status: PhaseOutcomeStatus; exitCode: number | null; durationMs: number; rowsMigrated: number | null; message: string | null } & PhaseRef)
   | { type: 'step-finished'; result: StepResult }
+  // The pre-upgrade backup, taken after a green preflight and before the first command that can
+  // change the database. `path` is known (and shown) from the start; `bytes` grows while pg_dump runs.
+  | { type: 'backup-started'; path: string; database: string; release: string | null }
+  | { type: 'backup-progress'; path: string; bytes: number; elapsedMs: number }
+  | { type: 'backup-finished'; path: string; bytes: number; sha256: string; durationMs: number }
+  | { type: 'backup-failed'; path: string; message: string }
   | { type: 'run-finished'; result: RunResult };
 
 export type RunnerEventListener = (event: RunnerEvent) => void;
