@@ -100,7 +100,9 @@ export function safetyExtension(
       ...base,
       beforeFirstCommand: async (context) => {
         await base.beforeFirstCommand?.(context);
-        await hook({ runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release });
+        await hook({
+          runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release, emit: context.emit,
+        });
       },
     };
   };
