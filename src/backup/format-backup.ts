@@ -1,5 +1,6 @@
 import { formatDuration } from '../util/duration.js';
 import type { BackupRecord } from './backup-record.js';
+import { describeIdentity } from './database-identity.js';
 import type { KnownBackup } from './known-backup.js';
 
 export function formatBytes(bytes: number): string {
@@ -16,7 +17,7 @@ export function formatBytes(bytes: number): string {
 
 export function formatBackupLine(record: BackupRecord): string {
   return [
-    `backup of ${record.database} at release ${record.release ?? '(unknown: no ledger)'} written to ${record.path}`,
+    `backup of ${record.database} [${describeIdentity(record)}] at release ${record.release ?? '(unknown: no ledger)'} written to ${record.path}`,
     `  ${record.format} format, ${formatBytes(record.bytes)}, sha256 ${record.sha256}, took ${formatDuration(record.durationMs)} (pg_dump ${record.pgDumpVersion}, server ${record.serverVersion})`,
   ].join('\n');
 }

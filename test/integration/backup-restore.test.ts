@@ -15,6 +15,8 @@ import { verifyBackup } from '../../src/backup/verify-backup.js';
 import { restoreBackup, restoredRelease } from '../../src/backup/restore-backup.js';
 import { readSidecar } from '../../src/backup/backup-sidecar.js';
 import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
+import { ledgerMigrations } from '../../src/ledger/migrations.js';
+import { knownBackupsOf } from '../../src/backup/known-backups-of.js';
 import { BadInputError, PhaseFailedError, RefusedError } from '../../src/errors/index.js';
 import { createTestDatabase, urlForDatabase, adminQuery, type TestDatabase } from '../helpers/database.js';
 
@@ -192,6 +194,28 @@ describe('backup and restore', () => {
     const outcome = await restoreBackup({ backup: located, target: shopTarget, tools: settings.tools, yes: true, create: false, jobs: 1, otherDatabase: true });
     expect(outcome.action).toBe('replaced');
     expect(await shop.query('SELECT database_id::text AS id FROM leapfrog.identity')).toEqual([{ id: otherId?.id }]);
+  });
+
+  it('ledger migration 2 gives an existing ledger its identity and its backup rows with it; an unmigrated ledger still lists its own', async () => {
+    await using db = await createTestDatabase('bk_migrate');
+    const target = databaseTargetFromUrl(db.url);
+    const first = ledgerMigrations[0]!;
+    await db.query(`CREATE SCHEMA leapfrog; CREATE TABLE leapfrog.ledger_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await db.query(first.sql('leapfrog'));
+    await db.query(`INSERT INTO leapfrog.ledger_migrations (id, name) VALUES (1, $1)`, [first.name]);
+    await db.query(`INSERT INTO leapfrog.state (release, version) VALUES ('2023.1', '2023.1.0')`);
+    await db.query(`INSERT INTO leapfrog.backups (id, release, version, path, format, bytes, sha256, duration_ms)
+                    VALUES ('00000000-0000-0000-0000-000000000001', '2023.1', '2023.1.0', '/elsewhere/old.dump', 'custom', 1, $1, 1)`, ['a'.repeat(64)]);
+    // Read-only verbs do not migrate: the old ledger's row is still this database's backup.
+    const before = await knownBackupsOf(target, 'leapfrog', dir);
+    expect(before.backups.map((b) => [b.path, b.databaseId])).toEqual([['/elsewhere/old.dump', null]]);
+    await (await openPostgresLedger(target, { schema: 'leapfrog', migrate: true }))![Symbol.asyncDispose]();
+    const [identity] = await db.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity');
+    expect(identity?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await db.query('SELECT database_id::text AS id FROM leapfrog.backups')).toEqual([{ id: identity?.id }]);
+    const after = await knownBackupsOf(target, 'leapfrog', dir);
+    expect(after.identity?.databaseId).toBe(identity?.id);
+    expect(after.backups.map((b) => b.path)).toEqual(['/elsewhere/old.dump']);
   });
 
   it('reports the backup as events: started with its path, progress while pg_dump runs, finished', async () => {
