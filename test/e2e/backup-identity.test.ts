@@ -2,7 +2,8 @@
 // a backup belongs to one database (refusals, `backups`, `restore`); a broken sidecar never hides
 // the downgrade refusal; the pre-upgrade backup is taken after a green preflight; a red check
 // behind schema changes names the backup and the restore command as the way back.
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, watch } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -125,6 +126,37 @@ describe('a backup belongs to one database', () => {
     expect(listed.exitCode, listed.stderr).toBe(0);
     expect(listed.stderr).toContain('someone-else.dump.leapfrog.json');
     expect(listed.stdout).not.toContain('stopped.dump');
+  });
+});
+
+describe('a backup stopped at the worst moment', () => {
+  it('the instant a dump gets its final name, its sidecar is already complete (the process is frozen there, then killed)', async () => {
+    await using db = await seededAt2023('e2e_kill');
+    // A dump of some megabytes, so that digesting it takes a while: the old order (rename, digest,
+    // then sidecar) left a finished-looking dump without a sidecar for that long.
+    await db.query(`CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 3)::text) AS pad FROM generate_series(1, 300000) g`);
+    const dir = join(work, 'kill-backups');
+    await mkdir(dir, { recursive: true });
+    const child = leapfrog(['backup'], db.url, dir);
+    let frozenWith: { dump: string; sidecar: string | null } | undefined;
+    const watcher = watch(dir, (_event, name) => {
+      if (frozenWith !== undefined || name === null || !name.endsWith('.dump')) return;
+      // Freeze leapfrog right there: what a kill at this instant leaves is what is on disk now.
+      child.kill('SIGSTOP');
+      const sidecar = join(dir, `${name}.leapfrog.json`);
+      frozenWith = { dump: name, sidecar: existsSync(sidecar) ? readFileSync(sidecar, 'utf8') : null };
+      child.kill('SIGKILL');
+    });
+    try {
+      await child;
+    } finally {
+      watcher.close();
+    }
+    expect(frozenWith, 'the dump got its final name').toBeDefined();
+    expect(frozenWith?.sidecar, 'the sidecar existed when the dump got its name').not.toBeNull();
+    const sidecar = JSON.parse(frozenWith?.sidecar as string) as { file: string; sha256: string };
+    expect(sidecar.file).toBe(frozenWith?.dump);
+    expect(sidecar.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 
