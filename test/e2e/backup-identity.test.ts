@@ -129,6 +129,22 @@ describe('a backup belongs to one database', () => {
   });
 });
 
+describe('a ledger older than the identity', () => {
+  it('`leapfrog backup` brings it up to date and records the identity with the backup', async () => {
+    await using db = await seededAt2023('e2e_oldledger');
+    // The ledger as a leapfrog before migration 2 left it.
+    await db.query(`DROP TABLE leapfrog.identity;
+      ALTER TABLE leapfrog.backups DROP COLUMN database_id, DROP COLUMN system_identifier, DROP COLUMN database_name;
+      DELETE FROM leapfrog.ledger_migrations WHERE id = 2`);
+    const taken = await leapfrog(['backup', '--output', 'json'], db.url, join(work, 'old-ledger-backups'));
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    const record = JSON.parse(taken.stdout) as { databaseId: string; databaseName: string; inLedger: boolean };
+    const [identity] = await db.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity');
+    expect(record).toMatchObject({ databaseId: identity?.id, databaseName: db.name, inLedger: true });
+    expect(await db.query('SELECT database_id::text AS id FROM leapfrog.backups')).toEqual([{ id: identity?.id }]);
+  });
+});
+
 describe('a backup stopped at the worst moment', () => {
   it('the instant a dump gets its final name, its sidecar is already complete (the process is frozen there, then killed)', async () => {
     await using db = await seededAt2023('e2e_kill');
