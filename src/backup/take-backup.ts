@@ -97,9 +97,11 @@ export async function takeBackup(
   ];
   const started = performance.now();
   onEvent({ type: 'backup-started', path, database: target.display, release: label.release });
+  let dumping = true;
   const progress = setInterval(() => {
     void sizeOf(partial).then((bytes) => {
-      onEvent({ type: 'backup-progress', path, bytes, elapsedMs: Math.round(performance.now() - started) });
+      // A size read that finishes after pg_dump must not report progress after the outcome.
+      if (dumping) onEvent({ type: 'backup-progress', path, bytes, elapsedMs: Math.round(performance.now() - started) });
     });
   }, PROGRESS_EVERY_MS);
   let sidecar: string | undefined;
@@ -112,6 +114,7 @@ export async function takeBackup(
         stdin: 'ignore',
       });
     } finally {
+      dumping = false;
       clearInterval(progress);
     }
     if (result.exitCode !== 0) {
