@@ -1,3 +1,5 @@
+import type { DatabaseIdentity } from './database-identity.js';
+
 /**
  * One backup leapfrog took: what the ledger's `backups` table holds and what the sidecar file
  * next to the dump repeats, so that a backup can be found and verified without the database.
@@ -5,7 +7,7 @@
  */
 export type BackupFormat = 'custom' | 'directory';
 
-export interface BackupRecord {
+export interface BackupRecord extends DatabaseIdentity {
   /** Unique id, also the file stem: `<db>-<release>-<UTC stamp>`. */
   id: string;
   /** The database's release when the backup was taken; null when its ledger knew none. */
@@ -22,6 +24,7 @@ export interface BackupRecord {
   createdAt: string;
   /** The ledger run that took it; null for `leapfrog backup` on demand. */
   runId: string | null;
+  /** Display form of the URL it was taken through; for people only, never an identity. */
   database: string;
   serverVersion: string;
   pgDumpVersion: string;

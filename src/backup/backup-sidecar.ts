@@ -1,4 +1,5 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from '../errors/index.js';
@@ -6,9 +7,13 @@ import type { BackupRecord } from './backup-record.js';
 
 /** Next to every dump: `<dump>.leapfrog.json`. Found by `backups` and verified by `restore`. */
 export const SIDECAR_SUFFIX = '.leapfrog.json';
+/** A dump (or sidecar) still being written: never a finished backup. */
+export const PARTIAL_SUFFIX = '.partial';
 
 const sidecarSchema = z.strictObject({
-  leapfrogBackup: z.literal(1),
+  // 2 adds the database identity; 1 (before it) is still read: such a backup belongs to no
+  // database known to leapfrog, see database-identity.ts.
+  leapfrogBackup: z.union([z.literal(1), z.literal(2)]),
   id: z.string().min(1),
   release: z.string().nullable(),
   version: z.string().nullable(),
@@ -21,6 +26,9 @@ const sidecarSchema = z.strictObject({
   createdAt: z.string().min(1),
   runId: z.string().nullable(),
   database: z.string(),
+  databaseId: z.string().nullable().optional(),
+  systemIdentifier: z.string().nullable().optional(),
+  databaseName: z.string().nullable().optional(),
   serverVersion: z.string(),
   pgDumpVersion: z.string(),
 });
@@ -29,11 +37,22 @@ export function sidecarPathOf(backupPath: string): string {
   return `${backupPath.replace(/\/+$/, '')}${SIDECAR_SUFFIX}`;
 }
 
+/**
+ * Writes the sidecar whole or not at all: into a temporary file, renamed into place. A disk that
+ * fills halfway leaves no empty or truncated sidecar behind (the temporary file is removed).
+ */
 export async function writeSidecar(record: BackupRecord): Promise<string> {
   const path = sidecarPathOf(record.path);
   const { path: absolute, ...rest } = record;
-  const body = { leapfrogBackup: 1, ...rest, file: basename(absolute) };
-  await writeFile(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  const body = { leapfrogBackup: 2, ...rest, file: basename(absolute) };
+  const temporary = `${path}.${randomBytes(4).toString('hex')}${PARTIAL_SUFFIX}`;
+  try {
+    await writeFile(temporary, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
   return path;
 }
 
@@ -45,7 +64,10 @@ export async function readSidecar(pathOrSidecar: string): Promise<BackupRecord |
     text = await readFile(sidecar, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw new BadInputError(`${sidecar} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      cause: error,
+      hint: 'fix its permissions or restore it from a copy, or pass --sha256 HEX to restore without it',
+    });
   }
   let raw: unknown;
   try {
@@ -60,24 +82,63 @@ export async function readSidecar(pathOrSidecar: string): Promise<BackupRecord |
       hint: 'the file is not a leapfrog backup sidecar; restore it from a copy, or pass --sha256 HEX',
     });
   }
-  const { leapfrogBackup: _v, file, ...rest } = parsed.data;
+  const { leapfrogBackup: _v, file, databaseId, systemIdentifier, databaseName, ...rest } = parsed.data;
   const path = isAbsolute(file) ? file : resolve(dirname(sidecar), file);
-  return { ...rest, path };
+  return { ...rest, databaseId: databaseId ?? null, systemIdentifier: systemIdentifier ?? null, databaseName: databaseName ?? null, path };
 }
 
-/** Every backup whose sidecar is in `dir`, newest first; a missing folder has none. */
-export async function listSidecars(dir: string): Promise<BackupRecord[]> {
+/** A sidecar in the backup folder that does not describe a usable backup, and why. */
+export interface SkippedSidecar {
+  sidecar: string;
+  reason: string;
+}
+
+export interface SidecarListing {
+  /** Newest first. */
+  records: BackupRecord[];
+  /** Reported as warnings and skipped: one broken file must not hide every other backup. */
+  skipped: SkippedSidecar[];
+}
+
+/** Every backup whose sidecar is in `dir` and whose dump is there too; a missing folder has none. */
+export async function listSidecars(dir: string): Promise<SidecarListing> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skipped: [] };
     throw error;
   }
   const records: BackupRecord[] = [];
+  const skipped: SkippedSidecar[] = [];
   for (const name of names.filter((n) => n.endsWith(SIDECAR_SUFFIX))) {
-    const record = await readSidecar(join(dir, name));
-    if (record) records.push(record);
+    const sidecar = join(dir, name);
+    let record: BackupRecord | undefined;
+    try {
+      record = await readSidecar(sidecar);
+    } catch (error) {
+      skipped.push({ sidecar, reason: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    if (record === undefined) continue;
+    if ((await stat(record.path).catch(() => undefined)) === undefined) {
+      // The sidecar is written before the dump gets its final name, so a run stopped between
+      // the two leaves the sidecar and `<dump>.partial`: an unfinished backup, never a way back.
+      const unfinished = (await stat(`${record.path}${PARTIAL_SUFFIX}`).catch(() => undefined)) !== undefined;
+      skipped.push({
+        sidecar,
+        reason: unfinished
+          ? `unfinished backup (leapfrog stopped while writing it): remove ${sidecar} and ${record.path}${PARTIAL_SUFFIX}`
+          : `its dump ${record.path} is missing`,
+      });
+      continue;
+    }
+    records.push(record);
   }
-  return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return { records: records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), skipped };
+}
+
+/** One warning line per skipped sidecar, for the verbs to print. */
+export function skippedSidecarLine(skipped: SkippedSidecar): string {
+  return `warning: skipped ${skipped.sidecar}: ${skipped.reason}`;
 }

@@ -31,7 +31,7 @@ export async function assertForwardOnly(check: ForwardOnlyCheck): Promise<void> 
   if (current === null) return;
   // Cheap check first: the backups are only looked up when the request is a downgrade.
   if (downgradeRefusal(current, check.to, []) === undefined) return;
-  const backups = await knownBackupsOf(check.target, check.ledgerSchema, check.backupDir);
-  const refusal = downgradeRefusal(current, check.to, backups);
+  const known = await knownBackupsOf(check.target, check.ledgerSchema, check.backupDir);
+  const refusal = downgradeRefusal(current, check.to, known.backups, known.skipped);
   if (refusal) throw refusal;
 }

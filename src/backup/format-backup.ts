@@ -1,5 +1,6 @@
 import { formatDuration } from '../util/duration.js';
 import type { BackupRecord } from './backup-record.js';
+import { describeIdentity } from './database-identity.js';
 import type { KnownBackup } from './known-backup.js';
 
 export function formatBytes(bytes: number): string {
@@ -16,17 +17,26 @@ export function formatBytes(bytes: number): string {
 
 export function formatBackupLine(record: BackupRecord): string {
   return [
-    `backup of ${record.database} at release ${record.release ?? '(unknown: no ledger)'} written to ${record.path}`,
+    `backup of ${record.database} [${describeIdentity(record)}] at release ${record.release ?? '(unknown: no ledger)'} written to ${record.path}`,
     `  ${record.format} format, ${formatBytes(record.bytes)}, sha256 ${record.sha256}, took ${formatDuration(record.durationMs)} (pg_dump ${record.pgDumpVersion}, server ${record.serverVersion})`,
   ].join('\n');
+}
+
+/** `shop#4b1f2c3d`: the database's name and the start of its identity, to tell two `shop`s apart. */
+export function formatBackupDatabase(backup: KnownBackup): string {
+  const name = backup.databaseName ?? '?';
+  if (backup.databaseId !== null) return `${name}#${backup.databaseId.slice(0, 8)}`;
+  if (backup.systemIdentifier !== null) return `${name}@${backup.systemIdentifier}`;
+  return `${name} (unknown identity)`;
 }
 
 /** The `leapfrog backups` table, newest first. */
 export function formatBackupTable(backups: readonly KnownBackup[]): string {
   if (backups.length === 0) return 'no backups found';
-  const header = ['TAKEN (UTC)', 'RELEASE', 'FORMAT', 'SIZE', 'SHA256', 'KNOWN FROM', 'PATH'];
+  const header = ['TAKEN (UTC)', 'DATABASE', 'RELEASE', 'FORMAT', 'SIZE', 'SHA256', 'KNOWN FROM', 'PATH'];
   const rows = backups.map((b) => [
     b.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+    formatBackupDatabase(b),
     b.release ?? '?',
     b.format,
     formatBytes(b.bytes),

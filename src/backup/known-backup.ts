@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
 import type { BackupRecord as LedgerBackupRecord } from '../ledger/ledger.js';
 import type { BackupRecord } from './backup-record.js';
+import type { DatabaseIdentity } from './database-identity.js';
 
 /**
  * A backup as `backups` lists it and the forward-only guard chooses it: merged from the
  * ledger's `backups` table and the sidecars in the backup folder, because either may be
  * missing (a restored database's ledger predates later backups; a moved folder loses sidecars).
  */
-export interface KnownBackup {
+export interface KnownBackup extends DatabaseIdentity {
   path: string;
   release: string | null;
   version: string | null;
@@ -34,6 +35,9 @@ export function mergeKnownBackups(ledger: readonly LedgerBackupRecord[], sidecar
       durationMs: s.durationMs,
       createdAt: new Date(s.createdAt),
       runId: s.runId,
+      databaseId: s.databaseId,
+      systemIdentifier: s.systemIdentifier,
+      databaseName: s.databaseName,
       inLedger: false,
       hasSidecar: true,
     });
@@ -43,6 +47,10 @@ export function mergeKnownBackups(ledger: readonly LedgerBackupRecord[], sidecar
     const known = byPath.get(path);
     if (known) {
       known.inLedger = true;
+      // An older sidecar may lack the identity its ledger row was given by ledger migration 2.
+      known.databaseId ??= l.databaseId;
+      known.systemIdentifier ??= l.systemIdentifier;
+      known.databaseName ??= l.databaseName;
       continue;
     }
     byPath.set(path, {
@@ -55,6 +63,9 @@ export function mergeKnownBackups(ledger: readonly LedgerBackupRecord[], sidecar
       durationMs: l.durationMs,
       createdAt: l.createdAt,
       runId: l.runId,
+      databaseId: l.databaseId,
+      systemIdentifier: l.systemIdentifier,
+      databaseName: l.databaseName,
       inLedger: true,
       hasSidecar: false,
     });

@@ -26,7 +26,7 @@ export async function locateBackup(ref: string, backupDir: string): Promise<Loca
     const record = await readSidecar(asPath);
     return { path: asPath, format: info.isDirectory() ? 'directory' : 'custom', record };
   }
-  const byId = (await listSidecars(backupDir)).find((r) => r.id === ref);
+  const byId = (await listSidecars(backupDir)).records.find((r) => r.id === ref);
   if (byId) return { path: byId.path, format: byId.format, record: byId };
   throw new BadInputError(`no backup "${ref}": it is neither a file, a folder, nor a backup id in ${join(resolve(backupDir))}`, {
     hint: 'list the backups with `leapfrog backups --backup-dir DIR` and pass one of their paths',

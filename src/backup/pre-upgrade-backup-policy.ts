@@ -8,9 +8,11 @@ import { stepPhases } from '../runner/step-phases.js';
  * immediately before the upgrade began, so:
  * - `step` takes it only for the first step of a plan (the database is at the plan's `from`);
  * - `apply` takes one before its first schema command wherever the plan starts;
- * - a re-run that resumes a step an earlier run began (any of its phases is in the ledger)
- *   takes none: the database is half-migrated, and the backup of the state before that step
- *   was taken by the run that began it. `--backup` asks for one anyway.
+ * - a re-run that resumes a step an earlier run began (any of its schema, data or check phases
+ *   is in the ledger) takes none: the database is half-migrated, and the backup of the state
+ *   before that step was taken by the run that began it. `--backup` asks for one anyway.
+ *   A recorded preflight does not count: it changes nothing and runs before the backup, so a
+ *   run that stopped after it (a failed backup, Ctrl-C) has no backup yet.
  */
 export async function isPreUpgradeBackupDue(
   ledger: Ledger,
@@ -27,5 +29,5 @@ export async function isPreUpgradeBackupDue(
 }
 
 function phaseKeys(fromRelease: string, release: Release): PhaseKey[] {
-  return stepPhases(release).map((p) => ({ fromRelease, release: release.id, phase: p.phase, name: p.name }));
+  return stepPhases(release).filter((p) => p.phase !== 'preflight').map((p) => ({ fromRelease, release: release.id, phase: p.phase, name: p.name }));
 }

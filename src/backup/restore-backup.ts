@@ -5,6 +5,8 @@ import { BadInputError, PhaseFailedError, RefusedError } from '../errors/index.j
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import type { ReleaseRef } from '../planner/plan.js';
+import { nextCommand } from '../util/next-command.js';
+import { describeIdentity, isUnknownIdentity, readDatabaseIdentity, sameDatabase, type DatabaseIdentity } from './database-identity.js';
 import { libpqConnection } from './libpq-connection.js';
 import type { LocatedBackup } from './locate-backup.js';
 import type { PgTools } from './pg-tools.js';
@@ -20,6 +22,10 @@ export interface RestoreOptions {
   create: boolean;
   /** pg_restore --jobs for a directory-format backup. */
   jobs: number;
+  /** The target's ledger schema, where its database identity is (default `leapfrog`). */
+  ledgerSchema?: string;
+  /** Replace the database with a dump of another database (the operator said so on purpose). */
+  otherDatabase?: boolean;
 }
 
 export interface RestoreOutcome {
@@ -58,11 +64,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       }
       return 'created' as const;
     }
-    const relations = await withClient(target, countUserRelations);
+    const { relations, identity } = await withClient(target, async (client) => ({
+      relations: await countUserRelations(client),
+      identity: await readDatabaseIdentity(client, options.ledgerSchema ?? 'leapfrog'),
+    }));
     if (relations === 0) {
       await runPgRestore(options, target);
       return 'filled-empty' as const;
     }
+    assertSameDatabase(options, identity);
     if (!options.yes) {
       throw new RefusedError(
         `the database ${target.display} is not empty (${relations} tables, views or sequences): restoring would replace it, so nothing was done`,
@@ -84,7 +94,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       } catch (cause) {
         // A session connected after the check: the original stays as it was.
         if ((cause as { code?: string }).code !== '55006') throw cause;
-        throw new RefusedError(`the database ${target.display} was connected to while the backup was being restored beside it, so it was left as it was`, {
+        const sessions = await sessionsOf(admin, name, false);
+        throw new RefusedError(`the database ${target.display} was connected to while the backup was being restored beside it${sessions.length > 0 ? ` (${sessions.map(describeSession).join('; ')})` : ''}, so it was left as it was`, {
           cause,
           hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
         });
@@ -124,7 +135,7 @@ async function describeDatabase(admin: pg.Client, name: string): Promise<Databas
   return rows[0];
 }
 
-async function countUserRelations(client: pg.Client): Promise<number> {
+async function countUserRelations(client: pg.ClientBase): Promise<number> {
   const { rows } = await client.query<{ n: string }>(
     `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -134,21 +145,69 @@ async function countUserRelations(client: pg.Client): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+interface Session {
+  pid: number;
+  backend_type: string;
+  application_name: string;
+}
+
+/**
+ * The sessions connected to database `name` other than this one. `clientsOnly`: only client
+ * backends. Autovacuum workers and other background processes never block a restore: the rename
+ * itself asks PostgreSQL to stop an autovacuum worker, and right after an upgrade that rewrote
+ * many rows is exactly when one is busy.
+ */
+async function sessionsOf(admin: pg.Client, name: string, clientsOnly: boolean): Promise<Session[]> {
+  const { rows } = await admin.query<Session>(
+    `SELECT pid, coalesce(backend_type, '?') AS backend_type, coalesce(application_name, '') AS application_name
+       FROM pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_backend_pid() AND ($2::boolean IS FALSE OR backend_type = 'client backend')
+      ORDER BY pid`,
+    [name, clientsOnly],
+  );
+  return rows;
+}
+
+function describeSession(session: Session): string {
+  const app = session.application_name === '' ? 'no application_name' : `application "${session.application_name}"`;
+  return `pid ${session.pid}, ${session.backend_type}, ${app}`;
+}
+
 async function assertNotInUse(admin: pg.Client, name: string, target: DatabaseTarget): Promise<void> {
   // No FORCE: a running application or leapfrog run must be stopped by the operator, not
   // disconnected behind their back in the middle of a transaction.
-  const others = await admin.query<{ n: string; apps: string | null }>(
-    `SELECT count(*) AS n, string_agg(DISTINCT nullif(application_name, ''), ', ') AS apps
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-    [name],
-  );
-  const busy = Number(others.rows[0]?.n ?? 0);
-  if (busy > 0) {
+  const clients = await sessionsOf(admin, name, true);
+  if (clients.length > 0) {
     throw new RefusedError(
-      `the database ${target.display} has ${busy} other session(s)${others.rows[0]?.apps ? ` (${others.rows[0].apps})` : ''}: it cannot be replaced while in use, so it was left as it was`,
-      { hint: 'stop the application and any leapfrog run using it, then run the same restore command again' },
+      `the database ${target.display} has ${clients.length} other client session(s) (${clients.map(describeSession).join('; ')}): it cannot be replaced while in use, so it was left as it was`,
+      {
+        hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
+        details: { sessions: clients.map((c) => ({ pid: c.pid, backendType: c.backend_type, applicationName: c.application_name })) },
+      },
     );
   }
+}
+
+/**
+ * A dump of another database must not silently replace this one (a shared backup folder makes
+ * that one typo away). Unknown on either side (a dump without sidecar, or from before leapfrog
+ * recorded identities) is not proof of a mismatch: the digest the operator gave is trusted.
+ */
+function assertSameDatabase(options: RestoreOptions, target: DatabaseIdentity): void {
+  const record = options.backup.record;
+  if (options.otherDatabase === true || record === undefined || isUnknownIdentity(record)) return;
+  if (sameDatabase(record, target)) return;
+  throw new RefusedError(
+    `the backup ${options.backup.path} is of the database ${describeIdentity(record)}, but ${options.target.display} is ${describeIdentity(target)}: restoring it would replace this database with another one, so nothing was done`,
+    {
+      hint: `restore a backup of this database (\`${nextCommand('backups')}\` lists them); to replace it with the other database on purpose add --other-database; to restore beside it, point --database-url at a new database and add --create`,
+      details: { backup: options.backup.path, backupDatabase: { ...pickIdentity(record) }, targetDatabase: target },
+    },
+  );
+}
+
+function pickIdentity(identity: DatabaseIdentity): DatabaseIdentity {
+  return { databaseId: identity.databaseId, systemIdentifier: identity.systemIdentifier, databaseName: identity.databaseName };
 }
 
 async function createLike(admin: pg.Client, name: string, shape: DatabaseShape): Promise<void> {

@@ -43,7 +43,11 @@ export function register(program: Command): void {
       const { formatBackupLine } = await import('../backup/format-backup.js');
       const target = resolveDatabaseTarget(options.databaseUrl);
       const prepared = await prepareBackup(target, await backupSettingsFrom(options));
-      const ledger = await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: false });
+      // Never creates a ledger; one that exists is brought up to date (as apply would), so an
+      // older ledger gains its database identity before the backup records it.
+      const existing = await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: false });
+      await existing?.[Symbol.asyncDispose]();
+      const ledger = existing === null ? null : await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: true });
       try {
         const record = await takeRecordedBackup(prepared, ledger, null);
         if (options.output === 'json') {
@@ -100,7 +104,9 @@ export function safetyExtension(
       ...base,
       beforeFirstCommand: async (context) => {
         await base.beforeFirstCommand?.(context);
-        await hook({ runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release });
+        await hook({
+          runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release, emit: context.emit,
+        });
       },
     };
   };

@@ -9,6 +9,7 @@ interface Options {
   backupDir: string;
   yes?: boolean;
   create?: boolean;
+  otherDatabase?: boolean;
   sha256?: string;
   jobs?: number;
   pgBin?: string;
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .description('verify a backup\'s sha256 and restore it into the database (the same one or a new one); shows the release its ledger records')
     .option('--yes', 'replace a database that is not empty (it is swapped only after the restore succeeded)')
     .option('--create', 'create the database named by --database-url when it does not exist')
+    .option('--other-database', "replace the database with a backup of another database (refused otherwise: see docs/restore.md)")
     .option('--sha256 <hex>', 'expected digest, for a dump that has no sidecar')
     .option('--jobs <n>', 'pg_restore parallel jobs for a directory-format backup', jobsArgument)
     .option('--backup-dir <dir>', 'where to look up a backup id', 'backups')
@@ -47,6 +49,8 @@ export function register(program: Command): void {
         yes: options.yes === true,
         create: options.create === true,
         jobs: options.jobs ?? 2,
+        ledgerSchema: schema,
+        otherDatabase: options.otherDatabase === true,
       });
       const release = await restoredRelease(target, schema);
       if (options.output === 'json') {

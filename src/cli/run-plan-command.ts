@@ -11,7 +11,10 @@ import type { RunnerEvent } from '../runner/events.js';
 import type { OutputSink } from '../ui/renderer.js';
 import type { OutputMode } from './output-mode.js';
 
-/** What the pre-upgrade hook (the backup) gets: the run is open and the lock is held. */
+/**
+ * What the pre-upgrade hook (the backup) gets: the run is open, the lock is held, the preflight
+ * was green, and the first command that can change the database is next.
+ */
 export interface RunHookContext {
   runId: string;
   ledger: Ledger;
@@ -23,6 +26,8 @@ export interface RunHookContext {
   /** The step whose first command is about to run. */
   release: Release;
   signal: AbortSignal;
+  /** The run's event listener (the UI): the hook's own events, e.g. backup-started. */
+  emit: (event: RunnerEvent) => void;
 }
 
 export interface RunPlanCommandOptions {
@@ -44,7 +49,7 @@ export interface RunPlanCommandOptions {
   databaseUrlEnv: string;
   /** Given by callers that handle signals themselves (demo); otherwise SIGINT/SIGTERM abort. */
   signal?: AbortSignal;
-  /** Runs right before the first phase command this run executes (issue 6: the backup). */
+  /** Runs after the preflight, before the first command that can change the database (the backup). */
   beforeFirstCommand?: (context: RunHookContext) => Promise<void>;
   /** Default: process stdout/stderr. */
   sink?: OutputSink;

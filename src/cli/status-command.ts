@@ -8,6 +8,7 @@ import { resolveDatabaseTarget } from '../pg/database-target.js';
 import type { Plan } from '../planner/plan.js';
 import { pendingSteps } from '../runner/pending-steps.js';
 import { formatDuration } from '../util/duration.js';
+import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
 import type { OutputMode } from './output-mode.js';
 
 export interface StatusInput {
@@ -34,7 +35,11 @@ interface StatusReport {
     id: string; mode: string; status: string; alive: boolean | null; from: string; to: string; startedAt: string; finishedAt: string | null;
   } | null;
   plan: { file: string; from: string; to: string; done: string[]; pending: string[]; problem: string | null } | null;
-  lastFailure: { release: string; phase: string; name: string; status: string; exitCode: number | null; attempts: number; at: string | null; outputTail: string[] } | null;
+  lastFailure: {
+    release: string; phase: string; name: string; status: string; exitCode: number | null; attempts: number; at: string | null; outputTail: string[];
+    /** After a failed check (the database carries the release's schema): the pre-upgrade backup to restore. */
+    wayBack: string | null;
+  } | null;
   next: string;
 }
 
@@ -63,12 +68,18 @@ export async function status(input: StatusInput): Promise<number> {
   let holder: LockHolder;
   let lastRun: RunRecord | null;
   let failure: PhaseRecord | null;
+  let wayBack: string | null = null;
   try {
     const current = await ledger.currentRelease();
     report.baselined = current !== null;
     if (current) report.current = { release: current.release, version: current.version, since: current.updatedAt.toISOString() };
     lastRun = await ledger.lastRun();
     failure = await ledger.lastFailedPhase();
+    // A failed check ran after its hop's schema commands: the database is no longer at the
+    // release it started from, so the backup is a way back beside "fix and re-run".
+    if (failure?.phase === 'check' && failure.status === 'failed' && current !== null) {
+      wayBack = wayBackAfterRedCheck(await ledger.backups(), current) ?? NO_RECORDED_BACKUP;
+    }
     const client = await connectClient(target, 'leapfrog status');
     try {
       holder = await describeHolder(client, schema);
@@ -106,7 +117,7 @@ export async function status(input: StatusInput): Promise<number> {
   if (failure && lastRun && lastRun.status !== 'succeeded') {
     report.lastFailure = {
       release: failure.release, phase: failure.phase, name: failure.name, status: failure.status, exitCode: failure.exitCode,
-      attempts: failure.attempts, at: failure.finishedAt?.toISOString() ?? null, outputTail: [...failure.outputTail],
+      attempts: failure.attempts, at: failure.finishedAt?.toISOString() ?? null, outputTail: [...failure.outputTail], wayBack,
     };
   }
   report.next = nextCommand(report);
@@ -125,7 +136,11 @@ function nextCommand(report: StatusReport): string {
   if (report.lastRun?.alive === false) {
     return `leapfrog apply --to ${report.lastRun.to} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
   }
-  if (report.lastRun && report.lastRun.status !== 'succeeded') return `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
+  if (report.lastRun && report.lastRun.status !== 'succeeded') {
+    const wayBack = report.lastFailure?.wayBack;
+    const resume = `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
+    return wayBack ? `fix what the check reports, then ${resume}; ${wayBack}` : resume;
+  }
   if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return `leapfrog apply --to ${report.lastRun.to}`;
   return 'leapfrog plan --from <current> --to <release> to go further';
 }

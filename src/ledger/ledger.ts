@@ -69,9 +69,15 @@ export interface BackupRecord {
   durationMs: number;
   createdAt: Date;
   runId: string | null;
+  /** The database identity the backup was taken of (src/backup/database-identity.ts). */
+  databaseId: string | null;
+  systemIdentifier: string | null;
+  databaseName: string | null;
 }
 
-export type NewBackup = Omit<BackupRecord, 'id' | 'createdAt'>;
+/** The identity fields are optional: a row written without them is the ledger's own database. */
+export type NewBackup = Omit<BackupRecord, 'id' | 'createdAt' | 'databaseId' | 'systemIdentifier' | 'databaseName'> &
+  Partial<Pick<BackupRecord, 'databaseId' | 'systemIdentifier' | 'databaseName'>>;
 
 /**
  * leapfrog's memory of a database: its current release, the runs, one record per phase, and

@@ -69,6 +69,28 @@ export const ledgerMigrations: readonly LedgerMigration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: 'database identity; backups record it',
+    // A backup belongs to one database (docs/restore.md). The id is written once, when the
+    // ledger is created, and travels with every dump of the database (the ledger is inside it).
+    // md5 of random bytes rather than gen_random_uuid(): that is core only from PostgreSQL 13.
+    // Existing backup rows are this database's own (they are in its ledger), so they get its id.
+    sql: (s) => `
+      CREATE TABLE "${s}".identity (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        database_id uuid NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO "${s}".identity (database_id)
+        VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text)::uuid);
+      ALTER TABLE "${s}".backups
+        ADD COLUMN database_id uuid,
+        ADD COLUMN system_identifier text,
+        ADD COLUMN database_name text;
+      UPDATE "${s}".backups SET database_id = (SELECT database_id FROM "${s}".identity);
+    `,
+  },
 ];
 
 /** A transaction-level advisory lock key: two processes creating the ledger at once serialise. */

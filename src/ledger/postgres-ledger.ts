@@ -58,6 +58,10 @@ interface BackupRow {
   duration_ms: string;
   created_at: Date;
   run_id: string | null;
+  // Absent in a ledger that predates migration 2 (read-only verbs do not migrate it).
+  database_id?: string | null;
+  system_identifier?: string | null;
+  database_name?: string | null;
 }
 
 /**
@@ -198,8 +202,10 @@ export class PostgresLedger implements Ledger {
 
   async recordBackup(backup: NewBackup): Promise<BackupRecord> {
     const { rows } = await this.client.query<BackupRow>(
-      `INSERT INTO ${this.t('backups')} (id, release, version, path, format, bytes, sha256, duration_ms, run_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      `INSERT INTO ${this.t('backups')} (id, release, version, path, format, bytes, sha256, duration_ms, run_id,
+         database_id, system_identifier, database_name)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+         coalesce($10::uuid, (SELECT database_id FROM ${this.t('identity')})), $11, $12) RETURNING *`,
       [
         randomUUID(),
         backup.release,
@@ -210,6 +216,9 @@ export class PostgresLedger implements Ledger {
         backup.sha256,
         Math.round(backup.durationMs),
         backup.runId,
+        backup.databaseId ?? null,
+        backup.systemIdentifier ?? null,
+        backup.databaseName ?? null,
       ],
     );
     return backupOf(rows[0] as BackupRow);
@@ -272,5 +281,8 @@ function backupOf(row: BackupRow): BackupRecord {
     durationMs: Number(row.duration_ms),
     createdAt: row.created_at,
     runId: row.run_id,
+    databaseId: row.database_id ?? null,
+    systemIdentifier: row.system_identifier ?? null,
+    databaseName: row.database_name ?? null,
   };
 }

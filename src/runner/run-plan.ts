@@ -11,6 +11,7 @@ import {
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { redact } from '../pg/redact.js';
+import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { PhaseRef, RunnerEventListener } from './events.js';
 import { pendingSteps, type PendingStep } from './pending-steps.js';
@@ -26,8 +27,10 @@ export interface BeforeFirstCommandContext {
   runId: string;
   /** Where the database is before this run changes anything. */
   current: ReleaseRef;
-  /** The step about to run its first command. */
+  /** The step about to run its first command that can change the database. */
   release: Release;
+  /** The run's event listener, for the hook's own events (the backup's). */
+  emit: RunnerEventListener;
 }
 
 export interface RunPlanOptions {
@@ -44,7 +47,10 @@ export interface RunPlanOptions {
   secrets: readonly string[];
   signal: AbortSignal;
   onEvent?: RunnerEventListener;
-  /** Called once, right before the first phase command this run actually executes. */
+  /**
+   * Called once, after the preflight and right before the first command this run executes that
+   * can change the database (schema, data or check): a refusing preflight costs no backup.
+   */
   beforeFirstCommand?: (context: BeforeFirstCommandContext) => Promise<void>;
   /** The command to re-run, for hints, e.g. "leapfrog apply --plan plans/a-to-b.json". */
   rerunCommand?: string;
@@ -115,7 +121,7 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     beforeFirstCommand: async (release) => {
       if (firstCommandDone) return;
       firstCommandDone = true;
-      await options.beforeFirstCommand?.({ runId: run.id, current: currentRef, release });
+      await options.beforeFirstCommand?.({ runId: run.id, current: currentRef, release, emit });
     },
   };
   let failure: Error | null = null;
@@ -209,7 +215,8 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     if (options.signal.aborted) {
       return interrupted(context, release, phaseRef, results, phases.slice(i), started);
     }
-    await context.beforeFirstCommand(release);
+    // The preflight only reads: it runs before the hook (the backup), so a red one costs no dump.
+    if (phase.phase !== 'preflight') await context.beforeFirstCommand(release);
     await options.ledger.startPhase(key, context.runId, options.planDigest);
     emit({ type: 'phase-started', ...phaseRef, attempt: (previous?.attempts ?? 0) + 1 });
 
@@ -264,7 +271,10 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     const step: StepResult = { ...ref, status: stepStatus, durationMs: performance.now() - started, phases: [...results, ...remaining] };
     emit({ type: 'step-finished', result: step });
     if (runError !== null && !(runError instanceof LeapfrogError)) throw runError;
-    return { step, error: runError ?? phaseError(context, release, phase, outcome) };
+    // A red check behind commands that changed the database: name the backup as the way back.
+    const changed = phase.phase === 'check' && phases.slice(0, i).some((p) => p.phase !== 'preflight');
+    const wayBack = outcome.status === 'red' && changed ? await wayBackOf(options.ledger, pending.from) : undefined;
+    return { step, error: runError ?? phaseError(context, release, phase, outcome, wayBack) };
   }
   // A step whose phases were all recorded by an earlier run (or that has none) still moves the
   // release: its last phase's record was written, so advancing is what that run would have done.
@@ -352,7 +362,16 @@ function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
   return Object.keys(details).length === 0 ? null : details;
 }
 
-function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome): LeapfrogError {
+async function wayBackOf(ledger: Ledger, from: ReleaseRef): Promise<string> {
+  try {
+    return wayBackAfterRedCheck(await ledger.backups(), from) ?? NO_RECORDED_BACKUP;
+  } catch {
+    // The hint is advice; a ledger that cannot be read must not replace the check's own error.
+    return NO_RECORDED_BACKUP;
+  }
+}
+
+function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome, wayBack?: string): LeapfrogError {
   const where = `release ${release.id}, phase ${phase.phase}${phase.phase === 'schema' ? ` (${phase.name})` : ''}`;
   const commandText = phase.run.join(' ');
   const tail = outcome.outputTail.slice(-TAIL_IN_MESSAGE).map((l) => `    | ${l}`).join('\n');
@@ -374,7 +393,10 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
   if (outcome.status === 'red') {
     return new CheckRedError(
       `green-light check is red for ${where}: ${outcome.message ?? ''}; release ${release.id} was not recorded as reached${checks ? `\n${checks}` : ''}${tail && !checks ? `\n${tail}` : ''}`,
-      { hint: `fix what the check reports, then re-run \`${context.rerun}\` (it resumes at this phase)`, details },
+      {
+        hint: `fix what the check reports, then re-run \`${context.rerun}\` (it resumes at this phase)${wayBack === undefined ? '' : `; ${wayBack}`}`,
+        details: wayBack === undefined ? details : { ...details, wayBack },
+      },
     );
   }
   return new PhaseFailedError(

@@ -1,5 +1,5 @@
 // The operator's safety story with the built CLI, real PostgreSQL, the demo releases and the
-// process executor: apply takes a backup before its first schema command; a downgrade is
+// process executor: apply takes a backup after its preflight, before its first schema command; a downgrade is
 // refused naming that backup; a failed upgrade is undone by one restore command to the exact
 // pre-upgrade state (checksums); an old pg_dump is refused before anything runs.
 import { chmod, cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -56,21 +56,28 @@ async function seededAt2023(prefix: string): Promise<TestDatabase> {
 
 /**
  * Exactly the state before the upgrade: every table and column, every sequence, the ledger's
- * release and phases. The one addition is by design: the backup is taken inside the run, right
- * before its first schema command, so the restored ledger holds that run's row (still marked
- * running; the next run closes it as interrupted), which records that an upgrade was attempted.
+ * release. The additions are by design: the backup is taken inside the run, after its green
+ * preflight and right before its first schema command, so the restored ledger holds that run's
+ * row (still marked running; the next run closes it as interrupted), which records that an
+ * upgrade was attempted, and the preflight's row (it read the database exactly as restored).
+ * `leapfrog.phases` and its id sequence, and `leapfrog.backups` (the run's own row, written
+ * after the dump), are compared by content below.
  */
 async function expectPreUpgradeState(db: TestDatabase, before: DatabaseFingerprint, backupRunId: string): Promise<void> {
   const after = await fingerprint(db);
-  const { 'leapfrog.runs': runsAfter, ...tablesAfter } = after.tables;
-  const { 'leapfrog.runs': runsBefore, ...tablesBefore } = before.tables;
-  expect(tablesAfter).toEqual(tablesBefore);
+  const ledgerTables = ['leapfrog.runs', 'leapfrog.phases'];
+  const without = (tables: Record<string, string>) => Object.fromEntries(Object.entries(tables).filter(([k]) => !ledgerTables.includes(k)));
+  expect(without(after.tables)).toEqual(without(before.tables));
   expect(after.columns).toBe(before.columns);
-  expect(after.sequences).toEqual(before.sequences);
-  expect(runsBefore).toBe('0:-');
-  expect(runsAfter).toMatch(/^1:/);
+  const { 'leapfrog.phases_id_seq': _a, ...sequencesAfter } = after.sequences;
+  const { 'leapfrog.phases_id_seq': _b, ...sequencesBefore } = before.sequences;
+  expect(sequencesAfter).toEqual(sequencesBefore);
+  expect(before.tables['leapfrog.runs']).toBe('0:-');
+  expect(before.tables['leapfrog.phases']).toBe('0:-');
   const runs = await db.query<{ id: string; status: string }>('SELECT id, status FROM leapfrog.runs');
   expect(runs).toEqual([{ id: backupRunId, status: 'running' }]);
+  const phases = await db.query<{ phase: string; status: string }>('SELECT phase, status FROM leapfrog.phases');
+  expect(phases).toEqual([{ phase: 'preflight', status: 'succeeded' }]);
 }
 
 beforeAll(async () => {
@@ -113,7 +120,8 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     expect(downgrade.exitCode).toBe(5);
     expect(downgrade.stderr).toContain('refusing to downgrade');
     expect(downgrade.stderr).toContain(backupPath);
-    expect(downgrade.stderr).toContain(`next: leapfrog restore ${backupPath} --database-url "$DATABASE_URL" --yes then \`leapfrog apply --to 2023.2\``);
+    expect(downgrade.stderr).toMatch(/next: leapfrog restore \S+ --yes.* then `leapfrog apply --to 2023\.2/);
+    expect(downgrade.stderr).toContain(`next: leapfrog restore ${backupPath} --yes`);
     expect(downgrade.stderr).not.toContain(new URL(db.url).password);
 
     const refused = await leapfrog(['restore', backupPath], db.url);

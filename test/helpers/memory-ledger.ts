@@ -75,7 +75,10 @@ export class MemoryLedger implements Ledger {
     return Promise.resolve([...this.phases.values()].filter((p) => p.status === 'failed' || p.status === 'interrupted').at(-1) ?? null);
   }
   recordBackup(backup: NewBackup): Promise<BackupRecord> {
-    const record = { ...backup, id: randomUUID(), createdAt: new Date() };
+    const record: BackupRecord = {
+      ...backup, id: randomUUID(), createdAt: new Date(),
+      databaseId: backup.databaseId ?? null, systemIdentifier: backup.systemIdentifier ?? null, databaseName: backup.databaseName ?? null,
+    };
     this.backupsList.push(record);
     return Promise.resolve(record);
   }

@@ -4,6 +4,7 @@ import { assertPgDumpCanDump } from '../../src/backup/pg-dump-guard.js';
 import { downgradeRefusal, newestBackupAtOrBefore } from '../../src/backup/forward-only-guard.js';
 import { mergeKnownBackups, type KnownBackup } from '../../src/backup/known-backup.js';
 import { backupId } from '../../src/backup/take-backup.js';
+import { sameDatabase } from '../../src/backup/database-identity.js';
 import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';
 
 const tools = { pgDump: '/opt/pg13/pg_dump', pgRestore: '/opt/pg13/pg_restore', source: '--pg-bin /opt/pg13' };
@@ -48,6 +49,9 @@ function backup(release: string, version: string, iso: string): KnownBackup {
     durationMs: 1,
     createdAt: new Date(iso),
     runId: null,
+    databaseId: null,
+    systemIdentifier: null,
+    databaseName: null,
     inLedger: true,
     hasSidecar: false,
   };
@@ -74,7 +78,7 @@ describe('forward-only guard', () => {
     expect(refusal?.exitCode).toBe(ExitCode.refused);
     expect(refusal?.message).toContain('2024.2');
     expect(refusal?.message).toContain('/b/2023.2-2026-01-03T00:00:00Z.dump');
-    expect(refusal?.hint).toBe('leapfrog restore /b/2023.2-2026-01-03T00:00:00Z.dump --database-url "$DATABASE_URL" --yes');
+    expect(refusal?.hint).toBe('leapfrog restore /b/2023.2-2026-01-03T00:00:00Z.dump --yes');
   });
 
   it('says how to continue when the newest fitting backup is older than the request', () => {
@@ -83,23 +87,34 @@ describe('forward-only guard', () => {
   });
 
   it('still refuses, without a backup to name, and allows forward or same release', () => {
-    expect(downgradeRefusal(current, { release: '2023.1', version: '2023.1.0' }, [])?.hint).toContain('no backup taken at 2023.1 or earlier');
+    expect(downgradeRefusal(current, { release: '2023.1', version: '2023.1.0' }, [])?.hint).toContain('no backup of this database taken at 2023.1 or earlier');
     expect(downgradeRefusal(current, current, backups)).toBeUndefined();
     expect(downgradeRefusal(current, { release: '2025.1', version: '2025.1.0' }, backups)).toBeUndefined();
   });
 
   it('merges ledger rows and sidecars by path', () => {
     const merged = mergeKnownBackups(
-      [{ id: 'x', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: new Date('2026-01-01T00:00:00Z'), runId: null }],
+      [{ id: 'x', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: new Date('2026-01-01T00:00:00Z'), runId: null, databaseId: 'u1', systemIdentifier: null, databaseName: 'd' }],
       [
-        { id: 'a', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: '2026-01-01T00:00:00Z', runId: null, database: 'h:1/d', serverVersion: '15.18', pgDumpVersion: '15.18' },
-        { id: 'b', release: null, version: null, path: '/b/b.dump', format: 'custom', bytes: 1, sha256: 'c'.repeat(64), durationMs: 1, createdAt: '2026-02-01T00:00:00Z', runId: null, database: 'h:1/d', serverVersion: '15.18', pgDumpVersion: '15.18' },
+        { id: 'a', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: '2026-01-01T00:00:00Z', runId: null, database: 'h:1/d', databaseId: null, systemIdentifier: null, databaseName: null, serverVersion: '15.18', pgDumpVersion: '15.18' },
+        { id: 'b', release: null, version: null, path: '/b/b.dump', format: 'custom', bytes: 1, sha256: 'c'.repeat(64), durationMs: 1, createdAt: '2026-02-01T00:00:00Z', runId: null, database: 'h:1/d', databaseId: null, systemIdentifier: null, databaseName: null, serverVersion: '15.18', pgDumpVersion: '15.18' },
       ],
     );
-    expect(merged.map((b) => [b.path, b.inLedger, b.hasSidecar])).toEqual([
-      ['/b/b.dump', false, true],
-      ['/b/a.dump', true, true],
+    expect(merged.map((b) => [b.path, b.inLedger, b.hasSidecar, b.databaseId])).toEqual([
+      ['/b/b.dump', false, true, null],
+      // An older sidecar without identity takes it from its ledger row.
+      ['/b/a.dump', true, true, 'u1'],
     ]);
+  });
+
+  it('matches a backup to its database on the ledger id, else on server and name, never on nothing', () => {
+    const shop = { databaseId: 'u-shop', systemIdentifier: '7', databaseName: 'shop' };
+    expect(sameDatabase({ databaseId: 'u-shop', systemIdentifier: '8', databaseName: 'moved' }, shop)).toBe(true);
+    expect(sameDatabase({ databaseId: 'u-other', systemIdentifier: '7', databaseName: 'shop' }, shop)).toBe(false);
+    // Taken before the database had a ledger identity: the server and the name decide.
+    expect(sameDatabase({ databaseId: null, systemIdentifier: '7', databaseName: 'shop' }, shop)).toBe(true);
+    expect(sameDatabase({ databaseId: null, systemIdentifier: '7', databaseName: 'other' }, shop)).toBe(false);
+    expect(sameDatabase({ databaseId: null, systemIdentifier: null, databaseName: 'shop' }, shop)).toBe(false);
   });
 
   it('names backups safely for any file system', () => {

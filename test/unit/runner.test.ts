@@ -103,7 +103,7 @@ describe('runPlan against a recording fake executor', () => {
     });
   }
 
-  it('calls beforeFirstCommand once, before the first command, and not at all when nothing runs', async () => {
+  it('calls beforeFirstCommand once, after the preflight and before the first command that can change the database, and not at all when nothing runs', async () => {
     const order: string[] = [];
     const { executor, options } = setup((call) => {
       order.push(`${call.release}:${call.phase}`);
@@ -112,12 +112,20 @@ describe('runPlan against a recording fake executor', () => {
     let calls = 0;
     await runPlan(options({ beforeFirstCommand: () => { calls += 1; order.push('hook'); return Promise.resolve(); } }));
     expect(calls).toBe(1);
-    expect(order[0]).toBe('hook');
+    expect(order.slice(0, 3)).toEqual(['2023.2:preflight', 'hook', '2023.2:schema']);
     const before = executor.calls.length;
     const again = await runPlan(options({ beforeFirstCommand: () => { calls += 1; return Promise.resolve(); } }));
     expect(again.status).toBe('nothing-to-do');
     expect(calls).toBe(1);
     expect(executor.calls.length).toBe(before);
+  });
+
+  it('does not call beforeFirstCommand (no backup) when the preflight refuses', async () => {
+    const { options } = setup((call) => (call.phase === 'preflight' ? { exitCode: 2 } : { exitCode: 0 }));
+    let calls = 0;
+    const error = await runPlan(options({ beforeFirstCommand: () => { calls += 1; return Promise.resolve(); } })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckRedError);
+    expect(calls).toBe(0);
   });
 
   it('a check warning (1) proceeds and is reported; a failure (2) or error (255) is red and does not advance', async () => {
