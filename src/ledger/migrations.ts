@@ -256,11 +256,13 @@ async function copySurvivingRows(client: pg.ClientBase, from: string, to: string
     await client.query(`INSERT INTO "${to}".${table} (${list}) SELECT ${list} FROM "${from}".${table}`);
     // Copied rows keep their ids: move each serial column's sequence past them.
     for (const column of wanted) {
-      await client.query(
-        `SELECT setval(seq, coalesce((SELECT max("${column}") FROM "${to}".${table}), 0) + 1, false)
-           FROM pg_get_serial_sequence($1, $2) AS seq WHERE seq IS NOT NULL`,
-        [`"${to}".${table}`, column],
-      );
+      const { rows: serial } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
+        `"${to}".${table}`,
+        column,
+      ]);
+      const seq = serial[0]?.seq ?? null;
+      if (seq === null) continue;
+      await client.query(`SELECT setval($1, coalesce((SELECT max("${column}") FROM "${to}".${table}), 0) + 1, false)`, [seq]);
     }
   }
 }
