@@ -118,7 +118,7 @@ export const LOCK_HELD_BY = `EXISTS (SELECT 1 FROM pg_locks l
 export { LOCK_CLASS };
 
 export function lockLostError(display: string, cause: string): LockLostError {
-  return new LockLostError(`lost the ledger lock on ${display}: ${cause}; the phase command was stopped and nothing further was recorded`, {
+  return new LockLostError(`lost the ledger lock on ${display}: ${cause}; leapfrog stopped the run (and its phase command) and recorded nothing further`, {
     hint: `check that the database is reachable and that no other run is going (\`${nextCommand('status')}\`), then run the command again: it resumes at the first phase not recorded as succeeded`,
     details: { target: display, cause },
   });
