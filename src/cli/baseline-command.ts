@@ -39,7 +39,8 @@ export async function baseline(input: BaselineInput): Promise<number> {
   const release = findRelease(catalog, input.release);
   const target = resolveDatabaseTarget(input.databaseUrl);
 
-  const before = await readBaseline(target, schema);
+  // With --force a damaged ledger counts as not baselined: the locked open below rebuilds it.
+  const before = await readBaseline(target, schema, { repair: input.force });
   if (before !== null && before.release === release.id) {
     print(input, { status: 'unchanged', release: release.id, version: release.version, previous: null, verification: null, database: target.display, schema });
     return 0;
@@ -61,7 +62,7 @@ export async function baseline(input: BaselineInput): Promise<number> {
       })
     : { status: 'skipped' };
 
-  const previous = await withLockedLedger(target, { schema, lockTimeoutMs: input.lockTimeout }, async (ledger) => {
+  const previous = await withLockedLedger(target, { schema, lockTimeoutMs: input.lockTimeout, repair: input.force }, async (ledger) => {
     const current = await ledger.currentRelease();
     // Another command may have recorded a release while the check ran: decide again under the lock.
     if (current !== null && current.release !== before?.release && current.release !== release.id) {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { connectionLost } from './connect.js';
 import { KitError } from './kit-error.js';
 import { countPending } from './pending-rows.js';
 import type { DataMigration, ReleaseTree } from './release-tree.js';
@@ -94,6 +95,10 @@ export async function runDataMigrations(client: pg.ClientBase, tree: ReleaseTree
       if (remaining > 0) unfinished = true;
       options.log(`${dm.name} (${dm.release}): migrated ${done} rows, ${remaining} remaining`);
     } catch (error) {
+      // A lost session is not this migration's failure: every later one would fail the same way,
+      // and "migrated some, run again" would hide it. Stop the invocation and say so.
+      const lost = connectionLost(error);
+      if (lost !== null) throw lost;
       errors += 1;
       unfinished = true;
       options.log(`${dm.name} (${dm.release}) failed: ${(error as Error).message}`);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { redact } from '../pg/redact.js';
 import { runChecks, runPreflight } from './check-command.js';
-import { connectKit, databaseUrlFromEnv, secretsOf } from './connect.js';
+import { connectionLost, connectKit, databaseUrlFromEnv, secretsOf } from './connect.js';
 import { runDataMigrations } from './data-command.js';
 import { KitError, KitUsageError } from './kit-error.js';
 import { loadReleaseTree, type ReleaseTree } from './release-tree.js';
@@ -77,7 +77,8 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       await client.end().catch(() => undefined);
     }
-  } catch (error) {
+  } catch (caught) {
+    const error = connectionLost(caught) ?? caught;
     if (error instanceof KitError) {
       say(process.stderr, `leapfrog-kit ${command}: ${error.message}\n  next: ${error.hint}`);
       return error instanceof KitUsageError ? EXIT[command].usage : EXIT[command].failed;

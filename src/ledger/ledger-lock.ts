@@ -3,11 +3,20 @@ import type pg from 'pg';
 import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from '../pg/connect.js';
+import { redact } from '../pg/redact.js';
+import { nextCommand } from '../util/next-command.js';
+import { LockLostError } from './lock-lost-error.js';
 
 /** First key of leapfrog's advisory locks ("LF"); the second is the hash of the ledger schema. */
 const LOCK_CLASS = 0x4c46;
 
 export interface LedgerLock extends AsyncDisposable {
+  /** The backend pid of the session that holds the lock: the ledger's fence checks it is alive. */
+  readonly backendPid: number;
+  /** The key the lock is taken on (class, hashtext(schema)), for the fence's pg_locks check. */
+  readonly schema: string;
+  /** Aborted, with a LockLostError as its reason, as soon as the lock session is seen gone. */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -25,6 +34,8 @@ export interface AcquireLockOptions {
   timeoutMs: number;
   pollMs?: number;
   signal?: AbortSignal;
+  /** How often the held lock is checked (and the session kept busy); default 1 s. */
+  keepAliveMs?: number;
 }
 
 /**
@@ -59,18 +70,58 @@ export async function acquireLedgerLock(target: DatabaseTarget, options: Acquire
     await client.end().catch(() => undefined);
     throw error;
   }
+  const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
+  const lost = new AbortController();
   let released = false;
+  const lose = (cause: string) => {
+    if (released || lost.signal.aborted) return;
+    lost.abort(lockLostError(target.display, redact(cause, target.secrets)));
+  };
+  client.on('error', (error: Error) => lose(error.message));
+  client.on('end', () => lose('the server closed the lock session'));
+  // A query every second keeps the session from looking idle to anything between us and the
+  // server, and notices a lock that is gone even when the socket is not (a pooler, a proxy).
+  const keepAlive = setInterval(() => {
+    client
+      .query<{ held: boolean }>(`SELECT ${HELD_BY_ME} AS held`, [LOCK_CLASS, options.schema])
+      .then(({ rows }) => {
+        if (rows[0]?.held !== true) lose('the server no longer shows the advisory lock held by this session');
+      })
+      .catch((error: unknown) => lose(error instanceof Error ? error.message : String(error)));
+  }, options.keepAliveMs ?? 1000);
+  keepAlive.unref();
   const release = async () => {
     if (released) return;
     released = true;
+    clearInterval(keepAlive);
     try {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
+      if (!lost.signal.aborted) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
     } finally {
       // Ending the session releases the lock even if the unlock query failed.
-      await client.end();
+      await client.end().catch(() => undefined);
     }
   };
-  return { release, [Symbol.asyncDispose]: release };
+  return { backendPid, schema: options.schema, lost: lost.signal, release, [Symbol.asyncDispose]: release };
+}
+
+/** SQL: whether the calling session holds leapfrog's advisory lock on schema $2 (class $1). */
+const HELD_BY_ME = `EXISTS (SELECT 1 FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = pg_backend_pid()
+     AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
+
+/** SQL: whether backend $3 holds leapfrog's advisory lock on schema $2 (class $1). */
+export const LOCK_HELD_BY = `EXISTS (SELECT 1 FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $3::int
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
+
+export { LOCK_CLASS };
+
+export function lockLostError(display: string, cause: string): LockLostError {
+  return new LockLostError(`lost the ledger lock on ${display}: ${cause}; leapfrog stopped the run (and its phase command) and recorded nothing further`, {
+    hint: `check that the database is reachable and that no other run is going (\`${nextCommand('status')}\`), then run the command again: it resumes at the first phase not recorded as succeeded`,
+    details: { target: display, cause },
+  });
 }
 
 function applicationName(): string {

@@ -86,6 +86,11 @@ export type NewBackup = Omit<BackupRecord, 'id' | 'createdAt' | 'databaseId' | '
  */
 export interface Ledger extends AsyncDisposable {
   readonly schema: string;
+  /**
+   * Set on a ledger opened under the lock: aborted (its reason a LockLostError) once the lock is
+   * lost. The runner stops the phase command on it; every write is refused from then on.
+   */
+  readonly lockLost?: AbortSignal;
   currentRelease(): Promise<LedgerState | null>;
   /** Adopts a database leapfrog has never seen; the caller checks for refusal first. */
   setCurrentRelease(release: ReleaseRef): Promise<void>;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { BadInputError } from '../errors/index.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * The ledger's own forward-only migrations. Append only: never edit or reorder an entry that has
@@ -9,12 +10,18 @@ export interface LedgerMigration {
   id: number;
   name: string;
   sql: (schema: string) => string;
+  /**
+   * The tables this migration creates. Once it is recorded as applied they must exist: a ledger
+   * missing one was damaged by hand, and is refused as bad input rather than half-read.
+   */
+  tables?: readonly string[];
 }
 
 export const ledgerMigrations: readonly LedgerMigration[] = [
   {
     id: 1,
     name: 'state, runs, phases, backups',
+    tables: ['state', 'runs', 'phases', 'backups'],
     sql: (s) => `
       CREATE TABLE "${s}".state (
         singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -72,6 +79,7 @@ export const ledgerMigrations: readonly LedgerMigration[] = [
   {
     id: 2,
     name: 'database identity; backups record it',
+    tables: ['identity'],
     // A backup belongs to one database (docs/restore.md). The id is written once, when the
     // ledger is created, and travels with every dump of the database (the ledger is inside it).
     // md5 of random bytes rather than gen_random_uuid(): that is core only from PostgreSQL 13.
@@ -91,19 +99,52 @@ export const ledgerMigrations: readonly LedgerMigration[] = [
       UPDATE "${s}".backups SET database_id = (SELECT database_id FROM "${s}".identity);
     `,
   },
+  {
+    // The fencing token. The advisory lock lives in a session the server can end at any time
+    // (pg_terminate_backend, a restart, a timeout); a run that lost it must never write again.
+    // Taking the lock bumps `token` and names the session that holds it; every ledger write
+    // checks, in its own transaction and under this row's lock, that the token is still its own
+    // and that session still holds the advisory lock.
+    id: 3,
+    name: 'lock fence',
+    tables: ['lock_fence'],
+    sql: (s) => `
+      CREATE TABLE "${s}".lock_fence (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        token bigint NOT NULL,
+        holder text NOT NULL,
+        lock_backend_pid integer NOT NULL,
+        run_id uuid,
+        acquired_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** A transaction-level advisory lock key: two processes creating the ledger at once serialise. */
 const MIGRATION_LOCK = 0x4c46_0001;
 
+export interface MigrateOptions {
+  /** `baseline --force`: rebuild a damaged ledger instead of refusing it. */
+  repair?: boolean;
+}
+
 /**
  * Brings the ledger schema up to date inside one transaction. Safe under concurrency: the
  * transaction-level advisory lock makes a second process wait, then see the work as done.
  */
-export async function migrateLedger(client: pg.ClientBase, schema: string): Promise<number[]> {
+export async function migrateLedger(client: pg.ClientBase, schema: string, options: MigrateOptions = {}): Promise<number[]> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // Before anything is created: a ledger that lost its migrations table would otherwise be
+    // taken for a new one and its migrations run again over the tables that are still there.
+    const damage = await ledgerDamage(client, schema);
+    let aside: string | null = null;
+    if (damage !== null && damage.length > 0) {
+      if (options.repair !== true) throw await damagedLedgerError(client, schema, damage);
+      aside = await rebuildDamagedLedger(client, schema);
+    }
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`
       CREATE TABLE IF NOT EXISTS "${schema}".ledger_migrations (
@@ -129,6 +170,7 @@ export async function migrateLedger(client: pg.ClientBase, schema: string): Prom
       await client.query(`INSERT INTO "${schema}".ledger_migrations (id, name) VALUES ($1, $2)`, [migration.id, migration.name]);
       applied.push(migration.id);
     }
+    if (aside !== null) await copySurvivingRows(client, aside, schema);
     await client.query('COMMIT');
     return applied;
   } catch (error) {
@@ -137,11 +179,113 @@ export async function migrateLedger(client: pg.ClientBase, schema: string): Prom
   }
 }
 
-/** True when the schema has the ledger's migrations table (read-only verbs never create it). */
+/**
+ * True when the schema holds a ledger (read-only verbs never create one); refuses a damaged one,
+ * so that `status`, `step`/`apply` and `baseline` all stop at the same place with the repair.
+ */
 export async function ledgerExists(client: pg.ClientBase, schema: string): Promise<boolean> {
-  const rows = await client.query<{ ok: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AS ok`,
-    [`"${schema}".ledger_migrations`],
+  const damage = await ledgerDamage(client, schema);
+  if (damage !== null && damage.length > 0) throw await damagedLedgerError(client, schema, damage);
+  return damage !== null;
+}
+
+/**
+ * null when there is no ledger at all; otherwise the tables it should have and does not (empty
+ * when intact). A schema with ledger tables but no ledger_migrations lost its migrations table.
+ */
+export async function ledgerDamage(client: pg.ClientBase, schema: string): Promise<string[] | null> {
+  const tables = await existingTables(client, schema);
+  if (!tables.has('ledger_migrations')) {
+    const known = ledgerMigrations.flatMap((m) => m.tables ?? []);
+    return known.some((t) => tables.has(t)) ? ['ledger_migrations'] : null;
+  }
+  const done = new Set(
+    (await client.query<{ id: number }>(`SELECT id FROM "${schema}".ledger_migrations`)).rows.map((r) => r.id),
   );
-  return rows.rows[0]?.ok === true;
+  return missingTables(tables, done);
+}
+
+async function existingTables(client: pg.ClientBase, schema: string): Promise<Set<string>> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+    [schema],
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+function missingTables(tables: ReadonlySet<string>, done: ReadonlySet<number>): string[] {
+  return ledgerMigrations.filter((m) => done.has(m.id)).flatMap((m) => m.tables ?? []).filter((t) => !tables.has(t));
+}
+
+/**
+ * A damaged ledger is bad input (exit 2), not a bug: name what is missing and both ways out. The
+ * recorded release, when the state table survived, makes the baseline command exact.
+ */
+async function damagedLedgerError(client: pg.ClientBase, schema: string, missing: readonly string[]): Promise<BadInputError> {
+  let release = '<the release the database is at>';
+  try {
+    const { rows } = await client.query<{ release: string }>(`SELECT release FROM "${schema}".state`);
+    if (rows[0] !== undefined) release = rows[0].release;
+  } catch {
+    // The state table is among what is missing: the operator names the release.
+  }
+  const tables = missing.map((t) => `"${schema}".${t}`).join(', ');
+  return new BadInputError(
+    `the leapfrog ledger in schema "${schema}" is damaged: ${missing.length === 1 ? 'table' : 'tables'} ${tables} ${missing.length === 1 ? 'is' : 'are'} missing (dropped by hand?); leapfrog will not read or write it`,
+    {
+      hint: `rebuild it with \`${nextCommand('baseline', '--release', release, '--force')}\` (keeps what survived, runs that release's check first), or restore the database from its backup (\`${nextCommand('backups')}\` lists them)`,
+      details: { schema, missing: [...missing] },
+    },
+  );
+}
+
+/**
+ * `baseline --force` on a damaged ledger: the damaged schema is renamed aside (kept, for whoever
+ * wants to see what happened), a fresh ledger is created under the original name, and every row
+ * of every table that survived with the same columns is copied into it. Runs inside the caller's
+ * migration transaction, so it happens whole or not at all.
+ */
+async function rebuildDamagedLedger(client: pg.ClientBase, schema: string): Promise<string> {
+  const stamp = new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14);
+  const aside = `${schema.slice(0, 40)}_damaged_${stamp}`;
+  await client.query(`ALTER SCHEMA "${schema}" RENAME TO "${aside}"`);
+  return aside;
+}
+
+async function copySurvivingRows(client: pg.ClientBase, from: string, to: string): Promise<void> {
+  const survivors = await existingTables(client, from);
+  // Parents before children (runs before phases and backups): the order the migrations created
+  // the fresh ledger's tables in. Rows a fresh ledger writes itself (none today) are replaced.
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> 'ledger_migrations' ORDER BY c.oid`,
+    [to],
+  );
+  const order = rows.map((r) => r.name).filter((t) => survivors.has(t));
+  for (const table of [...order].reverse()) await client.query(`DELETE FROM "${to}".${table}`);
+  for (const table of order) {
+    const columns = async (s: string) =>
+      (
+        await client.query<{ name: string }>(
+          `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
+          [s, table],
+        )
+      ).rows.map((r) => r.name);
+    const wanted = await columns(to);
+    const have = new Set(await columns(from));
+    if (!wanted.every((c) => have.has(c))) continue;
+    const list = wanted.map((c) => `"${c}"`).join(', ');
+    await client.query(`INSERT INTO "${to}".${table} (${list}) SELECT ${list} FROM "${from}".${table}`);
+    // Copied rows keep their ids: move each serial column's sequence past them.
+    for (const column of wanted) {
+      const { rows: serial } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
+        `"${to}".${table}`,
+        column,
+      ]);
+      const seq = serial[0]?.seq ?? null;
+      if (seq === null) continue;
+      await client.query(`SELECT setval($1, coalesce((SELECT max("${column}") FROM "${to}".${table}), 0) + 1, false)`, [seq]);
+    }
+  }
 }

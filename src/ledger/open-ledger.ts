@@ -8,6 +8,11 @@ export interface OpenLedgerOptions {
   schema: string;
   /** Create or upgrade the ledger schema; read-only verbs (status) pass false. */
   migrate: boolean;
+  /**
+   * `baseline --force`: a damaged ledger (a table dropped by hand) is rebuilt while migrating.
+   * Without it a damaged ledger is refused (exit 2).
+   */
+  repair?: boolean;
 }
 
 /**
@@ -16,15 +21,16 @@ export interface OpenLedgerOptions {
  */
 export async function openPostgresLedger(target: DatabaseTarget, options: OpenLedgerOptions): Promise<PostgresLedger | null> {
   const schema = ledgerSchemaName(options.schema);
-  const client = await connectClient(target, 'leapfrog ledger');
+  const connect = () => connectClient(target, 'leapfrog ledger');
+  const client = await connect();
   try {
     if (options.migrate) {
-      await migrateLedger(client, schema);
+      await migrateLedger(client, schema, { repair: options.repair === true });
     } else if (!(await ledgerExists(client, schema))) {
       await client.end();
       return null;
     }
-    return new PostgresLedger(client, schema);
+    return new PostgresLedger(client, schema, { connect, display: target.display });
   } catch (error) {
     // Closing must not replace the first error.
     await client.end().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { Ledger } from './ledger.js';
 import { acquireLedgerLock } from './ledger-lock.js';
@@ -7,10 +8,13 @@ export interface LockedLedgerOptions {
   schema: string;
   lockTimeoutMs: number;
   signal?: AbortSignal;
+  /** `baseline --force`: rebuild a damaged ledger instead of refusing it. */
+  repair?: boolean;
 }
 
 /**
- * Takes the lock first, then opens (and migrates) the ledger, runs `fn`, and releases both in
+ * Takes the lock first, then opens (and migrates) the ledger, claims the fencing token (so every
+ * write of this run is checked against the lock it holds), runs `fn`, and releases both in
  * reverse order. A cleanup failure is thrown only when `fn` succeeded: it never hides the
  * first error.
  */
@@ -23,11 +27,12 @@ export async function withLockedLedger<T>(
   const cleanups: (() => Promise<void>)[] = [() => lock.release()];
   let failed = false;
   try {
-    const ledger = await openPostgresLedger(target, { schema: options.schema, migrate: true });
+    const ledger = await openPostgresLedger(target, { schema: options.schema, migrate: true, repair: options.repair === true });
     if (ledger === null) throw new Error('openPostgresLedger returned null with migrate: true');
     cleanups.unshift(async () => {
       await ledger[Symbol.asyncDispose]();
     });
+    await ledger.claimFence(lock, `${hostname()} pid ${process.pid}`);
     // We hold the lock, so a run still marked running belongs to a process that died.
     await ledger.closeAbandonedRuns();
     return await fn(ledger);

@@ -12,6 +12,8 @@ export interface EmbeddedServer extends AsyncDisposable {
   readonly dataDir: string;
   /** URL of another database on the same server (created by the caller). */
   urlFor(database: string): string;
+  /** Stops and starts the server on the same data directory (a restart, as in production). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +64,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     await pg.stop();
     if (options.keep !== true) await rm(base, { recursive: true, force: true });
   };
-  return { adminUrl: urlFor('postgres'), port, dataDir, urlFor, stop, [Symbol.asyncDispose]: stop };
+  const restart = async () => {
+    await pg.stop();
+    await pg.start();
+  };
+  return { adminUrl: urlFor('postgres'), port, dataDir, urlFor, restart, stop, [Symbol.asyncDispose]: stop };
 }
 
 /**

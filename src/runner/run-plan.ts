@@ -10,8 +10,10 @@ import {
 } from '../errors/index.js';
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
+import { LockLostError } from '../ledger/lock-lost-error.js';
 import { redact } from '../pg/redact.js';
 import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
+import { nextCommand } from '../util/next-command.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { PhaseRef, RunnerEventListener } from './events.js';
 import { pendingSteps, type PendingStep } from './pending-steps.js';
@@ -113,8 +115,11 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const steps: StepResult[] = [...skippedSteps];
   let finalRelease = currentRef;
   let firstCommandDone = false;
+  // A lost ledger lock stops the phase command exactly as a signal does (the executor kills it).
+  const lockLost = ledger.lockLost;
+  const signal = lockLost === undefined ? options.signal : AbortSignal.any([options.signal, lockLost]);
   const context: StepContext = {
-    options,
+    options: { ...options, signal },
     runId: run.id,
     emit,
     rerun,
@@ -140,6 +145,9 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   } catch (error) {
     // The ledger, the executor's prepare or the hook failed outside any phase: still close the run.
     failure = error instanceof LeapfrogError ? error : unexpected(error, options.secrets, rerun);
+    // Whatever failed after the lock went (a write refused by the fence, a dropped connection),
+    // the cause to report is the lost lock.
+    if (lockLost?.aborted === true) failure = lockLostFailure(lockLost, rerun);
   }
   if (failure !== null) {
     const status = failure instanceof InterruptedError ? 'interrupted' : 'failed';
@@ -148,6 +156,8 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
       runId: run.id, mode, status, from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started,
     };
     try {
+      // Refused by the fence when the lock was lost: the run row stays `running` until the next
+      // run that takes the lock closes it as interrupted.
       await ledger.finishRun(run.id, status);
     } catch {
       // The run's own error is the one that matters; a ledger that is also gone must not hide it.
@@ -212,6 +222,7 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       emit({ type: 'phase-finished', ...phaseRef, status: 'skipped', exitCode: previous.exitCode, durationMs: 0, rowsMigrated: null, message: null });
       continue;
     }
+    throwIfLockLost(context);
     if (options.signal.aborted) {
       return interrupted(context, release, phaseRef, results, phases.slice(i), started);
     }
@@ -233,6 +244,8 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
         message, outputTail: [message], durationMs: 0,
       };
     }
+    // Nothing is recorded after the lock is lost: not even that the phase was stopped.
+    throwIfLockLost(context);
     const isLast = i === phases.length - 1;
     const ok = outcome.status === 'succeeded';
     await options.ledger.finishPhase(
@@ -351,6 +364,23 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
     };
     return invocation;
   };
+}
+
+function throwIfLockLost(context: StepContext): void {
+  const lost = context.options.ledger.lockLost;
+  if (lost?.aborted === true) throw lockLostFailure(lost, context.rerun);
+}
+
+/** The lock's own error (it names the target and the cause), with the command that resumes. */
+function lockLostFailure(lost: AbortSignal, rerun: string): LeapfrogError {
+  const reason: unknown = lost.reason;
+  const message = reason instanceof Error ? reason.message : `lost the ledger lock: ${String(reason)}`;
+  const details = reason instanceof LeapfrogError ? reason.details : {};
+  return new LockLostError(message, {
+    hint: `check that the database is reachable and that no other run is going (\`${nextCommand('status')}\`), then re-run \`${rerun}\`: it resumes at the first phase not recorded as succeeded`,
+    details: { ...details },
+    cause: reason,
+  });
 }
 
 function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerMigrations } from '../../src/ledger/migrations.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { currentRelease, leapfrog, phaseRows, seedItems } from './apply-helpers.js';
-import { ledgerMigrations } from '../../src/ledger/migrations.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -20,7 +20,7 @@ describe('PostgresLedger', () => {
     const tables = await db.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'lf_custom' ORDER BY table_name",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['backups', 'identity', 'ledger_migrations', 'phases', 'runs', 'state']);
+    expect(tables.map((t) => t.table_name)).toEqual(['backups', 'identity', 'ledger_migrations', 'lock_fence', 'phases', 'runs', 'state']);
   });
 
   it('records runs, phases (attempts counted) and advances the release with the last phase, in one transaction', async () => {

@@ -26,3 +26,11 @@ END $$;
 CREATE TRIGGER customers_sync_billing_address
   AFTER INSERT OR UPDATE OF street, city, postcode, country ON customers
   FOR EACH ROW EXECUTE FUNCTION customers_sync_billing_address();
+
+-- The backfill gives each address it copies its customer's id (data/backfill_customer_addresses.yaml),
+-- so a backfill batch that was cut off and ran again produces the very same rows: a sequence
+-- value, once drawn, is gone even when the transaction that drew it rolls back. Rows the trigger
+-- writes from now on draw from the sequence, which therefore starts above every customer id
+-- allocated so far. The CREATE TRIGGER above holds a lock that waits out every customer insert in
+-- flight, so no customer this backfill will copy can have an id beyond that point.
+SELECT setval('addresses_id_seq', (SELECT last_value FROM customers_id_seq));
