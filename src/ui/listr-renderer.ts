@@ -94,7 +94,15 @@ export class ListrRenderer implements Renderer {
           );
         },
       })),
-      { concurrent: false, exitOnError: true, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
+      {
+        concurrent: false,
+        exitOnError: true,
+        // listr2's own SIGINT listener calls process.exit(127): no phase recorded as interrupted,
+        // no lock released, no hint. Ctrl-C belongs to the verb's handler, which aborts the run
+        // and lets the runner end it (exit 130); the list then ends normally and shows the cursor.
+        registerSignalListeners: false,
+        rendererOptions: { collapseSubtasks: false, collapseErrors: false },
+      },
     );
     this.running = list.run().catch(() => undefined);
   }
