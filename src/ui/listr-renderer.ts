@@ -29,6 +29,8 @@ export class ListrRenderer implements Renderer {
   private readonly steps = new Map<string, Deferred<readonly PhaseRef[]>>();
   private readonly phases = new Map<string, Deferred<PhaseDone>>();
   private readonly tasks = new Map<string, AnyTask>();
+  /** Phases whose command the runner started (listr2 may have reached more of them). */
+  private readonly started = new Set<string>();
   /** The unit each data phase's progress lines used, for its closing title. */
   private readonly units = new Map<string, string>();
   /** Per step: does the backup show in this step (true) or not (false)? */
@@ -54,6 +56,7 @@ export class ListrRenderer implements Renderer {
         // command starts in a step without a backup, that step will not get one. (A phase
         // skipped as already done says nothing: a resumed run backs up before its next command.)
         if (event.phase !== 'preflight') this.slotOf(event.release).resolve(false);
+        this.started.add(keyOf(event));
         const task = this.tasks.get(keyOf(event));
         if (task && event.attempt > 1) task.title = `${phaseLabel(event)} (attempt ${event.attempt})`;
         return;
@@ -187,7 +190,7 @@ export class ListrRenderer implements Renderer {
     for (const d of this.steps.values()) d.reject(new Error('not run'));
     for (const [key, d] of this.phases) {
       const label = labelOfKey(key);
-      d.resolve(this.tasks.has(key) ? { status: 'failed', title: `${label} (stopped)` } : { status: 'not-run', title: `${label} (not run)` });
+      d.resolve(this.started.has(key) ? { status: 'failed', title: `${label} (stopped)` } : { status: 'not-run', title: `${label} (not run)` });
     }
     for (const d of this.backupSlots.values()) d.resolve(false);
     this.backupDone.resolve({ ok: false, title: `backup stopped: ${this.backupLine}` });
