@@ -251,7 +251,7 @@ function rerunCommandOf(options: RunPlanCommandOptions): string {
   return `leapfrog ${verb} ${what}`;
 }
 
-interface SignalHandlers {
+export interface SignalHandlers {
   signal: AbortSignal;
   dispose(): void;
 }
@@ -262,7 +262,7 @@ interface SignalHandlers {
  * second Ctrl-C while that happens (people press it twice) is not allowed to cut the recording
  * short; a third quits at once for a run that cannot stop (the ledger then still says running).
  */
-function installSignalHandlers(): SignalHandlers {
+export function installSignalHandlers(): SignalHandlers {
   const controller = new AbortController();
   let received = 0;
   const onSignal = (name: NodeJS.Signals) => {
