@@ -92,7 +92,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     ledger.setCurrentRelease({ release: from.id, version: from.version }),
   );
   options.say(`baselined the database at ${from.id}`);
-  options.say(`plan ${plan.from.release} -> ${plan.to.release}: ${describePlan(plan)}`);
+  // One line per stop: on one line the reasons wrapped mid-version in an 120-column terminal.
+  options.say(`plan ${plan.from.release} -> ${plan.to.release}, ${plan.steps.length} stop(s):`);
+  for (const line of describePlan(plan)) options.say(`  ${line}`);
   options.signal?.throwIfAborted();
 
   const summary = await runPlanCommand({
@@ -126,11 +128,9 @@ function dropListenersAddedSince(before: Map<NodeJS.Signals, Set<unknown>>): voi
   }
 }
 
-function describePlan(plan: Plan): string {
-  return plan.steps
-    .map((step) => {
-      const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
-      return `${step.release} [${why}]`;
-    })
-    .join(' -> ');
+function describePlan(plan: Plan): string[] {
+  return plan.steps.map((step) => {
+    const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
+    return `${step.release}: ${why}`;
+  });
 }

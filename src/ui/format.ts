@@ -13,19 +13,21 @@ export function formatCount(n: number): string {
 type ProgressEvent = Extract<RunnerEvent, { type: 'progress' }>;
 
 /**
- * "backfill_b: 10,000 rows done, 390,000 remaining · phase, 2 migrations: 160,000 rows done,
- * 390,000 remaining · 14,315 rows/s · ETA 27.2s". The phase part appears once a second migration
- * has reported; the ETA covers everything known to remain in the phase, not one migration.
+ * ["backfill_b: 10,000 rows done, 390,000 left", "phase, 2 migrations: 160,000 rows done, 390,000
+ * left · 14,315 rows/s · ETA 27.2s"]. With one migration so far the rate and ETA go on its line.
+ * The ETA covers everything known to remain in the phase, not one migration.
  */
-export function formatProgress(p: ProgressEvent): string {
-  const own = `${p.migration}: ${formatCount(p.migrationDone)} ${p.unit} done, ${formatCount(p.migrationRemaining)} remaining`;
-  const phase =
-    p.migrations.length > 1
-      ? ` · phase, ${p.migrations.length} migrations: ${formatCount(p.phaseDone)} ${p.phaseUnit} done, ${formatCount(p.phaseRemaining)} remaining`
-      : '';
+export function formatProgressLines(p: ProgressEvent): string[] {
+  const own = `${p.migration}: ${formatCount(p.migrationDone)} ${p.unit} done, ${formatCount(p.migrationRemaining)} left`;
   const rate = p.rowsPerSecond === null ? '' : ` · ${formatCount(p.rowsPerSecond)} ${p.phaseUnit}/s`;
   const eta = p.etaMs === null ? '' : ` · ETA ${formatDuration(p.etaMs)}`;
-  return `${own}${phase}${rate}${eta}`;
+  if (p.migrations.length <= 1) return [`${own}${rate}${eta}`];
+  return [own, `phase, ${p.migrations.length} migrations: ${formatCount(p.phaseDone)} ${p.phaseUnit} done, ${formatCount(p.phaseRemaining)} left${rate}${eta}`];
+}
+
+/** The same on one line, for logs. */
+export function formatProgress(p: ProgressEvent): string {
+  return formatProgressLines(p).join(' · ');
 }
 
 /** ", 150,000 rows" after a data phase, in the unit its progress lines used. */

@@ -4,7 +4,7 @@ import { formatDuration } from '../util/duration.js';
 import type { PhaseRef, RunnerEvent } from '../runner/events.js';
 import type { PhaseOutcomeStatus } from '../runner/run-result.js';
 import { deferred, type Deferred } from './deferred.js';
-import { CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgress, phaseLabel } from './format.js';
+import { CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgressLines, phaseLabel } from './format.js';
 import type { Renderer } from './renderer.js';
 
 interface PhaseDone {
@@ -69,7 +69,7 @@ export class ListrRenderer implements Renderer {
       case 'progress': {
         this.units.set(keyOf(event), event.phaseUnit);
         const task = this.tasks.get(keyOf(event));
-        if (task) task.output = formatProgress(event);
+        if (task) task.output = formatProgressLines(event).join('\n');
         return;
       }
       case 'check-result': {

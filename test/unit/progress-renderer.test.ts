@@ -88,7 +88,7 @@ describe('renderers', () => {
     r.onEvent(progress('second', 50_000, 150_000, 'jobs'));
     r.onEvent({ type: 'phase-finished', ...ref, status: 'succeeded', exitCode: 0, durationMs: 30_000, rowsMigrated: 350_000, message: null });
     const text = sink.text();
-    expect(text).toContain('second: 50,000 jobs done, 150,000 remaining · phase, 2 migrations: 150,000 jobs done, 150,000 remaining · 7,500 jobs/s · ETA 20.0s');
+    expect(text).toContain('second: 50,000 jobs done, 150,000 left · phase, 2 migrations: 150,000 jobs done, 150,000 left · 7,500 jobs/s · ETA 20.0s');
     expect(text).toContain('data: succeeded in 30.0s, 350,000 jobs');
     expect(text).not.toContain('rows');
   });
