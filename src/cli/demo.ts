@@ -101,6 +101,8 @@ function waitWhileKept(connection: { url: string; port: number; database: string
   }
   return new Promise<void>((resolve) => {
     const stop = () => {
+      // A new line of its own: after a Ctrl-C the terminal's "^C" is still on the last one.
+      if (text) process.stdout.write('\ndemo: stopping the demo database and removing its temp dir\n');
       signal.removeEventListener('abort', stop);
       process.stdin.off('data', stop);
       process.stdin.pause();
