@@ -41,7 +41,7 @@ type BackupEvent = Extract<RunnerEvent, { type: 'backup-started' | 'backup-progr
 export function formatBackup(event: BackupEvent): string {
   switch (event.type) {
     case 'backup-started':
-      return `backup of ${event.database}${event.release === null ? '' : ` at ${event.release}`}: writing ${event.path}`;
+      return `${backupHead(event)}: writing ${event.path}`;
     case 'backup-progress':
       return `backup: ${formatBytes(event.bytes)} so far (${formatDuration(event.elapsedMs)}) → ${event.path}`;
     case 'backup-finished':
@@ -49,6 +49,11 @@ export function formatBackup(event: BackupEvent): string {
     case 'backup-failed':
       return `backup failed: ${event.message} (${event.path})`;
   }
+}
+
+/** "backup of shop at 2023.1" */
+export function backupHead(event: Extract<RunnerEvent, { type: 'backup-started' }>): string {
+  return `backup of ${event.database}${event.release === null ? '' : ` at ${event.release}`}`;
 }
 
 export const CHECK_RESULT_NAMES: Readonly<Record<number, string>> = { 0: 'success', 1: 'warning', 2: 'failure' };

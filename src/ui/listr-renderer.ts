@@ -4,7 +4,7 @@ import { formatDuration } from '../util/duration.js';
 import type { PhaseRef, RunnerEvent } from '../runner/events.js';
 import type { PhaseOutcomeStatus } from '../runner/run-result.js';
 import { deferred, type Deferred } from './deferred.js';
-import { CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgressLines, phaseLabel } from './format.js';
+import { backupHead, CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgressLines, phaseLabel } from './format.js';
 import type { Renderer } from './renderer.js';
 
 interface PhaseDone {
@@ -38,6 +38,7 @@ export class ListrRenderer implements Renderer {
   private readonly backupDone = deferred<BackupDone>();
   private backupTask: AnyTask | null = null;
   private backupLine = '';
+  private backupHead = 'backup';
   private currentStep: string | null = null;
   private running: Promise<unknown> = Promise.resolve();
   private finished = false;
@@ -88,11 +89,14 @@ export class ListrRenderer implements Renderer {
       }
       case 'backup-started':
         this.backupLine = formatBackup(event);
+        this.backupHead = backupHead(event);
         if (this.currentStep !== null) this.slotOf(this.currentStep).resolve(true);
         return;
       case 'backup-progress':
-        // The title already names the file: the line under it only needs to move.
-        if (this.backupTask) this.backupTask.output = `${formatBytes(event.bytes)} so far (${formatDuration(event.elapsedMs)})`;
+        // In the title, not the output: a task that started untitled gets its output in listr2's
+        // bottom bar, away from the task.
+        this.backupLine = `${this.backupHead}: ${formatBytes(event.bytes)} so far (${formatDuration(event.elapsedMs)}) → ${event.path}`;
+        if (this.backupTask) this.backupTask.title = this.backupLine;
         return;
       case 'backup-finished':
         this.backupDone.resolve({ ok: true, title: formatBackup(event) });
