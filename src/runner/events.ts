@@ -1,6 +1,7 @@
 import type { PhaseName } from '../catalog/release.js';
 import type { OutputStream } from '../executors/phase-executor.js';
 import type { ReleaseRef } from '../planner/plan.js';
+import type { ProgressSnapshot } from './phase-progress.js';
 import type { PhaseOutcomeStatus, RunResult, StepResult } from './run-result.js';
 
 /** Which phase of which step an event is about. */
@@ -20,7 +21,9 @@ export type RunnerEvent =
   | { type: 'step-started'; release: string; version: string; index: number; phases: readonly PhaseRef[] }
   | ({ type: 'phase-started'; attempt: number } & PhaseRef)
   | ({ type: 'phase-output'; line: string; stream: OutputStream } & PhaseRef)
-  | ({ type: 'progress'; migration: string; done: number; remaining: number; rowsPerSecond: number | null; etaMs: number | null } & PhaseRef)
+  // Per migration and for the phase (src/runner/phase-progress.ts); `done`, `remaining` and
+  // `rowsPerSecond` keep their old names and are the phase's, in `phaseUnit`.
+  | ({ type: 'progress' } & ProgressSnapshot & PhaseRef)
   | ({ type: 'check-result'; check: string; result: number; details: string | null } & PhaseRef)
   | ({ type: 'phase-finished'; status: PhaseOutcomeStatus; exitCode: number | null; durationMs: number; rowsMigrated: number | null; message: string | null } & PhaseRef)
   | { type: 'step-finished'; result: StepResult }

@@ -20,6 +20,7 @@ import { pendingSteps, type PendingStep } from './pending-steps.js';
 import { runBatches } from './protocols/batches.js';
 import { runExit0 } from './protocols/exit0.js';
 import { parseProgressLine, type ProgressReport } from './protocols/progress-line.js';
+import { PhaseProgress } from './phase-progress.js';
 import type { Invocation, Invoke, ProtocolOutcome } from './protocols/protocol-outcome.js';
 import { parseUpgradeCheckOutput, runUpgradeCheck } from './protocols/upgradecheck.js';
 import type { PhaseResult, RunResult, StepResult } from './run-result.js';
@@ -313,17 +314,18 @@ function runPhase(context: StepContext, release: Release, phase: StepPhase, ref:
 /**
  * One invocation of the phase command through the executor: environment, the phase's time
  * budget (shared by every batch of a data phase), redacted output lines as events, and progress
- * lines turned into rows done, remaining, rows/s and ETA.
+ * lines added up per migration and for the phase (done, remaining, rate and ETA).
  */
 function makeInvoke(context: StepContext, release: Release, phase: StepPhase, ref: PhaseRef, timeoutMs: number): Invoke {
   const { options, emit } = context;
   const phaseStarted = performance.now();
   const deadline = phaseStarted + timeoutMs;
-  let rowsBefore = 0;
+  const phaseProgress = new PhaseProgress(phaseStarted);
   const env = { ...release.env, ...options.env };
   return async (command) => {
     const stdout: string[] = [];
     const progress = new Map<string, ProgressReport>();
+    phaseProgress.nextInvocation();
     const budget = Math.max(1, Math.round(deadline - performance.now()));
     const result: PhaseRunResult = await options.executor.run(command, {
       runId: context.runId,
@@ -337,12 +339,7 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
         const report = stream === 'stdout' ? parseProgressLine(line) : null;
         if (report !== null) {
           progress.set(report.migration, report);
-          const done = rowsBefore + [...progress.values()].reduce((a, p) => a + p.done, 0);
-          const remaining = [...progress.values()].reduce((a, p) => a + p.remaining, 0);
-          const seconds = (performance.now() - phaseStarted) / 1000;
-          const rowsPerSecond = seconds > 0 && done > 0 ? done / seconds : null;
-          const etaMs = rowsPerSecond === null ? null : (remaining / rowsPerSecond) * 1000;
-          emit({ type: 'progress', ...ref, migration: report.migration, done, remaining, rowsPerSecond, etaMs });
+          emit({ type: 'progress', ...ref, ...phaseProgress.report(report, performance.now()) });
           return;
         }
         if (stream === 'stdout' && stdout.length < STDOUT_KEEP) stdout.push(line);
@@ -355,7 +352,6 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
     if (phase.protocol === 'upgradecheck' && parseUpgradeCheckOutput(stdout).length === 0) {
       for (const line of stdout) emit({ type: 'phase-output', ...ref, line, stream: 'stdout' });
     }
-    rowsBefore += [...progress.values()].reduce((a, p) => a + p.done, 0);
     const invocation: Invocation = {
       ...result,
       outputTail: result.outputTail.map((l) => redact(l, options.secrets)),

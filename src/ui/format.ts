@@ -1,5 +1,6 @@
+import { formatBytes } from '../backup/format-backup.js';
 import { formatDuration } from '../util/duration.js';
-import type { PhaseRef } from '../runner/events.js';
+import type { PhaseRef, RunnerEvent } from '../runner/events.js';
 
 export function phaseLabel(ref: PhaseRef): string {
   return ref.phase === 'schema' ? `schema ${ref.name}` : ref.phase;
@@ -9,11 +10,50 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** "12,000 done, 88,000 remaining, 4,100 rows/s, ETA 21.5s" */
-export function formatProgress(p: { done: number; remaining: number; rowsPerSecond: number | null; etaMs: number | null }): string {
-  const rate = p.rowsPerSecond === null ? '' : `, ${formatCount(p.rowsPerSecond)} rows/s`;
-  const eta = p.etaMs === null ? '' : `, ETA ${formatDuration(p.etaMs)}`;
-  return `${formatCount(p.done)} done, ${formatCount(p.remaining)} remaining${rate}${eta}`;
+type ProgressEvent = Extract<RunnerEvent, { type: 'progress' }>;
+
+/**
+ * ["backfill_b: 10,000 rows done, 390,000 left", "phase, 2 migrations: 160,000 rows done, 390,000
+ * left · 14,315 rows/s · ETA 27.2s"]. With one migration so far the rate and ETA go on its line.
+ * The ETA covers everything known to remain in the phase, not one migration.
+ */
+export function formatProgressLines(p: ProgressEvent): string[] {
+  const own = `${p.migration}: ${formatCount(p.migrationDone)} ${p.unit} done, ${formatCount(p.migrationRemaining)} left`;
+  const rate = p.rowsPerSecond === null ? '' : ` · ${formatCount(p.rowsPerSecond)} ${p.phaseUnit}/s`;
+  const eta = p.etaMs === null ? '' : ` · ETA ${formatDuration(p.etaMs)}`;
+  if (p.migrations.length <= 1) return [`${own}${rate}${eta}`];
+  return [own, `phase, ${p.migrations.length} migrations: ${formatCount(p.phaseDone)} ${p.phaseUnit} done, ${formatCount(p.phaseRemaining)} left${rate}${eta}`];
+}
+
+/** The same on one line, for logs. */
+export function formatProgress(p: ProgressEvent): string {
+  return formatProgressLines(p).join(' · ');
+}
+
+/** ", 150,000 rows" after a data phase, in the unit its progress lines used. */
+export function formatMigrated(count: number | null, unit: string | undefined): string {
+  return count === null ? '' : `, ${formatCount(count)} ${unit ?? 'rows'}`;
+}
+
+type BackupEvent = Extract<RunnerEvent, { type: 'backup-started' | 'backup-progress' | 'backup-finished' | 'backup-failed' }>;
+
+/** One line about the pre-upgrade backup; the path is always in it, so a person can find the file. */
+export function formatBackup(event: BackupEvent): string {
+  switch (event.type) {
+    case 'backup-started':
+      return `${backupHead(event)}: writing ${event.path}`;
+    case 'backup-progress':
+      return `backup: ${formatBytes(event.bytes)} so far (${formatDuration(event.elapsedMs)}) → ${event.path}`;
+    case 'backup-finished':
+      return `backup: ${formatBytes(event.bytes)} in ${formatDuration(event.durationMs)} → ${event.path}`;
+    case 'backup-failed':
+      return `backup failed: ${event.message} (${event.path})`;
+  }
+}
+
+/** "backup of shop at 2023.1" */
+export function backupHead(event: Extract<RunnerEvent, { type: 'backup-started' }>): string {
+  return `backup of ${event.database}${event.release === null ? '' : ` at ${event.release}`}`;
 }
 
 export const CHECK_RESULT_NAMES: Readonly<Record<number, string>> = { 0: 'success', 1: 'warning', 2: 'failure' };

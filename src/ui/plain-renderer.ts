@@ -1,16 +1,21 @@
 import { formatDuration } from '../util/duration.js';
 import type { RunnerEvent } from '../runner/events.js';
-import { CHECK_RESULT_NAMES, formatCount, formatProgress, phaseLabel } from './format.js';
+import { CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgress, phaseLabel } from './format.js';
 import type { OutputSink, Renderer } from './renderer.js';
 
 const PROGRESS_EVERY_MS = 1000;
+/** pg_dump can run for an hour: a size line every few seconds says it is alive, not a log flood. */
+const BACKUP_PROGRESS_EVERY_MS = 5000;
 
 /**
  * Plain lines for logs and pipes (no TTY): one line per step and phase, the commands' output
- * indented, data progress at most once a second.
+ * indented, data progress at most once a second, the backup's path as soon as it starts.
  */
 export class PlainRenderer implements Renderer {
   private lastProgress = 0;
+  private lastBackupProgress = 0;
+  /** The unit of the running data phase's progress lines, for its closing line. */
+  private unit: string | undefined;
 
   constructor(private readonly sink: OutputSink) {}
 
@@ -26,15 +31,17 @@ export class PlainRenderer implements Renderer {
       case 'phase-started':
         out(`  ${phaseLabel(event)}: started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
         this.lastProgress = 0;
+        this.unit = undefined;
         return;
       case 'phase-output':
         out(`    | ${event.line}`);
         return;
       case 'progress': {
+        this.unit = event.phaseUnit;
         const now = Date.now();
         if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
         this.lastProgress = now;
-        out(`    ${event.migration}: ${formatProgress(event)}`);
+        out(`    ${formatProgress(event)}`);
         return;
       }
       case 'check-result':
@@ -45,13 +52,28 @@ export class PlainRenderer implements Renderer {
           out(`  ${phaseLabel(event)}: skipped (recorded as succeeded)`);
           return;
         }
-        const rows = event.rowsMigrated === null ? '' : `, ${formatCount(event.rowsMigrated)} rows`;
+        const rows = formatMigrated(event.rowsMigrated, this.unit);
         const why = event.message === null ? '' : ` — ${event.message}`;
         out(`  ${phaseLabel(event)}: ${event.status} in ${formatDuration(event.durationMs)}${rows}${why}`);
         return;
       }
       case 'step-finished':
         out(`<== ${event.result.release}: ${event.result.status} in ${formatDuration(event.result.durationMs)}`);
+        return;
+      case 'backup-progress': {
+        const now = Date.now();
+        if (now - this.lastBackupProgress < BACKUP_PROGRESS_EVERY_MS) return;
+        this.lastBackupProgress = now;
+        out(`  ${formatBackup(event)}`);
+        return;
+      }
+      case 'backup-started':
+        this.lastBackupProgress = Date.now();
+        out(`  ${formatBackup(event)}`);
+        return;
+      case 'backup-finished':
+      case 'backup-failed':
+        out(`  ${formatBackup(event)}`);
         return;
       case 'run-finished':
         return;

@@ -7,9 +7,9 @@ import { base, killedOutcome, type Invocation, type Invoke, type ProtocolOutcome
  * anything else failed. `stallAfter` runs in a row without progress fail the phase, so a
  * migration that cannot finish never loops forever.
  *
- * Progress of a run: when the command prints progress lines, rows done > 0 or a smaller total
- * remaining than the run before; when it prints none, its exit 1 ("some migrated") is trusted,
- * and the phase timeout is the bound.
+ * Progress of a run: when the command prints progress lines, done > 0 (in the line's own unit:
+ * rows, jobs, batches…) or a smaller total remaining than the run before; when it prints none,
+ * its exit 1 ("some migrated") is trusted, and the phase timeout is the bound.
  */
 export async function runBatches(
   invoke: Invoke,
@@ -66,7 +66,7 @@ function stallMessage(run: Invocation, runs: number): string {
   const what =
     first === undefined
       ? 'the data migrations'
-      : `migration ${first.migration} (${first.remaining} rows remaining${stuck.length > 1 ? `; ${stuck.length - 1} other migration(s) also unfinished` : ''})`;
+      : `migration ${first.migration} (${first.remaining} ${first.unit} remaining${stuck.length > 1 ? `; ${stuck.length - 1} other migration(s) also unfinished` : ''})`;
   return `stalled: ${what} made no progress in ${runs} runs in a row`;
 }
 
