@@ -22,7 +22,7 @@ export interface BaselineInput {
   force: boolean;
   executorKind: ExecutorKind;
   executorOptions?: CreateExecutorOptions;
-  databaseUrlEnv: string;
+  databaseUrlEnv?: string | undefined;
 }
 
 type Verification = BaselineVerification | { status: 'skipped' };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog, Release } from '../catalog/release.js';
 import { CheckRedError, InterruptedError, PhaseFailedError } from '../errors/index.js';
 import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
+import { phaseEnvironment } from '../executors/phase-environment.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import type { Invoke, ProtocolOutcome } from '../runner/protocols/protocol-outcome.js';
@@ -14,7 +15,8 @@ export interface VerifyBaselineInput {
   executorKind: ExecutorKind;
   executorOptions?: CreateExecutorOptions;
   /** The variable that carries the database URL to the check command. */
-  databaseUrlEnv: string;
+  /** `--database-url-env` when given (phaseEnvironment decides otherwise). */
+  databaseUrlEnv?: string | undefined;
 }
 
 export type BaselineVerification =
@@ -53,7 +55,7 @@ export async function verifyBaseline(input: VerifyBaselineInput): Promise<Baseli
         runId,
         release,
         phase: 'check',
-        env: { ...release.env, [input.databaseUrlEnv]: target.url },
+        env: phaseEnvironment(release, { url: target.url, urlEnv: input.databaseUrlEnv }),
         timeoutMs,
         signal: controller.signal,
         onLine: (line, stream) => {

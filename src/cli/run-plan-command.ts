@@ -40,8 +40,11 @@ export interface RunPlanCommandOptions {
   mode: RunMode;
   output: OutputMode;
   lockTimeoutMs: number;
-  /** The variable that carries the database URL to phase commands (default DATABASE_URL). */
-  databaseUrlEnv: string;
+  /**
+   * `--database-url-env` when given: the variable that carries the URL to phase commands. Absent,
+   * each release's manifest `databaseUrlEnv` decides, then DATABASE_URL (phaseEnvironment).
+   */
+  databaseUrlEnv?: string | undefined;
   /** Given by callers that handle signals themselves (demo); otherwise SIGINT/SIGTERM abort. */
   signal?: AbortSignal;
   /** Runs right before the first phase command this run executes (issue 6: the backup). */
@@ -163,7 +166,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
           ledger,
           executor,
           mode: options.mode,
-          env: { [options.databaseUrlEnv]: options.target.url },
+          database: { url: options.target.url, urlEnv: options.databaseUrlEnv },
           secrets: options.target.secrets,
           signal,
           rerunCommand: rerun,

@@ -96,7 +96,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     mode: 'apply',
     output: options.output,
     lockTimeoutMs: 10_000,
-    databaseUrlEnv: 'DATABASE_URL',
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     rerunCommand: 'leapfrog demo',
   });

@@ -131,7 +131,9 @@ export class DockerExecutor implements PhaseExecutor {
       return await docker.createContainer({
         Image: release.image,
         Cmd: [...command],
-        // The values include the database URL: they go to the engine only, never to a log.
+        // Exactly the phase environment (phaseEnvironment): nothing of leapfrog's own env, so no
+        // DATABASE_URL/PG* of the host. The values include the database URL: they go to the
+        // engine only, never to a log.
         Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
         Labels: { [LABEL.run]: runId, [LABEL.release]: release.id, [LABEL.phase]: phase, [LABEL.owner]: this.#owner },
         ...(this.#options.user === undefined ? {} : { User: this.#options.user }),

@@ -9,6 +9,7 @@ import {
   StalePlanError,
 } from '../errors/index.js';
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
+import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { redact } from '../pg/redact.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
@@ -38,8 +39,10 @@ export interface RunPlanOptions {
   ledger: Ledger;
   executor: PhaseExecutor;
   mode: RunMode;
-  /** The database URL under its configured name, plus anything else every command needs. */
-  env: Readonly<Record<string, string>>;
+  /** The database phase commands work on, and the flag's name for its URL (phaseEnvironment). */
+  database: PhaseDatabase;
+  /** Anything else every command needs, beyond each manifest's own env. */
+  env?: Readonly<Record<string, string>>;
   /** Strings that must never appear in events, ledger rows or errors. */
   secrets: readonly string[];
   signal: AbortSignal;
@@ -297,7 +300,7 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
   const phaseStarted = performance.now();
   const deadline = phaseStarted + timeoutMs;
   let rowsBefore = 0;
-  const env = { ...release.env, ...options.env };
+  const env = phaseEnvironment(release, options.database, options.env);
   return async (command) => {
     const stdout: string[] = [];
     const progress = new Map<string, ProgressReport>();

@@ -72,7 +72,6 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
       mode: 'apply' as const,
       output: 'text' as const,
       lockTimeoutMs: 10_000,
-      databaseUrlEnv: 'DATABASE_URL',
       sink: silent,
     };
     const started = performance.now();
