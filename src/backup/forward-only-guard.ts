@@ -2,6 +2,7 @@ import semver from 'semver';
 import { RefusedError } from '../errors/index.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import type { KnownBackup } from './known-backup.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * The newest backup taken while the database was at `target` or older: restoring it is the
@@ -13,9 +14,9 @@ export function newestBackupAtOrBefore(backups: readonly KnownBackup[], target: 
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
 }
 
-/** `leapfrog restore …` exactly as the operator should type it (the URL stays in the environment). */
+/** `leapfrog restore …` exactly as the operator should type it (the URL is never printed; nextCommand carries the flags given). */
 export function restoreCommand(backup: KnownBackup): string {
-  return `leapfrog restore ${shellQuote(backup.path)} --database-url "$DATABASE_URL" --yes`;
+  return nextCommand('restore', backup.path, '--yes');
 }
 
 /**
@@ -30,11 +31,11 @@ export function downgradeRefusal(current: ReleaseRef, to: ReleaseRef, backups: r
   const message = `refusing to downgrade: the database is at ${current.release} and ${to.release} is older; leapfrog only moves forward (no release has down migrations), so nothing was run`;
   if (backup === undefined) {
     return new RefusedError(message, {
-      hint: `no backup taken at ${to.release} or earlier is known (ledger or backup folder); restore one you took yourself, e.g. pg_restore, or list them with \`leapfrog backups --backup-dir DIR\``,
+      hint: `no backup taken at ${to.release} or earlier is known (ledger or backup folder); restore one you took yourself, e.g. pg_restore, or list them with \`${nextCommand('backups')}\``,
       details: { current: current.release, requested: to.release, backup: null },
     });
   }
-  const then = backup.release !== null && backup.release !== to.release ? ` then \`leapfrog apply --to ${to.release}\` (the backup is at ${backup.release})` : '';
+  const then = backup.release !== null && backup.release !== to.release ? ` then \`${nextCommand('apply', '--to', to.release)}\` (the backup is at ${backup.release})` : '';
   return new RefusedError(`${message}; the way back is the backup ${backup.path} taken ${backup.createdAt.toISOString()} at ${backup.release ?? 'an unknown release'}`, {
     hint: `${restoreCommand(backup)}${then}`,
     details: {
@@ -44,8 +45,4 @@ export function downgradeRefusal(current: ReleaseRef, to: ReleaseRef, backups: r
       restoreCommand: restoreCommand(backup),
     },
   });
-}
-
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -7,6 +7,7 @@ import type { DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import type { Invoke, ProtocolOutcome } from '../runner/protocols/protocol-outcome.js';
 import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface VerifyBaselineInput {
   catalog: Catalog;
@@ -82,7 +83,7 @@ export async function verifyBaseline(input: VerifyBaselineInput): Promise<Baseli
   const older = input.catalog.releases[input.catalog.releases.findIndex((r) => r.id === release.id) - 1];
   const hint =
     `the database is not at ${release.id} by that release's own check; baseline the release it is at` +
-    `${older === undefined ? '' : `, e.g. \`leapfrog baseline --release ${older.id}\``}, or add --no-verify if you are sure`;
+    `${older === undefined ? '' : `, e.g. \`${nextCommand('baseline', '--release', older.id)}\``}, or add --no-verify if you are sure`;
   if (outcome.status === 'interrupted') {
     throw new InterruptedError(`${where}: its check was interrupted; nothing was recorded`, { hint: 'run the command again' });
   }

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CheckRedError } from '../errors/index.js';
 import { action } from './action.js';
 import { executorOption, withCatalog } from './common-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface DemoOptions {
   rows: number;
@@ -53,7 +54,7 @@ export function register(program: Command): void {
       });
       if (!ok) {
         throw new CheckRedError('the demo did not end green: see the summary above', {
-          hint: 'report it with the output above; `leapfrog demo --keep` leaves the database up to inspect',
+          hint: `report it with the output above; \`${nextCommand('demo', '--keep')}\` leaves the database up to inspect`,
         });
       }
       return 0;

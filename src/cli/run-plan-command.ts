@@ -10,6 +10,7 @@ import type { RunResult } from '../runner/run-result.js';
 import type { RunnerEvent } from '../runner/events.js';
 import type { OutputSink } from '../ui/renderer.js';
 import type { OutputMode } from './output-mode.js';
+import { nextCommand } from '../util/next-command.js';
 
 /** What the pre-upgrade hook (the backup) gets: the run is open and the lock is held. */
 export interface RunHookContext {
@@ -126,7 +127,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
     const { BadInputError } = await import('../errors/index.js');
     const at = plan === null ? '<the release it is at now>' : plan.from.release;
     throw new BadInputError(`the database ${options.target.display} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`, {
-      hint: `adopt it first: \`leapfrog baseline --release ${at}\` (the release it is at now)`,
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', at)}\` (the release it is at now)`,
     });
   }
 
@@ -204,7 +205,7 @@ async function planInMemory(ledger: Ledger, catalog: Catalog, to: string): Promi
   const current = await ledger.currentRelease();
   if (current === null) {
     throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}"), so there is nothing to plan from`, {
-      hint: 'adopt it first: `leapfrog baseline --release <the release it is at now>`',
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', '<release>')}\` (the release it is at now)`,
     });
   }
   try {
@@ -250,8 +251,8 @@ function summaryOf(result: RunResult, planDigest: string, plan: Plan, rerun: str
 
 function rerunCommandOf(options: RunPlanCommandOptions): string {
   const verb = options.mode === 'step' ? 'step' : 'apply';
-  const what = options.planFile !== undefined ? `--plan ${options.planFile}` : `--to ${options.to ?? '<release>'}`;
-  return `leapfrog ${verb} ${what}`;
+  const what = options.planFile !== undefined ? ['--plan', options.planFile] : ['--to', options.to ?? '<release>'];
+  return nextCommand(verb, ...what);
 }
 
 interface SignalHandlers {

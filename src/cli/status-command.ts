@@ -9,6 +9,7 @@ import type { Plan } from '../planner/plan.js';
 import { pendingSteps } from '../runner/pending-steps.js';
 import { formatDuration } from '../util/duration.js';
 import type { OutputMode } from './output-mode.js';
+import { nextCommand as leapfrogCommand } from '../util/next-command.js';
 
 export interface StatusInput {
   catalog: string;
@@ -56,7 +57,7 @@ export async function status(input: StatusInput): Promise<number> {
   };
   const ledger = await openPostgresLedger(target, { schema, migrate: false });
   if (ledger === null) {
-    report.next = `leapfrog baseline --release <the release the database is at>${plan ? ` (the plan starts at ${plan.from.release})` : ''}`;
+    report.next = `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at${plan ? `; the plan starts at ${plan.from.release}` : ''})`;
     print(report, input.output);
     return 0;
   }
@@ -115,19 +116,19 @@ export async function status(input: StatusInput): Promise<number> {
 }
 
 function nextCommand(report: StatusReport): string {
-  if (!report.baselined) return 'leapfrog baseline --release <the release the database is at>';
-  if (report.running) return 'wait for the running run to finish (leapfrog status again)';
+  if (!report.baselined) return `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`;
+  if (report.running) return `wait for the running run to finish (${leapfrogCommand('status')} again)`;
   if (report.plan) {
-    if (report.plan.problem !== null) return `leapfrog apply --to ${report.plan.to} (plans from the current release)`;
+    if (report.plan.problem !== null) return `${leapfrogCommand('apply', '--to', report.plan.to)} (plans from the current release)`;
     if (report.plan.pending.length === 0) return `nothing: the plan's target ${report.plan.to} is reached`;
-    return `leapfrog apply --plan ${report.plan.file} (or leapfrog step --plan ${report.plan.file} for one release)`;
+    return `${leapfrogCommand('apply', '--plan', report.plan.file)} (or ${leapfrogCommand('step', '--plan', report.plan.file)} for one release)`;
   }
   if (report.lastRun?.alive === false) {
-    return `leapfrog apply --to ${report.lastRun.to} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
+    return `${leapfrogCommand('apply', '--to', report.lastRun.to)} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
   }
-  if (report.lastRun && report.lastRun.status !== 'succeeded') return `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
-  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return `leapfrog apply --to ${report.lastRun.to}`;
-  return 'leapfrog plan --from <current> --to <release> to go further';
+  if (report.lastRun && report.lastRun.status !== 'succeeded') return `${leapfrogCommand('apply', '--to', report.lastRun.to)} (resumes at the first phase not recorded as succeeded)`;
+  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return leapfrogCommand('apply', '--to', report.lastRun.to);
+  return `${leapfrogCommand('plan', '--from', '<current>', '--to', '<release>')} to go further`;
 }
 
 function print(report: StatusReport, output: OutputMode): void {

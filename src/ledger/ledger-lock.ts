@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from '../pg/connect.js';
+import { nextCommand } from '../util/next-command.js';
 
 /** First key of leapfrog's advisory locks ("LF"); the second is the hash of the ledger schema. */
 const LOCK_CLASS = 0x4c46;
@@ -128,7 +129,7 @@ function lockHeldError(target: DatabaseTarget, holder: LockHolder, timeoutMs: nu
   return new LockHeldError(
     `another run holds the ledger lock on ${target.display}: ${who}${since}${plan}; waited ${timeoutMs} ms`,
     {
-      hint: 'wait for it to finish (`leapfrog status` shows its progress), or raise --lock-timeout; if that process is gone, its session ends and the lock with it',
+      hint: `wait for it to finish (\`${nextCommand('status')}\` shows its progress), or raise --lock-timeout; if that process is gone, its session ends and the lock with it`,
       details: {
         holder: {
           host: holder.host,

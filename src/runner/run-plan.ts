@@ -22,6 +22,7 @@ import type { Invocation, Invoke, ProtocolOutcome } from './protocols/protocol-o
 import { parseUpgradeCheckOutput, runUpgradeCheck } from './protocols/upgradecheck.js';
 import type { PhaseResult, RunResult, StepResult } from './run-result.js';
 import { stepPhases, type StepPhase } from './step-phases.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface BeforeFirstCommandContext {
   runId: string;
@@ -67,12 +68,12 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const { plan, ledger, mode } = options;
   const started = performance.now();
   const emit: RunnerEventListener = options.onEvent ?? (() => undefined);
-  const rerun = options.rerunCommand ?? 'leapfrog status';
+  const rerun = options.rerunCommand ?? nextCommand('status');
 
   const current = await ledger.currentRelease();
   if (current === null) {
     throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}")`, {
-      hint: `adopt it first: \`leapfrog baseline --release ${plan.from.release}\` (the release it is at now)`,
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', plan.from.release)}\` (the release it is at now)`,
     });
   }
   const currentRef: ReleaseRef = { release: current.release, version: current.version };
@@ -174,7 +175,7 @@ function releaseOf(catalog: Catalog, pending: PendingStep): Release {
   const release = catalog.releases.find((r) => r.id === pending.step.release);
   if (release === undefined) {
     throw new StalePlanError(`stale plan: step ${pending.step.release} is no longer in the catalog ${catalog.dir}`, {
-      hint: 'make a new plan with `leapfrog plan`, or restore the release folder the plan was made with',
+      hint: `make a new plan with \`${nextCommand('plan')}\`, or restore the release folder the plan was made with`,
     });
   }
   return release;
@@ -382,7 +383,7 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
   }
   return new PhaseFailedError(
     `${where} failed: \`${commandText}\` ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`,
-    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`leapfrog status\` shows the output tail)`, details },
+    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`, details },
   );
 }
 
