@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { BadInputError } from '../errors/index.js';
 import type { BackupFormat, BackupRecord } from './backup-record.js';
 import { listSidecars, readSidecar, SIDECAR_SUFFIX } from './backup-sidecar.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface LocatedBackup {
   path: string;
@@ -29,6 +30,6 @@ export async function locateBackup(ref: string, backupDir: string): Promise<Loca
   const byId = (await listSidecars(backupDir)).records.find((r) => r.id === ref);
   if (byId) return { path: byId.path, format: byId.format, record: byId };
   throw new BadInputError(`no backup "${ref}": it is neither a file, a folder, nor a backup id in ${join(resolve(backupDir))}`, {
-    hint: 'list the backups with `leapfrog backups --backup-dir DIR` and pass one of their paths',
+    hint: `list the backups with \`${nextCommand('backups')}\` and pass one of their paths`,
   });
 }

@@ -83,6 +83,7 @@ export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { 
       milestone: manifest.milestone,
       yanked: manifest.yanked,
       env: manifest.env,
+      ...(manifest.databaseUrlEnv === undefined ? {} : { databaseUrlEnv: manifest.databaseUrlEnv }),
       phases: {
         ...(manifest.phases.preflight ? { preflight: { run: manifest.phases.preflight.run, protocol: manifest.phases.preflight.protocol as 'upgradecheck' | 'exit0' } } : {}),
         schema: manifest.phases.schema,

@@ -1,4 +1,5 @@
 import { BadInputError } from '../errors/index.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface CatalogProblem {
   /** release.yaml as shown to people (relative to the cwd when possible), or the catalog dir. */
@@ -22,7 +23,7 @@ export class CatalogError extends BadInputError {
   constructor(dir: string, problems: readonly CatalogProblem[]) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     super(`the release catalog in ${dir} has ${count}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, {
-      hint: `fix the manifests above, then check them with: leapfrog releases --catalog ${dir}`,
+      hint: `fix the manifests above, then check them with: ${nextCommand('releases', '--catalog', dir)}`,
       details: { catalog: dir, problems },
     });
     this.problems = problems;

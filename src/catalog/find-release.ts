@@ -2,6 +2,7 @@ import semver from 'semver';
 import { BadInputError } from '../errors/index.js';
 import { nearestIds } from './nearest-ids.js';
 import type { Catalog, Release } from './release.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * A release by its id ("2024.1") or its version ("2024.1.0", "v2024.1.0"); an unknown one is bad
@@ -19,7 +20,7 @@ export function findRelease(catalog: Catalog, wanted: string): Release {
   const ids = catalog.releases.map((r) => r.id);
   const nearest = nearestIds(text, ids);
   throw new BadInputError(`unknown release "${wanted}"${nearest.length > 0 ? `; nearest known: ${nearest.join(', ')}` : ''}`, {
-    hint: 'list the releases of the catalog with: leapfrog releases',
+    hint: `list the releases of the catalog with: ${nextCommand('releases')}`,
     details: { release: wanted, nearest },
   });
 }

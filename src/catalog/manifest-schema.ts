@@ -63,6 +63,12 @@ export const manifestSchema = z
     milestone: z.boolean({ error: 'expected true or false' }).default(false),
     yanked: z.boolean({ error: 'expected true or false' }).default(false),
     env: z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' })).default({}),
+    // The variable this release's commands read the URL from (an app's own name, e.g.
+    // PGBOSS_DATABASE_URL); `--database-url-env` overrides it.
+    databaseUrlEnv: z
+      .string({ error: 'expected a variable name, e.g. databaseUrlEnv: APP_DATABASE_URL' })
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'not an environment variable name (letters, digits and _, not starting with a digit)' })
+      .optional(),
     phases: z.strictObject({
       preflight: checkCommand.optional(),
       schema: z.array(schemaCommand).default([]),

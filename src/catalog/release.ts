@@ -60,6 +60,8 @@ export interface Release {
   milestone: boolean;
   yanked: boolean;
   env: Readonly<Record<string, string>>;
+  /** The variable phase commands get the database URL in, when the manifest names one. */
+  databaseUrlEnv?: string;
   phases: ReleasePhases;
   /** Milliseconds per phase; defaults filled in. */
   timeoutsMs: PhaseTimeouts;

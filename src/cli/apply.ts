@@ -4,6 +4,7 @@ import { action } from './action.js';
 import { safetyExtension, withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface ApplyOptions extends RunVerbOptions, SafetyCliOptions {
   plan?: string;
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     action<ApplyOptions>(async (options) => {
       if ((options.plan === undefined) === (options.to === undefined)) {
         throw new BadInputError('apply needs exactly one of --plan FILE or --to RELEASE', {
-          hint: 'leapfrog apply --plan plans/2023.1-to-2025.1.json, or leapfrog apply --to 2025.1',
+          hint: `${nextCommand('apply', '--plan', 'plans/<from>-to-<to>.json')}, or ${nextCommand('apply', '--to', '<release>')}`,
         });
       }
       const { runVerb } = await import('./run-verb.js');

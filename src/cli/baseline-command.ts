@@ -8,6 +8,7 @@ import { withLockedLedger } from '../ledger/with-locked-ledger.js';
 import { resolveDatabaseTarget } from '../pg/database-target.js';
 import { verifyBaseline, type BaselineVerification } from './baseline-verify.js';
 import type { OutputMode } from './output-mode.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface BaselineInput {
   release: string;
@@ -22,7 +23,7 @@ export interface BaselineInput {
   force: boolean;
   executorKind: ExecutorKind;
   executorOptions?: CreateExecutorOptions;
-  databaseUrlEnv: string;
+  databaseUrlEnv?: string | undefined;
 }
 
 type Verification = BaselineVerification | { status: 'skipped' };
@@ -49,7 +50,7 @@ export async function baseline(input: BaselineInput): Promise<number> {
     throw new BadInputError(
       `refusing to baseline ${target.display} at ${release.id}: its ledger already records release ${before.release} (since ${before.updatedAt.toISOString()})`,
       {
-        hint: `to move forward run \`leapfrog apply --to <release>\`; if ${before.release} was recorded by mistake, \`leapfrog baseline --release ${release.id} --force\` replaces it (after ${release.id}'s check); \`leapfrog status\` shows where it is`,
+        hint: `to move forward run \`${nextCommand('apply', '--to', '<release>')}\`; if ${before.release} was recorded by mistake, \`${nextCommand('baseline', '--release', release.id, '--force')}\` replaces it (after ${release.id}'s check); \`${nextCommand('status')}\` shows where it is`,
         details: { current: before.release, requested: release.id },
       },
     );
@@ -67,7 +68,7 @@ export async function baseline(input: BaselineInput): Promise<number> {
     // Another command may have recorded a release while the check ran: decide again under the lock.
     if (current !== null && current.release !== before?.release && current.release !== release.id) {
       throw new BadInputError(`refusing to baseline ${target.display} at ${release.id}: release ${current.release} was recorded while its check ran`, {
-        hint: '`leapfrog status` shows where it is and which run recorded it',
+        hint: `\`${nextCommand('status')}\` shows where it is and which run recorded it`,
         details: { current: current.release, requested: release.id },
       });
     }
@@ -115,6 +116,6 @@ function print(input: BaselineInput, o: Outcome): void {
       ? `replaced the recorded release of ${o.database}: ${o.previous ?? '?'} -> ${o.release} (${o.version}); ledger schema "${o.schema}"`
       : `baselined ${o.database} at ${o.release} (${o.version}); ledger schema "${o.schema}"`,
   );
-  lines.push(`next: leapfrog plan --from ${o.release} --to <release> --out plans/${o.release}-to-<release>.json`);
+  lines.push(`next: ${nextCommand('plan', '--from', o.release, '--to', '<release>', '--out', `plans/${o.release}-to-<release>.json`)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog, Release } from '../catalog/release.js';
 import { CheckRedError, InterruptedError, PhaseFailedError } from '../errors/index.js';
 import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
+import { phaseEnvironment } from '../executors/phase-environment.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import type { Invoke, ProtocolOutcome } from '../runner/protocols/protocol-outcome.js';
 import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface VerifyBaselineInput {
   catalog: Catalog;
@@ -14,7 +16,8 @@ export interface VerifyBaselineInput {
   executorKind: ExecutorKind;
   executorOptions?: CreateExecutorOptions;
   /** The variable that carries the database URL to the check command. */
-  databaseUrlEnv: string;
+  /** `--database-url-env` when given (phaseEnvironment decides otherwise). */
+  databaseUrlEnv?: string | undefined;
 }
 
 export type BaselineVerification =
@@ -53,7 +56,7 @@ export async function verifyBaseline(input: VerifyBaselineInput): Promise<Baseli
         runId,
         release,
         phase: 'check',
-        env: { ...release.env, [input.databaseUrlEnv]: target.url },
+        env: phaseEnvironment(release, { url: target.url, urlEnv: input.databaseUrlEnv }),
         timeoutMs,
         signal: controller.signal,
         onLine: (line, stream) => {
@@ -80,7 +83,7 @@ export async function verifyBaseline(input: VerifyBaselineInput): Promise<Baseli
   const older = input.catalog.releases[input.catalog.releases.findIndex((r) => r.id === release.id) - 1];
   const hint =
     `the database is not at ${release.id} by that release's own check; baseline the release it is at` +
-    `${older === undefined ? '' : `, e.g. \`leapfrog baseline --release ${older.id}\``}, or add --no-verify if you are sure`;
+    `${older === undefined ? '' : `, e.g. \`${nextCommand('baseline', '--release', older.id)}\``}, or add --no-verify if you are sure`;
   if (outcome.status === 'interrupted') {
     throw new InterruptedError(`${where}: its check was interrupted; nothing was recorded`, { hint: 'run the command again' });
   }

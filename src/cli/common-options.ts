@@ -30,7 +30,8 @@ export function withExecutor(command: Command): Command {
     .addOption(
       executorOption(),
     )
-    .option('--database-url-env <name>', 'environment variable that carries the database URL to phase commands', 'DATABASE_URL')
+    // No commander default: absent means "the manifest's databaseUrlEnv, then DATABASE_URL".
+    .option('--database-url-env <name>', "environment variable that carries the database URL to phase commands (default: the release's databaseUrlEnv, then DATABASE_URL); leapfrog's own DATABASE_URL and PG* never reach them")
     .option('--docker-network <mode>', 'docker executor: container network mode (host reaches a database on localhost)', 'host')
     .option('--docker-user <user>', "docker executor: run phase commands as this user[:group] (default: the image's)")
     .option('--docker-read-only', 'docker executor: read-only root filesystem (a tmpfs on /tmp)')

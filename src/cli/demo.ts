@@ -71,7 +71,7 @@ export function register(program: Command): void {
       }
       if (!ok) {
         throw new CheckRedError('the demo did not end green: see the summary above', {
-          hint: 'report it with the output above; `leapfrog demo --keep` leaves the database up to inspect',
+          hint: `report it with the output above; \`${nextCommand('demo', '--keep')}\` leaves the database up to inspect`,
         });
       }
       return 0;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { action, type GlobalOptions } from './action.js';
 import { withCatalog } from './common-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface ImagesOptions {
   catalog: string;
@@ -13,7 +14,6 @@ interface BuildOptions extends ImagesOptions {
   kitBundle?: string;
 }
 
-const DEFAULT_CATALOG = 'release-images';
 
 export function register(program: Command): void {
   const images = program
@@ -90,8 +90,7 @@ async function buildImages(options: BuildOptions & GlobalOptions): Promise<numbe
   }
   const { textTable } = await import('./text-table.js');
   const rows = [['RELEASE', 'IMAGE', 'ID', 'CARRIES', 'TIME'], ...built.map((b) => [b.release, b.image, b.id.slice(0, 19), b.carries.join(' '), `${b.seconds.toFixed(1)} s`])];
-  const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
-  process.stdout.write(`built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: leapfrog apply --to <release> --executor docker${catalogFlag}\n`);
+  process.stdout.write(`built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: ${nextCommand('apply', '--to', '<release>', '--executor', 'docker')}\n`);
   return 0;
 }
 
@@ -121,11 +120,10 @@ async function listImages(options: ImagesOptions & GlobalOptions): Promise<numbe
     ]),
   ];
   const missing = rows.filter((r) => !r.present);
-  const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
   const next =
     missing.length === 0
-      ? 'next: leapfrog plan --from <release> --to <release> --out plans/<from>-to-<to>.json (pins these digests)'
-      : `next: leapfrog images build${missing.length === 1 ? ` --release ${missing[0]?.release ?? ''}` : ''}${catalogFlag} (offline: add --base-image leapfrog/node-base:local after scripts/build-base-image.sh)`;
+      ? `next: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', 'plans/<from>-to-<to>.json')} (pins these digests)`
+      : `next: ${nextCommand('images build', ...(missing.length === 1 ? ['--release', missing[0]?.release ?? ''] : []))} (offline: add --base-image leapfrog/node-base:local after scripts/build-base-image.sh)`;
   process.stdout.write(`${rows.length - missing.length} of ${rows.length} release images present\n\n${textTable(table)}\n\n${next}\n`);
   return 0;
 }

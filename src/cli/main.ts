@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { setCarriedFlags } from '../util/next-command.js';
+import { carriedFlagsOf } from './carried-flags.js';
 import { handleError } from './handle-error.js';
-import { outputModeOf } from './output-mode.js';
+import { outputModeOfArgv } from './output-mode.js';
 import { leapfrogVersion } from './leapfrog-version.js';
 import { registerVerbs } from './verbs.js';
 
@@ -15,10 +17,13 @@ const program = new Command('leapfrog')
   .exitOverride();
 
 registerVerbs(program);
+// Before any verb runs: the flags its `next:` hints must repeat (src/util/next-command.ts).
+program.hook('preAction', () => {
+  setCarriedFlags(carriedFlagsOf(program, process.argv));
+});
 
-const mode = outputModeOf(process.argv.includes('json') && process.argv.some((a) => a === '--output' || a === '--output=json') ? 'json' : 'text');
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = handleError(error, mode);
+  process.exitCode = handleError(error, outputModeOfArgv(process.argv));
 }

@@ -3,6 +3,7 @@ import { BadInputError } from '../errors/index.js';
 import type { Plan, StepReason } from '../planner/plan.js';
 import { action } from './action.js';
 import { withCatalog } from './common-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface PlanOptions {
   catalog: string;
@@ -11,7 +12,6 @@ interface PlanOptions {
   out?: string;
 }
 
-const DEFAULT_CATALOG = 'release-images';
 
 export function register(program: Command): void {
   withCatalog(
@@ -27,11 +27,10 @@ export function register(program: Command): void {
       ),
   ).action(
     action<PlanOptions>(async (options) => {
-      const catalogFlag = options.catalog === DEFAULT_CATALOG ? '' : ` --catalog ${options.catalog}`;
       if (options.from === undefined || options.to === undefined) {
         const missing = options.from === undefined ? '--from' : '--to';
         throw new BadInputError(`${missing} is required: ${missing === '--from' ? 'the release the database is at' : 'the release to upgrade to'}`, {
-          hint: `leapfrog plan --from <release> --to <release>${catalogFlag} (list the ids with: leapfrog releases${catalogFlag})`,
+          hint: `${nextCommand('plan', '--from', '<release>', '--to', '<release>')} (list the ids with: ${nextCommand('releases')})`,
         });
       }
       const [{ loadCatalog }, { planPath }] = await Promise.all([import('../catalog/load-catalog.js'), import('../planner/plan-path.js')]);
@@ -66,9 +65,9 @@ export function register(program: Command): void {
       ];
       if (written) {
         lines.push(`wrote ${written.path} (${written.planDigest.slice(0, 19)}…)`);
-        lines.push(`next: leapfrog apply --plan ${written.path}${catalogFlag}`);
+        lines.push(`next: ${nextCommand('apply', '--plan', written.path)}`);
       } else {
-        lines.push(`next: leapfrog plan --from ${plan.from.release} --to ${plan.to.release}${catalogFlag} --out plans/${plan.from.release}-to-${plan.to.release}.json`);
+        lines.push(`next: ${nextCommand('plan', '--from', plan.from.release, '--to', plan.to.release, '--out', `plans/${plan.from.release}-to-${plan.to.release}.json`)}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       return 0;

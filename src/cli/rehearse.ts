@@ -4,6 +4,7 @@ import { action } from './action.js';
 import { jobsArgument } from './backup.js';
 import { dockerExecutorOptions, withCatalog, withDatabase, withExecutor, type DockerFlags } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface Options extends RunVerbOptions, DockerFlags {
   plan: string;
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     action<Options>(async (options) => {
       if ((options.fromBackup === undefined) === (options.clone !== true)) {
         throw new BadInputError('rehearse needs exactly one of --from-backup FILE or --clone', {
-          hint: `leapfrog rehearse --plan ${options.plan} --clone (or --from-backup backups/<file>.dump)`,
+          hint: `${nextCommand('rehearse', '--plan', options.plan, '--clone')} (or --from-backup backups/<file>.dump)`,
         });
       }
       const { resolveDatabaseTarget, databaseTargetFromUrl } = await import('../pg/database-target.js');

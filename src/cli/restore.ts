@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action } from './action.js';
 import { jobsArgument } from './backup.js';
 import { withDatabase } from './common-options.js';
+import { nextCommand } from '../util/next-command.js';
 
 interface Options {
   databaseUrl?: string;
@@ -64,8 +65,8 @@ export function register(program: Command): void {
       process.stdout.write(`restored ${backup.path} ${how} ${outcome.database} in ${formatDuration(outcome.durationMs)}\n`);
       process.stdout.write(
         release === null
-          ? `the restored database has no leapfrog ledger: adopt it with \`leapfrog baseline --release X\`\n`
-          : `the database is at release ${release.release} (${release.version}), as its restored ledger records; next: \`leapfrog status\`\n`,
+          ? `the restored database has no leapfrog ledger: adopt it with \`${nextCommand('baseline', '--release', 'X')}\`\n`
+          : `the database is at release ${release.release} (${release.version}), as its restored ledger records; next: \`${nextCommand('status')}\`\n`,
       );
     }),
   );

@@ -10,6 +10,7 @@ import type { RunResult } from '../runner/run-result.js';
 import type { RunnerEvent } from '../runner/events.js';
 import type { OutputSink } from '../ui/renderer.js';
 import type { OutputMode } from './output-mode.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * What the pre-upgrade hook (the backup) gets: the run is open, the lock is held, the preflight
@@ -45,8 +46,11 @@ export interface RunPlanCommandOptions {
   mode: RunMode;
   output: OutputMode;
   lockTimeoutMs: number;
-  /** The variable that carries the database URL to phase commands (default DATABASE_URL). */
-  databaseUrlEnv: string;
+  /**
+   * `--database-url-env` when given: the variable that carries the URL to phase commands. Absent,
+   * each release's manifest `databaseUrlEnv` decides, then DATABASE_URL (phaseEnvironment).
+   */
+  databaseUrlEnv?: string | undefined;
   /** Given by callers that handle signals themselves (demo); otherwise SIGINT/SIGTERM abort. */
   signal?: AbortSignal;
   /** Runs after the preflight, before the first command that can change the database (the backup). */
@@ -128,7 +132,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
     const { BadInputError } = await import('../errors/index.js');
     const at = plan === null ? '<the release it is at now>' : plan.from.release;
     throw new BadInputError(`the database ${options.target.display} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`, {
-      hint: `adopt it first: \`leapfrog baseline --release ${at}\` (the release it is at now)`,
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', at)}\` (the release it is at now)`,
     });
   }
 
@@ -168,7 +172,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
           ledger,
           executor,
           mode: options.mode,
-          env: { [options.databaseUrlEnv]: options.target.url },
+          database: { url: options.target.url, urlEnv: options.databaseUrlEnv },
           secrets: options.target.secrets,
           signal,
           rerunCommand: rerun,
@@ -206,7 +210,7 @@ async function planInMemory(ledger: Ledger, catalog: Catalog, to: string): Promi
   const current = await ledger.currentRelease();
   if (current === null) {
     throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}"), so there is nothing to plan from`, {
-      hint: 'adopt it first: `leapfrog baseline --release <the release it is at now>`',
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', '<release>')}\` (the release it is at now)`,
     });
   }
   try {
@@ -252,8 +256,8 @@ function summaryOf(result: RunResult, planDigest: string, plan: Plan, rerun: str
 
 function rerunCommandOf(options: RunPlanCommandOptions): string {
   const verb = options.mode === 'step' ? 'step' : 'apply';
-  const what = options.planFile !== undefined ? `--plan ${options.planFile}` : `--to ${options.to ?? '<release>'}`;
-  return `leapfrog ${verb} ${what}`;
+  const what = options.planFile !== undefined ? ['--plan', options.planFile] : ['--to', options.to ?? '<release>'];
+  return nextCommand(verb, ...what);
 }
 
 export interface SignalHandlers {

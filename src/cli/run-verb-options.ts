@@ -13,6 +13,7 @@ export interface RunVerbOptions extends DockerFlags {
   databaseUrl?: string;
   ledgerSchema: string;
   executor?: 'process' | 'docker';
-  databaseUrlEnv: string;
+  /** Absent when not given: the manifest's databaseUrlEnv, then DATABASE_URL. */
+  databaseUrlEnv?: string;
   lockTimeout: number;
 }

@@ -10,6 +10,7 @@ import { pendingSteps } from '../runner/pending-steps.js';
 import { formatDuration } from '../util/duration.js';
 import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
 import type { OutputMode } from './output-mode.js';
+import { nextCommand as leapfrogCommand } from '../util/next-command.js';
 
 export interface StatusInput {
   catalog: string;
@@ -61,7 +62,7 @@ export async function status(input: StatusInput): Promise<number> {
   };
   const ledger = await openPostgresLedger(target, { schema, migrate: false });
   if (ledger === null) {
-    report.next = `leapfrog baseline --release <the release the database is at>${plan ? ` (the plan starts at ${plan.from.release})` : ''}`;
+    report.next = `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at${plan ? `; the plan starts at ${plan.from.release}` : ''})`;
     print(report, input.output);
     return 0;
   }
@@ -126,23 +127,23 @@ export async function status(input: StatusInput): Promise<number> {
 }
 
 function nextCommand(report: StatusReport): string {
-  if (!report.baselined) return 'leapfrog baseline --release <the release the database is at>';
-  if (report.running) return 'wait for the running run to finish (leapfrog status again)';
+  if (!report.baselined) return `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`;
+  if (report.running) return `wait for the running run to finish (${leapfrogCommand('status')} again)`;
   if (report.plan) {
-    if (report.plan.problem !== null) return `leapfrog apply --to ${report.plan.to} (plans from the current release)`;
+    if (report.plan.problem !== null) return `${leapfrogCommand('apply', '--to', report.plan.to)} (plans from the current release)`;
     if (report.plan.pending.length === 0) return `nothing: the plan's target ${report.plan.to} is reached`;
-    return `leapfrog apply --plan ${report.plan.file} (or leapfrog step --plan ${report.plan.file} for one release)`;
+    return `${leapfrogCommand('apply', '--plan', report.plan.file)} (or ${leapfrogCommand('step', '--plan', report.plan.file)} for one release)`;
   }
   if (report.lastRun?.alive === false) {
-    return `leapfrog apply --to ${report.lastRun.to} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
+    return `${leapfrogCommand('apply', '--to', report.lastRun.to)} (or step --plan <file>): the dead run is marked interrupted and its phase runs again`;
   }
   if (report.lastRun && report.lastRun.status !== 'succeeded') {
     const wayBack = report.lastFailure?.wayBack;
-    const resume = `leapfrog apply --to ${report.lastRun.to} (resumes at the first phase not recorded as succeeded)`;
+    const resume = `${leapfrogCommand('apply', '--to', report.lastRun.to)} (resumes at the first phase not recorded as succeeded)`;
     return wayBack ? `fix what the check reports, then ${resume}; ${wayBack}` : resume;
   }
-  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return `leapfrog apply --to ${report.lastRun.to}`;
-  return 'leapfrog plan --from <current> --to <release> to go further';
+  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return leapfrogCommand('apply', '--to', report.lastRun.to);
+  return `${leapfrogCommand('plan', '--from', '<current>', '--to', '<release>')} to go further`;
 }
 
 function print(report: StatusReport, output: OutputMode): void {

@@ -6,6 +6,7 @@ import { withClient } from '../pg/with-client.js';
 import type { Plan } from '../planner/plan.js';
 import { businessFingerprint, type BusinessFingerprint } from './business-checksum.js';
 import { seedDemoDatabase, SEED_RELEASE, type SeedResult } from './seed.js';
+import { nextCommand } from '../util/next-command.js';
 
 export const DEMO_TARGET = '2025.1';
 export const DEMO_DATABASE = 'leapfrog_demo';
@@ -106,9 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     mode: 'apply',
     output: options.output,
     lockTimeoutMs: 10_000,
-    databaseUrlEnv: 'DATABASE_URL',
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    rerunCommand: 'leapfrog demo',
+    rerunCommand: nextCommand('demo'),
   });
   const after = await withClient(target, businessFingerprint);
   const report: DemoReport = { seed, plan, releasesOnTheWay, summary, before, after };

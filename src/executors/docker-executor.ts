@@ -7,6 +7,7 @@ import { BadInputError, PhaseFailedError } from '../errors/index.js';
 import { connectDocker, dockerMessage, dockerStatusCode } from '../images/docker-connection.js';
 import { LineSplitter } from './line-splitter.js';
 import type { OutputStream, PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface DockerExecutorOptions {
   /** Container network mode; default `host`, so that a database on localhost is reachable. */
@@ -131,7 +132,9 @@ export class DockerExecutor implements PhaseExecutor {
       return await docker.createContainer({
         Image: release.image,
         Cmd: [...command],
-        // The values include the database URL: they go to the engine only, never to a log.
+        // Exactly the phase environment (phaseEnvironment): nothing of leapfrog's own env, so no
+        // DATABASE_URL/PG* of the host. The values include the database URL: they go to the
+        // engine only, never to a log.
         Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
         Labels: { [LABEL.run]: runId, [LABEL.release]: release.id, [LABEL.phase]: phase, [LABEL.owner]: this.#owner },
         ...(this.#options.user === undefined ? {} : { User: this.#options.user }),
@@ -259,7 +262,7 @@ function missingImageError(release: Release, pullFailure?: string): LeapfrogErro
   return new BadInputError(
     `the image ${release.image} of release ${release.id} is not present on this Docker Engine${pullFailure === undefined ? '' : ` and could not be pulled (${pullFailure})`}`,
     {
-      hint: `build it: \`leapfrog images build --release ${release.id}\` (no registry? add --base-image leapfrog/node-base:local after scripts/build-base-image.sh), or run with --executor process`,
+      hint: `build it: \`${nextCommand('images build', '--release', release.id)}\` (no registry? add --base-image leapfrog/node-base:local after scripts/build-base-image.sh), or run with --executor process`,
       details: { release: release.id, image: release.image },
     },
   );

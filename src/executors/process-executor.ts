@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Release } from '../catalog/release.js';
 import { PhaseFailedError } from '../errors/index.js';
 import { OutputTail } from './output-tail.js';
+import { inheritableEnvironment } from './phase-environment.js';
 import type { OutputStream, PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
 
 export interface ProcessExecutorOptions {
@@ -42,8 +43,9 @@ export class ProcessExecutor implements PhaseExecutor {
     // Its own process group (detached), so a stop reaches the command's children too.
     const subprocess = execa(file, args, {
       cwd: join(options.release.dir, options.release.local?.cwd ?? '.'),
+      // The whole environment, built here: execa must not add leapfrog's own DATABASE_URL/PG*.
       env,
-      extendEnv: true,
+      extendEnv: false,
       detached: true,
       stdin: 'ignore',
       buffer: false,
@@ -108,10 +110,17 @@ export class ProcessExecutor implements PhaseExecutor {
   }
 }
 
-/** Process env, then the phase env; the release's local.path folders go first on PATH. */
-export function environmentFor(release: Release, extra: Readonly<Record<string, string>>): Record<string, string> {
-  const env: Record<string, string> = { ...extra };
-  const basePath = extra['PATH'] ?? process.env['PATH'] ?? '';
+/**
+ * leapfrog's environment without what selects a database, then the phase env; the release's
+ * local.path folders go first on PATH.
+ */
+export function environmentFor(
+  release: Release,
+  extra: Readonly<Record<string, string>>,
+  parent: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = { ...inheritableEnvironment(parent), ...extra };
+  const basePath = extra['PATH'] ?? parent['PATH'] ?? '';
   const local = (release.local?.path ?? []).map((p) => (isAbsolute(p) ? p : resolve(release.dir, p)));
   env['PATH'] = [...local, basePath].filter((p) => p !== '').join(delimiter);
   return env;

@@ -3,6 +3,7 @@ import type { Catalog, Release } from '../catalog/release.js';
 import { LeapfrogError, ExitCode } from '../errors/index.js';
 import { createBuildContext, releasesInImage } from './build-context.js';
 import { dockerMessage } from './docker-connection.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface BuildImageOptions {
   catalog: Catalog;
@@ -48,7 +49,7 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
   const context = await createBuildContext(options);
   const buildargs: Record<string, string> = {};
   if (options.baseImage !== undefined) buildargs['BASE_IMAGE'] = options.baseImage;
-  const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`leapfrog images build --release ${release.id}\``;
+  const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`${nextCommand('images build', '--release', release.id)}\``;
 
   let stream: NodeJS.ReadableStream;
   try {

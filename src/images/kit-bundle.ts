@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../errors/index.js';
 import { packageRoot } from '../util/package-root.js';
+import { nextCommand } from '../util/next-command.js';
 
 /** Where `npm run build` writes the bundled release kit. */
 export function defaultKitBundlePath(): string {
@@ -12,7 +13,7 @@ export function defaultKitBundlePath(): string {
 export function requireKitBundle(path: string = defaultKitBundlePath()): string {
   if (!existsSync(path)) {
     throw new BadInputError(`the release kit bundle ${path} does not exist, so no release image can be built`, {
-      hint: 'run `npm run build` (it bundles src/kit into dist/kit/leapfrog-kit.mjs), then `leapfrog images build` again',
+      hint: `run \`npm run build\` (it bundles src/kit into dist/kit/leapfrog-kit.mjs), then \`${nextCommand('images build')}\` again`,
       details: { kitBundle: path },
     });
   }

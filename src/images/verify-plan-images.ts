@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Plan } from '../planner/plan.js';
 import { StalePlanError } from '../errors/index.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface PlanImageCheck {
   release: string;
@@ -37,7 +38,7 @@ export async function verifyPlanImages(plan: Plan, options: { planFile?: string;
     const what = changed.map((c) => `${c.image} (release ${c.release}) is now ${short(c.current)} but the plan pinned ${short(c.pinned)}`).join('; ');
     const file = options.planFile ?? 'plans/<from>-to-<to>.json';
     throw new StalePlanError(`the plan is stale: ${what}`, {
-      hint: `review the rebuilt image${changed.length === 1 ? '' : 's'}, then plan again: leapfrog plan --from ${plan.from.release} --to ${plan.to.release} --out ${file}`,
+      hint: `review the rebuilt image${changed.length === 1 ? '' : 's'}, then plan again: ${nextCommand('plan', '--from', plan.from.release, '--to', plan.to.release, '--out', file)}`,
       details: { images: changed },
     });
   }

@@ -179,7 +179,7 @@ function lockHeldError(target: DatabaseTarget, holder: LockHolder, timeoutMs: nu
   return new LockHeldError(
     `another run holds the ledger lock on ${target.display}: ${who}${since}${plan}; waited ${timeoutMs} ms`,
     {
-      hint: 'wait for it to finish (`leapfrog status` shows its progress), or raise --lock-timeout; if that process is gone, its session ends and the lock with it',
+      hint: `wait for it to finish (\`${nextCommand('status')}\` shows its progress), or raise --lock-timeout; if that process is gone, its session ends and the lock with it`,
       details: {
         holder: {
           host: holder.host,

@@ -5,6 +5,7 @@ import type { PlanFile } from './plan-file.js';
 import { planFileSchema } from './plan-file-schema.js';
 import { planDigestOf } from './plan-digest.js';
 import { replanHint } from './replan-hint.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * Reads and validates a plan file. A plan of another planVersion, or one whose body no longer
@@ -18,7 +19,7 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new BadInputError(`cannot read plan file ${path}${code === 'ENOENT' ? ': it does not exist' : `: ${code ?? String(error)}`}`, {
-      hint: `write one with: leapfrog plan --from <release> --to <release> --out ${path}`,
+      hint: `write one with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
       cause: error,
       details: { plan: path },
     });
@@ -29,7 +30,7 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     raw = JSON.parse(text);
   } catch (error) {
     throw new BadInputError(`plan file ${path} is not valid JSON: ${(error as Error).message}`, {
-      hint: `write it again with: leapfrog plan --from <release> --to <release> --out ${path}`,
+      hint: `write it again with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
       cause: error,
       details: { plan: path },
     });

@@ -1,3 +1,5 @@
+import { nextCommand } from '../util/next-command.js';
+
 /** "leapfrog plan --from X --to Y --out FILE", with the ids taken from the plan when it has them. */
 export function replanHint(plan: unknown, path: string): string {
   const id = (field: 'from' | 'to'): string => {
@@ -7,5 +9,5 @@ export function replanHint(plan: unknown, path: string): string {
     }
     return '<release>';
   };
-  return `plan again with: leapfrog plan --from ${id('from')} --to ${id('to')} --out ${path}`;
+  return `plan again with: ${nextCommand('plan', '--from', id('from'), '--to', id('to'), '--out', path)}`;
 }

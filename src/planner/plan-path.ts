@@ -5,6 +5,7 @@ import { NothingToDoError, RefusedError } from '../errors/index.js';
 import { indexOf, type CatalogIndex } from './catalog-index.js';
 import { MinTree } from './min-tree.js';
 import type { Plan, PlanStep, StepReason } from './plan.js';
+import { nextCommand } from '../util/next-command.js';
 
 /**
  * The path from the release a database is at to the release the operator wants. PURE: the same
@@ -32,13 +33,13 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
 
   if (t === f) {
     throw new NothingToDoError(`nothing to do: the database is already at ${toRelease.id}`, {
-      hint: 'pick a newer --to (leapfrog releases lists the catalog)',
+      hint: `pick a newer --to (${nextCommand('releases')} lists the catalog)`,
       details: { from: fromRelease.id, to: toRelease.id },
     });
   }
   if (t < f) {
     throw new RefusedError(`refusing to downgrade from ${fromRelease.id} (${fromRelease.version}) to ${toRelease.id} (${toRelease.version})`, {
-      hint: 'leapfrog is forward-only; restore the backup taken before you upgraded (leapfrog backups)',
+      hint: `leapfrog is forward-only; restore the backup taken before you upgraded (${nextCommand('backups')})`,
       details: { from: fromRelease.id, to: toRelease.id },
     });
   }
@@ -46,8 +47,8 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
     const alternative = newestUsableInSeries(index, t, f);
     throw new RefusedError(`${toRelease.id} is yanked (a known-bad release) and cannot be a target`, {
       hint: alternative
-        ? `plan to ${alternative.id} instead: leapfrog plan --from ${fromRelease.id} --to ${alternative.id}`
-        : 'pick another target from: leapfrog releases',
+        ? `plan to ${alternative.id} instead: ${nextCommand('plan', '--from', fromRelease.id, '--to', alternative.id)}`
+        : `pick another target from: ${nextCommand('releases')}`,
       details: { from: fromRelease.id, to: toRelease.id },
     });
   }
@@ -130,7 +131,7 @@ function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Ar
       throw new RefusedError(
         `no path from ${(index.releases[f] as Release).id} to ${(index.releases[t] as Release).id}: milestone ${release.id} must be visited, but it and every newer patch of series ${series} are yanked`,
         {
-          hint: `a release engineer must publish a fixed patch of ${series} (a new release.yaml) before this upgrade; see: leapfrog releases`,
+          hint: `a release engineer must publish a fixed patch of ${series} (a new release.yaml) before this upgrade; see: ${nextCommand('releases')}`,
           details: { milestone: release.id, series },
         },
       );
@@ -218,7 +219,7 @@ function unreachable(index: CatalogIndex, exits: Uint8Array, f: number, t: numbe
   return new RefusedError(
     `no path from ${start.id} to ${(index.releases[t] as Release).id}: no path can enter ${target.id}${target.milestone ? ' (milestone)' : ''}, which accepts ${accepts}${admitted}`,
     {
-      hint: `see the accepted ranges with: leapfrog releases; to support this path, a release engineer widens upgradeFrom in ${target.file}`,
+      hint: `see the accepted ranges with: ${nextCommand('releases')}; to support this path, a release engineer widens upgradeFrom in ${target.file}`,
       details: { from: start.id, to: (index.releases[t] as Release).id, unenterable: target.id, accepts: target.upgradeFrom },
     },
   );

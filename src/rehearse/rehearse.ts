@@ -12,6 +12,7 @@ import { rehearsalHtml } from './rehearsal-html.js';
 import type { RehearsalReport } from './rehearsal-report.js';
 import { cloneDatabase, scratchHandle, scratchName, type ScratchDatabase } from './scratch-database.js';
 import { TimelineRecorder } from './timeline-recorder.js';
+import { nextCommand } from '../util/next-command.js';
 
 export type RehearsalSource =
   | { kind: 'clone'; production: DatabaseTarget }
@@ -92,7 +93,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
       planFile: options.planFile,
       mode: 'apply',
       onEvent: timeline.onEvent,
-      rerunCommand: `leapfrog rehearse --plan ${options.planFile} (after fixing the cause)`,
+      rerunCommand: `${nextCommand('rehearse', '--plan', options.planFile, ...(options.source.kind === 'clone' ? ['--clone'] : ['--from-backup', options.source.ref]))} (after fixing the cause)`,
     });
   } catch (caught) {
     if (!(caught instanceof LeapfrogError)) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { withClient } from '../pg/with-client.js';
+import { nextCommand } from '../util/next-command.js';
 
 /** A throwaway database for a rehearsal; `drop` is idempotent and never touches the source. */
 export interface ScratchDatabase {
@@ -56,7 +57,7 @@ export async function cloneDatabase(source: DatabaseTarget, scratch: string): Pr
     if (busy > 0) {
       throw new RefusedError(
         `cannot clone ${source.display}: ${busy} other session(s) are connected, and PostgreSQL copies a database only while nobody uses it`,
-        { hint: 'rehearse from a backup instead: leapfrog backup, then leapfrog rehearse --plan FILE --from-backup backups/<file>.dump' },
+        { hint: `rehearse from a backup instead: ${nextCommand('backup')}, then ${nextCommand('rehearse', '--plan', 'FILE', '--from-backup', 'backups/<file>.dump')}` },
       );
     }
     try {
@@ -66,7 +67,7 @@ export async function cloneDatabase(source: DatabaseTarget, scratch: string): Pr
       if ((cause as { code?: string }).code === '55006') {
         throw new RefusedError(`cannot clone ${source.display}: a session connected to it while copying`, {
           cause,
-          hint: 'run again when it is idle, or rehearse from a backup: leapfrog rehearse --plan FILE --from-backup FILE',
+          hint: `run again when it is idle, or rehearse from a backup: ${nextCommand('rehearse', '--plan', 'FILE', '--from-backup', 'FILE')}`,
         });
       }
       throw cause;

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import { RefusedError, StalePlanError } from '../errors/index.js';
 import type { Plan, PlanStep, ReleaseRef } from '../planner/plan.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface PendingStep {
   step: PlanStep;
@@ -24,7 +25,7 @@ export function pendingSteps(plan: Plan, current: ReleaseRef): PendingStep[] {
       throw new RefusedError(
         `refused: the database is at ${current.release} (${current.version}), newer than the plan's target ${plan.to.release}; leapfrog never downgrades`,
         {
-          hint: 'the way back is the backup taken before the upgrade: `leapfrog backups` lists them, `leapfrog restore <backup>` restores one',
+          hint: `the way back is the backup taken before the upgrade: \`${nextCommand('backups')}\` lists them, \`${nextCommand('restore', '<backup>')}\` restores one`,
           details: { current, target: plan.to },
         },
       );
@@ -32,7 +33,7 @@ export function pendingSteps(plan: Plan, current: ReleaseRef): PendingStep[] {
     throw new StalePlanError(
       `stale plan: it starts at ${plan.from.release}, but the database is at ${current.release}, which is not a stop of this plan`,
       {
-        hint: `plan again from where the database is: \`leapfrog plan --from ${current.release} --to ${plan.to.release}\`, or let apply plan in memory: \`leapfrog apply --to ${plan.to.release}\``,
+        hint: `plan again from where the database is: \`${nextCommand('plan', '--from', current.release, '--to', plan.to.release)}\`, or let apply plan in memory: \`${nextCommand('apply', '--to', plan.to.release)}\``,
         details: { planFrom: plan.from, current, planTo: plan.to },
       },
     );

@@ -9,6 +9,7 @@ import {
   StalePlanError,
 } from '../errors/index.js';
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
+import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { redact } from '../pg/redact.js';
@@ -44,8 +45,10 @@ export interface RunPlanOptions {
   ledger: Ledger;
   executor: PhaseExecutor;
   mode: RunMode;
-  /** The database URL under its configured name, plus anything else every command needs. */
-  env: Readonly<Record<string, string>>;
+  /** The database phase commands work on, and the flag's name for its URL (phaseEnvironment). */
+  database: PhaseDatabase;
+  /** Anything else every command needs, beyond each manifest's own env. */
+  env?: Readonly<Record<string, string>>;
   /** Strings that must never appear in events, ledger rows or errors. */
   secrets: readonly string[];
   signal: AbortSignal;
@@ -73,12 +76,12 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const { plan, ledger, mode } = options;
   const started = performance.now();
   const emit: RunnerEventListener = options.onEvent ?? (() => undefined);
-  const rerun = options.rerunCommand ?? 'leapfrog status';
+  const rerun = options.rerunCommand ?? nextCommand('status');
 
   const current = await ledger.currentRelease();
   if (current === null) {
     throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}")`, {
-      hint: `adopt it first: \`leapfrog baseline --release ${plan.from.release}\` (the release it is at now)`,
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', plan.from.release)}\` (the release it is at now)`,
     });
   }
   const currentRef: ReleaseRef = { release: current.release, version: current.version };
@@ -188,7 +191,7 @@ function releaseOf(catalog: Catalog, pending: PendingStep): Release {
   const release = catalog.releases.find((r) => r.id === pending.step.release);
   if (release === undefined) {
     throw new StalePlanError(`stale plan: step ${pending.step.release} is no longer in the catalog ${catalog.dir}`, {
-      hint: 'make a new plan with `leapfrog plan`, or restore the release folder the plan was made with',
+      hint: `make a new plan with \`${nextCommand('plan')}\`, or restore the release folder the plan was made with`,
     });
   }
   return release;
@@ -321,7 +324,7 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
   const phaseStarted = performance.now();
   const deadline = phaseStarted + timeoutMs;
   const phaseProgress = new PhaseProgress(phaseStarted);
-  const env = { ...release.env, ...options.env };
+  const env = phaseEnvironment(release, options.database, options.env);
   return async (command) => {
     const stdout: string[] = [];
     const progress = new Map<string, ProgressReport>();
@@ -427,7 +430,7 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
   }
   return new PhaseFailedError(
     `${where} failed: \`${commandText}\` ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`,
-    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`leapfrog status\` shows the output tail)`, details },
+    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`, details },
   );
 }
 

@@ -21,9 +21,12 @@ export function setCarriedFlags(flags: readonly CarriedFlag[]): void {
   carried = flags;
 }
 
-/** `leapfrog <verb> <args…>` plus every carried flag that `verb` accepts, quoted for a shell. */
+/**
+ * `leapfrog <verb> <args…>` plus every carried flag that `verb` accepts, quoted for a shell. A
+ * flag the hint names itself (e.g. `--catalog dir` of the catalog that failed) is not repeated.
+ */
 export function nextCommand(verb: string, ...args: readonly string[]): string {
-  const extra = carried.filter((f) => f.verbs.has(verb)).flatMap((f) => f.argv);
+  const extra = carried.filter((f) => f.verbs.has(verb) && !args.includes(f.argv[0] ?? '')).flatMap((f) => f.argv);
   return ['leapfrog', ...verb.split(' '), ...args, ...extra].map(shellWord).join(' ');
 }
 

@@ -3,6 +3,7 @@ import { formatMatrix } from './path-matrix.js';
 import type { PathRehearsal } from './rehearse-paths.js';
 import type { ValidationReport } from './validate-catalog.js';
 import { formatValidationProblem, type ValidationCheck } from './validation-problem.js';
+import { nextCommand } from '../util/next-command.js';
 
 const LABELS: Record<ValidationCheck, string> = {
   lint: 'manifests lint',
@@ -42,9 +43,9 @@ export function formatValidationText(report: ValidationReport, options: FormatOp
   if (report.problems.length > 0) {
     lines.push('', `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:`);
     for (const p of report.problems) lines.push(`  ${formatValidationProblem(p)}`);
-    lines.push('', 'next: fix the files above, then run `leapfrog validate` again');
+    lines.push('', `next: fix the files above, then run \`${nextCommand('validate')}\` again`);
   } else if (options.rehearsals?.some((r) => !r.ok)) {
-    lines.push('', 'next: reproduce a failed path with `leapfrog demo` or `leapfrog rehearse`, fix the release, run `leapfrog validate --rehearse` again');
+    lines.push('', `next: reproduce a failed path with \`${nextCommand('demo')}\` or \`${nextCommand('rehearse')}\`, fix the release, run \`${nextCommand('validate', '--rehearse')}\` again`);
   }
   if (options.junit !== undefined) lines.push(`JUnit report: ${options.junit}`);
   return lines.join('\n');

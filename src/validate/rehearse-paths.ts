@@ -7,6 +7,7 @@ import { databaseTargetFromUrl } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ValidationCase } from './validation-case.js';
+import { nextCommand } from '../util/next-command.js';
 
 export interface PathRehearsalSummary {
   from: string;
@@ -45,7 +46,7 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
   const seed = catalog.releases.find((r) => r.id === SEED_RELEASE);
   if (seed === undefined) {
     throw new BadInputError(`validate --rehearse seeds demo data at release ${SEED_RELEASE}, which ${catalog.dir} does not have`, {
-      hint: 'run --rehearse on the demo catalog (release-images/), or prove your own catalog with `leapfrog rehearse` on a copy of a real database',
+      hint: 'run --rehearse on the demo catalog (release-images/), or prove your own catalog with `leapfrog rehearse --plan FILE --clone` on a copy of a real database',
     });
   }
   const supported = catalog.releases.filter((r) => !r.yanked);
@@ -72,7 +73,6 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
       mode: 'apply' as const,
       output: 'text' as const,
       lockTimeoutMs: 10_000,
-      databaseUrlEnv: 'DATABASE_URL',
       sink: silent,
     };
     const started = performance.now();
@@ -86,9 +86,9 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
         await using opened = ledger;
         await opened.setCurrentRelease({ release: seed.id, version: seed.version });
       }
-      if (from !== seed) await options.runPlanCommand({ ...base, to: from.id, rerunCommand: 'leapfrog validate --rehearse' });
+      if (from !== seed) await options.runPlanCommand({ ...base, to: from.id, rerunCommand: nextCommand('validate', '--rehearse') });
       const measured = performance.now();
-      summary = await options.runPlanCommand({ ...base, to: latest.id, rerunCommand: 'leapfrog validate --rehearse' });
+      summary = await options.runPlanCommand({ ...base, to: latest.id, rerunCommand: nextCommand('validate', '--rehearse') });
       summary = { ...summary, durationMs: performance.now() - measured };
     } catch (caught) {
       if (!(caught instanceof LeapfrogError)) throw caught;

@@ -80,7 +80,7 @@ try {
     inProcess.push(
       await timeIt(() =>
         runPlan({
-          plan, planDigest: 'sha256:bench', catalog: loaded, ledger, executor, mode: 'apply', env: { DATABASE_URL: target.url },
+          plan, planDigest: 'sha256:bench', catalog: loaded, ledger, executor, mode: 'apply', database: { url: target.url },
           secrets: target.secrets, signal: new AbortController().signal,
         }),
       ),

@@ -2,7 +2,7 @@
 // SIGINT (exit 130), kill -9 during the data phase and resume, and secrets never printed.
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { currentRelease, leapfrog, phaseRows, seedItems, waitFor } from './apply-helpers.js';
+import { CATALOG, currentRelease, leapfrog, phaseRows, seedItems, waitFor } from './apply-helpers.js';
 
 async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
   const rows = await db.query("SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'", [release]);
@@ -47,7 +47,8 @@ describe('crash safety', () => {
     const result = await run;
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain('interrupted during release 2023.2, phase data');
-    expect(result.stderr).toContain('re-run `leapfrog apply --to 2023.2`');
+    // The resume command repeats the --catalog and --database-url this run was given (URL never printed).
+    expect(result.stderr).toContain(`re-run \`leapfrog apply --to 2023.2 --catalog ${CATALOG} --database-url <url>\``);
     const data = (await phaseRows(db)).find((r) => r.phase === 'data');
     expect(data?.status).toBe('interrupted');
     expect((await db.query<{ status: string }>('SELECT status FROM leapfrog.runs'))[0]?.status).toBe('interrupted');
@@ -108,7 +109,7 @@ describe('crash safety', () => {
     collect(await leapfrog(['--output', 'json', 'status'], db.url));
     // Through DATABASE_URL instead of the flag.
     const { execa } = await import('execa');
-    const { CLI, CATALOG, ROOT } = await import('./apply-helpers.js');
+    const { CLI, ROOT } = await import('./apply-helpers.js');
     const viaEnv = await execa('node', [CLI, 'apply', '--to', '2023.2', '--catalog', CATALOG, '--no-backup'], {
       cwd: ROOT, reject: false, env: { ...env, DATABASE_URL: db.url, CI: '1' },
     });

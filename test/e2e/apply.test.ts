@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMigrations } from '../../src/ledger/migrations.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { currentRelease, leapfrog, phaseRows, seedItems } from './apply-helpers.js';
+import { CATALOG, currentRelease, leapfrog, phaseRows, seedItems } from './apply-helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -113,7 +113,8 @@ describe('apply and step', () => {
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('release 2023.2, phase schema (api_db) failed');
     expect(failed.stderr).toContain('failing on purpose with 3');
-    expect(failed.stderr).toContain('next: fix the cause, then re-run `leapfrog apply --to 2023.2`');
+    // The re-run repeats the operator's --catalog and --database-url (the URL itself never printed).
+    expect(failed.stderr).toContain(`next: fix the cause, then re-run \`leapfrog apply --to 2023.2 --catalog ${CATALOG} --database-url <url>\``);
     const status = await leapfrog(['status'], db.url);
     expect(status.stdout).toContain('last failure: 2023.2 schema (api_db) failed, exit 3');
 

@@ -39,7 +39,7 @@ describe('baseline verifies the claimed release with its own check', () => {
     expect(wrong.stderr).toContain("release 2024.1's own check is red");
     expect(wrong.stderr).toContain('FAILURE: Schema migrations of 2024.1');
     expect(wrong.stderr).toContain('the database is not at 2024.1 by that release');
-    expect(wrong.stderr).toContain('`leapfrog baseline --release 2023.2`');
+    expect(wrong.stderr).toContain(`\`leapfrog baseline --release 2023.2 --catalog ${CATALOG} --database-url <url>\``);
     expect(wrong.stderr).toContain('--no-verify');
     expect(await ledgerSchemaExists(db)).toBe(false);
 

@@ -18,8 +18,16 @@ const docker = await dockerForTests('docker executor e2e');
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const ROWS = 2_000;
 
+// The pre-upgrade dumps go to a folder of this file's own, removed afterwards: the default
+// ./backups would leave them in the checkout.
+const backupDir = await mkdtemp(join(tmpdir(), 'lf-docker-e2e-backups-'));
+afterAll(async () => {
+  await rm(backupDir, { recursive: true, force: true });
+});
+
 function leapfrog(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; env: Record<string, string> }> {
-  return execa(process.execPath, [cli, ...args], { reject: false, env: { ...env, DATABASE_URL: '' } });
+  const backs = args[0] === 'apply' || args[0] === 'step' ? ['--backup-dir', backupDir] : [];
+  return execa(process.execPath, [cli, ...args, ...backs], { reject: false, env: { ...env, DATABASE_URL: '' } });
 }
 
 function fingerprint(url: string): Promise<BusinessFingerprint> {

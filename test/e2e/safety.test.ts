@@ -120,8 +120,9 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     expect(downgrade.exitCode).toBe(5);
     expect(downgrade.stderr).toContain('refusing to downgrade');
     expect(downgrade.stderr).toContain(backupPath);
-    expect(downgrade.stderr).toMatch(/next: leapfrog restore \S+ --yes.* then `leapfrog apply --to 2023\.2/);
-    expect(downgrade.stderr).toContain(`next: leapfrog restore ${backupPath} --yes`);
+    expect(downgrade.stderr).toContain(
+      `next: leapfrog restore ${backupPath} --yes --database-url <url> --backup-dir ${join(work, 'backups')} then \`leapfrog apply --to 2023.2 --catalog ${catalog} --database-url <url> --backup-dir ${join(work, 'backups')}\``,
+    );
     expect(downgrade.stderr).not.toContain(new URL(db.url).password);
 
     const refused = await leapfrog(['restore', backupPath], db.url);

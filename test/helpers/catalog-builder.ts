@@ -19,6 +19,7 @@ export interface ReleaseFields {
   timeouts?: Record<string, string | number>;
   build?: { context?: string; dockerfile?: string };
   local?: { path?: string[]; cwd?: string };
+  databaseUrlEnv?: string;
 }
 
 export class CatalogBuilder {

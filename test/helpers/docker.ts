@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
@@ -11,6 +12,23 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The offline base image scripts/build-base-image.sh makes (no registry is reachable here). */
 export const BASE_IMAGE = process.env['LEAPFROG_BASE_IMAGE'] ?? 'leapfrog/node-base:local';
 export const FIXTURE_IMAGE = 'leapfrog-test/fixture:1';
+
+/**
+ * A tag of the fixture image of its own for one test file: files run in parallel, and each
+ * removes its tag afterwards (removeFixtureImage), so a run leaves no image behind.
+ */
+export function fixtureImageTag(): string {
+  return `leapfrog-test/fixture:${randomBytes(4).toString('hex')}`;
+}
+
+/** Removes a fixture tag (and the image, once no tag is left); gone already is fine. */
+export async function removeFixtureImage(docker: Dockerode, image: string): Promise<void> {
+  try {
+    await docker.getImage(image).remove({ force: true });
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+}
 
 /** True when a Docker Engine answers on this machine. */
 export async function dockerAvailable(): Promise<boolean> {

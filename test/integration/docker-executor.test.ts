@@ -6,7 +6,7 @@ import type { Release } from '../../src/catalog/release.js';
 import { LeapfrogError } from '../../src/errors/index.js';
 import { createDockerExecutor, DockerExecutor } from '../../src/executors/docker-executor.js';
 import type { OutputStream, PhaseRunOptions } from '../../src/executors/phase-executor.js';
-import { dockerForTests, ensureFixtureImage, fixtureRelease, leapfrogContainers } from '../helpers/docker.js';
+import { dockerForTests, ensureFixtureImage, fixtureImageTag, fixtureRelease, leapfrogContainers, removeFixtureImage } from '../helpers/docker.js';
 
 // Real Docker Engine: skipped (with a printed reason) only on a developer machine without one;
 // in CI (LEAPFROG_REQUIRE_DOCKER=1) an unreachable engine fails this file instead.
@@ -49,9 +49,11 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
   const engine = docker as Dockerode;
   let release: Release;
   let imageId: string;
+  // This file's own tag, removed afterwards: the suite leaves no image behind.
+  const image = fixtureImageTag();
 
   beforeAll(async () => {
-    release = await ensureFixtureImage(engine);
+    release = await ensureFixtureImage(engine, image);
     imageId = (await engine.getImage(release.image).inspect()).Id;
   });
 
@@ -60,6 +62,7 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
     for (const info of await leapfrogContainers(engine)) {
       if (info.Labels['leapfrog.release'] === 'fixture') await engine.getContainer(info.Id).remove({ force: true });
     }
+    await removeFixtureImage(engine, image);
   });
 
   it('streams stdout and stderr line by line, returns the exit code and removes the container', async () => {

@@ -35,7 +35,7 @@ describe('runPlan with PostgresLedger and ProcessExecutor', () => {
       const started = Date.now();
       const error = await runPlan({
         plan, planDigest: 'sha256:test', catalog, ledger, executor: new ProcessExecutor({ killGraceMs: 500 }), mode: 'apply',
-        env: { DATABASE_URL: target.url, FX_SLEEP_MS: '30000' }, secrets: target.secrets, signal: new AbortController().signal,
+        database: { url: target.url }, env: { FX_SLEEP_MS: '30000' }, secrets: target.secrets, signal: new AbortController().signal,
         beforeFirstCommand: () => {
           hookCalls += 1;
           return Promise.resolve();
@@ -55,7 +55,7 @@ describe('runPlan with PostgresLedger and ProcessExecutor', () => {
       // Without the slowness, the re-run resumes at the data phase and finishes the step.
       const resumed = await runPlan({
         plan, planDigest: 'sha256:test', catalog, ledger, executor: new ProcessExecutor(), mode: 'apply',
-        env: { DATABASE_URL: target.url }, secrets: target.secrets, signal: new AbortController().signal,
+        database: { url: target.url }, secrets: target.secrets, signal: new AbortController().signal,
       });
       expect(resumed.steps[0]?.phases.map((p) => p.status)).toEqual(['skipped', 'skipped', 'skipped', 'succeeded', 'succeeded']);
       expect((await ledger.currentRelease())?.release).toBe('2023.2');

@@ -6,6 +6,7 @@ import { mergeKnownBackups, type KnownBackup } from '../../src/backup/known-back
 import { backupId } from '../../src/backup/take-backup.js';
 import { sameDatabase } from '../../src/backup/database-identity.js';
 import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';
+import { setCarriedFlags } from '../../src/util/next-command.js';
 
 const tools = { pgDump: '/opt/pg13/pg_dump', pgRestore: '/opt/pg13/pg_restore', source: '--pg-bin /opt/pg13' };
 
@@ -78,7 +79,17 @@ describe('forward-only guard', () => {
     expect(refusal?.exitCode).toBe(ExitCode.refused);
     expect(refusal?.message).toContain('2024.2');
     expect(refusal?.message).toContain('/b/2023.2-2026-01-03T00:00:00Z.dump');
+    // The database comes from where this run got it: the environment, or the operator's own
+    // flags, which nextCommand carries (src/cli/carried-flags.ts); the URL itself is never printed.
     expect(refusal?.hint).toBe('leapfrog restore /b/2023.2-2026-01-03T00:00:00Z.dump --yes');
+    setCarriedFlags([{ argv: ['--backup-dir', '/b'], verbs: new Set(['restore', 'apply']) }]);
+    try {
+      expect(downgradeRefusal(current, { release: '2023.2', version: '2023.2.0' }, backups)?.hint).toBe(
+        'leapfrog restore /b/2023.2-2026-01-03T00:00:00Z.dump --yes --backup-dir /b',
+      );
+    } finally {
+      setCarriedFlags([]);
+    }
   });
 
   it('says how to continue when the newest fitting backup is older than the request', () => {

@@ -149,7 +149,7 @@ describe('runPlan emits the aggregated progress', () => {
       planDigest: 'sha256:p',
       catalog: { dir: '/r', releases: [release], digest: 'sha256:c' },
       ledger: new MemoryLedger({ release: '2023.1', version: '2023.1.0' }),
-      executor, mode: 'apply', env: {}, secrets: [], signal: new AbortController().signal,
+      executor, mode: 'apply', database: { url: 'postgres://u@h/db' }, secrets: [], signal: new AbortController().signal,
       onEvent: (e) => events.push(e),
     });
     const progress = events.filter((e): e is Extract<RunnerEvent, { type: 'progress' }> => e.type === 'progress');

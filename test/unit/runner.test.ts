@@ -39,7 +39,7 @@ function setup(behaviour?: FakeBehaviour, current = '2023.1') {
   const events: RunnerEvent[] = [];
   const controller = new AbortController();
   const options = (extra: Partial<RunPlanOptions> = {}): RunPlanOptions => ({
-    plan, planDigest: 'sha256:plan', catalog, ledger, executor, mode: 'apply', env: { DATABASE_URL: 'postgres://u:s3cret-pw@h/db' },
+    plan, planDigest: 'sha256:plan', catalog, ledger, executor, mode: 'apply', database: { url: 'postgres://u:s3cret-pw@h/db' },
     secrets: ['postgres://u:s3cret-pw@h/db', 's3cret-pw'], signal: controller.signal, onEvent: (e) => events.push(e), ...extra,
   });
   return { ledger, executor, events, controller, options };
