@@ -5,6 +5,7 @@ import { BadInputError, PhaseFailedError, RefusedError } from '../errors/index.j
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import type { ReleaseRef } from '../planner/plan.js';
+import { clientSessionsOf, describeSession } from '../pg/client-sessions.js';
 import { nextCommand } from '../util/next-command.js';
 import { describeIdentity, isUnknownIdentity, readDatabaseIdentity, sameDatabase, type DatabaseIdentity } from './database-identity.js';
 import { libpqConnection } from './libpq-connection.js';
@@ -94,7 +95,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       } catch (cause) {
         // A session connected after the check: the original stays as it was.
         if ((cause as { code?: string }).code !== '55006') throw cause;
-        const sessions = await sessionsOf(admin, name, false);
+        const sessions = await clientSessionsOf(admin, name, { clientsOnly: false });
         throw new RefusedError(`the database ${target.display} was connected to while the backup was being restored beside it${sessions.length > 0 ? ` (${sessions.map(describeSession).join('; ')})` : ''}, so it was left as it was`, {
           cause,
           hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
@@ -145,38 +146,10 @@ async function countUserRelations(client: pg.ClientBase): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-interface Session {
-  pid: number;
-  backend_type: string;
-  application_name: string;
-}
-
-/**
- * The sessions connected to database `name` other than this one. `clientsOnly`: only client
- * backends. Autovacuum workers and other background processes never block a restore: the rename
- * itself asks PostgreSQL to stop an autovacuum worker, and right after an upgrade that rewrote
- * many rows is exactly when one is busy.
- */
-async function sessionsOf(admin: pg.Client, name: string, clientsOnly: boolean): Promise<Session[]> {
-  const { rows } = await admin.query<Session>(
-    `SELECT pid, coalesce(backend_type, '?') AS backend_type, coalesce(application_name, '') AS application_name
-       FROM pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_backend_pid() AND ($2::boolean IS FALSE OR backend_type = 'client backend')
-      ORDER BY pid`,
-    [name, clientsOnly],
-  );
-  return rows;
-}
-
-function describeSession(session: Session): string {
-  const app = session.application_name === '' ? 'no application_name' : `application "${session.application_name}"`;
-  return `pid ${session.pid}, ${session.backend_type}, ${app}`;
-}
-
 async function assertNotInUse(admin: pg.Client, name: string, target: DatabaseTarget): Promise<void> {
   // No FORCE: a running application or leapfrog run must be stopped by the operator, not
   // disconnected behind their back in the middle of a transaction.
-  const clients = await sessionsOf(admin, name, true);
+  const clients = await clientSessionsOf(admin, name);
   if (clients.length > 0) {
     throw new RefusedError(
       `the database ${target.display} has ${clients.length} other client session(s) (${clients.map(describeSession).join('; ')}): it cannot be replaced while in use, so it was left as it was`,

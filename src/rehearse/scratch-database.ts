@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { withClient } from '../pg/with-client.js';
+import { clientSessionsOf, describeSession } from '../pg/client-sessions.js';
 import { nextCommand } from '../util/next-command.js';
 
 /** A throwaway database for a rehearsal; `drop` is idempotent and never touches the source. */
@@ -49,14 +50,17 @@ export function scratchHandle(target: DatabaseTarget): ScratchDatabase {
 export async function cloneDatabase(source: DatabaseTarget, scratch: string): Promise<ScratchDatabase> {
   const sourceName = databaseName(source);
   await withClient(maintenanceOf(source), async (admin) => {
-    const { rows } = await admin.query<{ n: string }>(
-      'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [sourceName],
-    );
-    const busy = Number(rows[0]?.n ?? 0);
-    if (busy > 0) {
+    // Only client sessions: PostgreSQL stops an autovacuum worker on the source itself. A session
+    // whose client just disconnected stays in pg_stat_activity until its backend has exited, so
+    // give sessions that are leaving a moment before calling the database busy.
+    let clients = await clientSessionsOf(admin, sourceName);
+    for (let waited = 0; clients.length > 0 && waited < 2_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clients = await clientSessionsOf(admin, sourceName);
+    }
+    if (clients.length > 0) {
       throw new RefusedError(
-        `cannot clone ${source.display}: ${busy} other session(s) are connected, and PostgreSQL copies a database only while nobody uses it`,
+        `cannot clone ${source.display}: ${clients.length} other client session(s) are connected (${clients.map(describeSession).join('; ')}), and PostgreSQL copies a database only while nobody uses it`,
         { hint: `rehearse from a backup instead: ${nextCommand('backup')}, then ${nextCommand('rehearse', '--plan', 'FILE', '--from-backup', 'backups/<file>.dump')}` },
       );
     }
