@@ -64,7 +64,7 @@ describe('the lock and the ledger when the server ends leapfrog sessions', () =>
     expect(lost.exitCode, lost.stderr).toBe(4);
     expect(lost.stderr).toContain('lost the ledger lock on ');
     expect(lost.stderr).toContain('stopped the run (and its phase command) and recorded nothing further');
-    expect(lost.stderr).toContain('re-run `leapfrog apply --to 2023.2`');
+    expect(lost.stderr).toContain('re-run `leapfrog apply --to 2023.2 --catalog ');
     expect(lost.stderr).not.toContain('a bug in leapfrog');
     expect(lost.stderr).not.toContain(db.url);
     // Stopped well before the 20 s batch would have ended.
