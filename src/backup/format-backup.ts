@@ -1,7 +1,8 @@
 import { formatDuration } from '../util/duration.js';
-import type { BackupRecord } from './backup-record.js';
+import type { BackupRecord, KnownBackup } from './backup-store.js';
 import { describeIdentity } from './database-identity.js';
-import type { KnownBackup } from './known-backup.js';
+
+/** How backups are shown to people: sizes, the line `backup` prints, the `backups` table. */
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/with-client.js';
-import { fingerprintDatabase, type DatabaseFingerprint } from '../../src/backup/database-fingerprint.js';
+import { fingerprintDatabase, type DatabaseFingerprint } from '../helpers/database-fingerprint.js';
 import { resolvePgTools } from '../../src/backup/pg-tools.js';
 import { prepareBackup, takeBackup } from '../../src/backup/take-backup.js';
 import { loadCatalog } from '../../src/catalog/load-catalog.js';
