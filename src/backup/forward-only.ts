@@ -5,7 +5,7 @@ import { LeapfrogError } from '../errors/index.js';
 import type { BackupRecord as LedgerBackupRow } from '../ledger/ledger.js';
 import { openPostgresLedger } from '../ledger/open-ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { readPlanFile } from '../plan-file/read-plan-file.js';
+import { readPlanFile } from '../plan-file/plan-file.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';

@@ -53,7 +53,7 @@ export async function status(input: StatusInput): Promise<number> {
   const target = resolveDatabaseTarget(input.databaseUrl);
   let plan: Plan | null = null;
   if (input.plan !== undefined) {
-    const { readPlanFile } = await import('../plan-file/index.js');
+    const { readPlanFile } = await import('../plan-file/plan-file.js');
     plan = await readPlanFile(input.plan);
   }
   const report: StatusReport = {

@@ -49,7 +49,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   const origin = performance.now();
   const startedAt = new Date();
   const timeline = new TimelineRecorder(origin);
-  const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
+  const [{ readPlanFile }, { assertPlanMatchesCatalog }] = await Promise.all([import('../plan-file/plan-file.js'), import('../plan-file/plan-match.js')]);
   const { loadCatalog } = await import('../catalog/load-catalog.js');
   // A bad plan is refused before any copy is made.
   const plan = await readPlanFile(options.planFile);

@@ -13,7 +13,7 @@ import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { RefusedError } from '../../src/errors/index.js';
 import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
 import { databaseName, databaseTargetFromUrl, withDatabase, type DatabaseTarget } from '../../src/pg/database-target.js';
-import { writePlanFile } from '../../src/plan-file/index.js';
+import { writePlanFile } from '../../src/plan-file/plan-file.js';
 import { planPath } from '../../src/planner/plan-path.js';
 import { stepPhases } from '../../src/runner/step-phases.js';
 import { defaultScratch, rehearse, type RehearseOptions } from '../../src/rehearse/rehearse.js';

@@ -1,7 +1,6 @@
 import type { Catalog } from '../catalog/release.js';
 import { StalePlanError } from '../errors/index.js';
-import type { PlanFile } from './plan-file.js';
-import { replanHint } from './replan-hint.js';
+import { replanHint, type PlanFile } from './plan-file.js';
 
 /**
  * Refuses (exit 6) a plan made against another catalog: a changed manifest may run different
