@@ -254,11 +254,6 @@ export async function listSidecars(dir: string): Promise<SidecarListing> {
   return { records: records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)), skipped };
 }
 
-/** One warning line per skipped sidecar, for the verbs to print. */
-export function skippedSidecarLine(skipped: SkippedSidecar): string {
-  return `warning: skipped ${skipped.sidecar}: ${skipped.reason}`;
-}
-
 /** Whether a path exists; any failure to stat it (missing, unreadable) means it cannot be used. */
 async function exists(path: string): Promise<boolean> {
   try {

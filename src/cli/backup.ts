@@ -85,7 +85,7 @@ export function safetyExtension(
   mode: 'step' | 'apply',
 ): (base: RunPlanCommandOptions) => Promise<RunPlanCommandOptions> {
   return async (base) => {
-    const { requestedTarget, assertForwardOnly } = await import('../backup/forward-only.js');
+    const { requestedTarget, assertForwardOnly } = await import('../backup/forward-only-guard.js');
     const { preparePreUpgradeBackup } = await import('../backup/take-backup.js');
     const { formatBackupLine } = await import('../backup/format-backup.js');
     const to = await requestedTarget(base.catalogDir, base.planFile, base.to);

@@ -20,8 +20,8 @@ export function register(program: Command): void {
   withDatabase(command).action(
     action<Options>(async (options) => {
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
-      const { knownBackupsOf, skippedSidecarLine } = await import('../backup/backup-store.js');
-      const { formatBackupTable } = await import('../backup/format-backup.js');
+      const { knownBackupsOf } = await import('../backup/backup-store.js');
+      const { formatBackupTable, skippedSidecarLine } = await import('../backup/format-backup.js');
       const { restoreCommand } = await import('../backup/forward-only.js');
       const { describeIdentity } = await import('../backup/database-identity.js');
       // No database configured is fine: the sidecars alone list the backups.
