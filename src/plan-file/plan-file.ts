@@ -27,6 +27,46 @@ export interface PlanFile extends Plan, PlanFileMeta {
   planDigest: string;
 }
 
+/**
+ * A plan file that cannot be read or is not a plan (exit 2): `plan` is its path, `problems` one
+ * `field: message` line per schema problem (empty when the file could not be read or parsed).
+ */
+export class InvalidPlanFileError extends BadInputError {
+  readonly plan: string;
+  readonly problems: readonly string[];
+
+  constructor(message: string, options: { hint: string; plan: string; problems?: readonly string[]; cause?: unknown }) {
+    const problems = options.problems ?? [];
+    super(message, { hint: options.hint, cause: options.cause, details: problems.length === 0 ? { plan: options.plan } : { plan: options.plan, problems } });
+    this.plan = options.plan;
+    this.problems = problems;
+  }
+}
+
+/** Why a plan no longer pins what it planned. */
+export type PlanStaleness =
+  | { kind: 'plan-version'; planVersion: unknown }
+  | { kind: 'edited'; expected: string; actual: string }
+  | { kind: 'release-gone'; release: string }
+  | { kind: 'manifest-changed'; release: string; planned: string; now: string }
+  | { kind: 'catalog-changed'; planned: string; now: string };
+
+/**
+ * A plan of another planVersion, edited by hand, or made against another catalog (exit 6). The
+ * JSON `details` are `{plan, ...}` the staleness' facts without its kind.
+ */
+export class StalePlanFileError extends StalePlanError {
+  readonly plan: string;
+  readonly staleness: PlanStaleness;
+
+  constructor(message: string, options: { hint: string; plan: string; staleness: PlanStaleness }) {
+    const { kind: _kind, ...facts } = options.staleness;
+    super(message, { hint: options.hint, details: { plan: options.plan, ...facts } });
+    this.plan = options.plan;
+    this.staleness = options.staleness;
+  }
+}
+
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected "sha256:<64 hex digits>"' });
 const releaseRef = z.strictObject({ release: z.string().min(1), version: z.string().min(1) });
 
@@ -117,10 +157,10 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new BadInputError(`cannot read plan file ${path}${code === 'ENOENT' ? ': it does not exist' : `: ${code ?? String(error)}`}`, {
+    throw new InvalidPlanFileError(`cannot read plan file ${path}${code === 'ENOENT' ? ': it does not exist' : `: ${code ?? String(error)}`}`, {
       hint: `write one with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
       cause: error,
-      details: { plan: path },
+      plan: path,
     });
   }
 
@@ -128,18 +168,19 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new BadInputError(`plan file ${path} is not valid JSON: ${(error as Error).message}`, {
+    throw new InvalidPlanFileError(`plan file ${path} is not valid JSON: ${(error as Error).message}`, {
       hint: `write it again with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
       cause: error,
-      details: { plan: path },
+      plan: path,
     });
   }
 
   const hint = replanHint(raw, path);
   if (raw !== null && typeof raw === 'object' && 'planVersion' in raw && raw.planVersion !== 1) {
-    throw new StalePlanError(`plan file ${path} has planVersion ${JSON.stringify(raw.planVersion)}; this leapfrog reads planVersion 1`, {
+    throw new StalePlanFileError(`plan file ${path} has planVersion ${JSON.stringify(raw.planVersion)}; this leapfrog reads planVersion 1`, {
       hint,
-      details: { plan: path, planVersion: raw.planVersion },
+      plan: path,
+      staleness: { kind: 'plan-version', planVersion: raw.planVersion },
     });
   }
 
@@ -150,18 +191,20 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
       const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
       return `${where || '(file)'}: ${message}`;
     });
-    throw new BadInputError(`plan file ${path} is not a valid plan:\n${fields.map((f) => `  ${f}`).join('\n')}`, {
+    throw new InvalidPlanFileError(`plan file ${path} is not a valid plan:\n${fields.map((f) => `  ${f}`).join('\n')}`, {
       hint,
-      details: { plan: path, problems: fields },
+      plan: path,
+      problems: fields,
     });
   }
 
   const file = parsed.data as PlanFile;
   const digest = planDigestOf(file);
   if (digest !== file.planDigest) {
-    throw new StalePlanError(`plan file ${path} was changed after it was written: its planDigest does not match its steps`, {
+    throw new StalePlanFileError(`plan file ${path} was changed after it was written: its planDigest does not match its steps`, {
       hint,
-      details: { plan: path, expected: file.planDigest, actual: digest },
+      plan: path,
+      staleness: { kind: 'edited', expected: file.planDigest, actual: digest },
     });
   }
   return file;
