@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { withClient } from '../pg/with-client.js';
+import { logger } from '../util/logger.js';
+
+const log = logger('backup');
 
 /**
  * Which database a backup belongs to. A URL's host and port are not an identity (the same
@@ -37,9 +40,10 @@ export async function readDatabaseIdentity(client: pg.ClientBase, schema: string
   try {
     const sys = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()');
     systemIdentifier = sys.rows[0]?.id ?? null;
-  } catch {
+  } catch (error) {
     // A role without the right to read the control file (or a server before 9.6): the UUID
     // alone identifies the database then.
+    log.suppressed('reading pg_control_system() for the database identity', error);
   }
   return { databaseId, systemIdentifier, databaseName };
 }

@@ -1,7 +1,8 @@
 import { formatDuration } from '../util/duration.js';
-import type { BackupRecord } from './backup-record.js';
+import type { BackupRecord, KnownBackup, SkippedSidecar } from './backup-store.js';
 import { describeIdentity } from './database-identity.js';
-import type { KnownBackup } from './known-backup.js';
+
+/** How backups are shown to people: sizes, the line `backup` prints, the `backups` table. */
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -47,4 +48,9 @@ export function formatBackupTable(backups: readonly KnownBackup[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** One warning line per skipped sidecar, for the verbs to print. */
+export function skippedSidecarLine(skipped: SkippedSidecar): string {
+  return `warning: skipped ${skipped.sidecar}: ${skipped.reason}`;
 }

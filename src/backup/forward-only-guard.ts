@@ -1,58 +1,69 @@
-import semver from 'semver';
-import { RefusedError } from '../errors/index.js';
+import { findRelease } from '../catalog/find-release.js';
+import { loadCatalog } from '../catalog/load-catalog.js';
+import { LeapfrogError } from '../errors/index.js';
+import { openPostgresLedger } from '../ledger/open-ledger.js';
+import type { DatabaseTarget } from '../pg/database-target.js';
+import { readPlanFile } from '../plan-file/plan-file.js';
 import type { ReleaseRef } from '../planner/plan.js';
-import { nextCommand } from '../util/next-command.js';
-import { skippedSidecarLine, type SkippedSidecar } from './backup-sidecar.js';
-import type { KnownBackup } from './known-backup.js';
+import { logger } from '../util/logger.js';
+import { knownBackupsOf } from './backup-store.js';
+import { downgradeRefusal } from './forward-only.js';
 
 /**
- * The newest backup taken while the database was at `target` or older: restoring it is the
- * only way back to `target`, since a downgrade is never run. Undefined when none was kept.
- * `backups` must be the database's own (knownBackupsOf): another database's dump is never a way back.
+ * The forward-only rule (forward-only.ts) applied to a database before anything runs: its
+ * ledger's release against the requested one, and its own backups for the way back. Kept apart
+ * from the rule because it reads the ledger, the backup folder, the plan and the catalog.
  */
-export function newestBackupAtOrBefore(backups: readonly KnownBackup[], target: ReleaseRef): KnownBackup | undefined {
-  return backups
-    .filter((b) => b.version !== null && semver.valid(b.version) !== null && semver.lte(b.version, target.version))
-    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
-}
 
-/** `leapfrog restore …` exactly as the operator should type it (the URL stays in the environment). */
-export function restoreCommand(backup: Pick<KnownBackup, 'path'>): string {
-  return nextCommand('restore', backup.path, '--yes');
+const log = logger('backup');
+
+export interface ForwardOnlyCheck {
+  target: DatabaseTarget;
+  ledgerSchema: string;
+  backupDir: string;
+  /** The release the verb was asked to reach. */
+  to: ReleaseRef;
+  /** The database's current release, when the caller already read it from the ledger. */
+  current?: ReleaseRef | null;
 }
 
 /**
- * The forward-only rule of the OpenStack "no downward migrations" spec: a request to go to an
- * older release is refused before anything runs (exit 5), and the error names the way back,
- * which is a restore of the backup taken before the database passed that release.
- * Returns undefined when `to` is not older than `current`.
+ * What `plan`, `step` and `apply` call, before anything runs, when a database is known: a
+ * target older than the database's release is refused (exit 5) naming the backup to restore.
+ * A database without a ledger has no known release, so there is nothing to refuse here.
  */
-export function downgradeRefusal(
-  current: ReleaseRef,
-  to: ReleaseRef,
-  backups: readonly KnownBackup[],
-  skipped: readonly SkippedSidecar[] = [],
-): RefusedError | undefined {
-  if (!semver.lt(to.version, current.version)) return undefined;
-  const backup = newestBackupAtOrBefore(backups, to);
-  // A broken sidecar of some other backup is reported beside the refusal, never instead of it.
-  const warnings = skipped.map((s) => `\n${skippedSidecarLine(s)}`).join('');
-  const message = `refusing to downgrade: the database is at ${current.release} and ${to.release} is older; leapfrog only moves forward (no release has down migrations), so nothing was run`;
-  if (backup === undefined) {
-    return new RefusedError(`${message}${warnings}`, {
-      hint: `no backup of this database taken at ${to.release} or earlier is known (ledger or backup folder); restore one you took yourself, e.g. pg_restore, or list them with \`${nextCommand('backups', '--all')}\``,
-      details: { current: current.release, requested: to.release, backup: null, skippedSidecars: skipped },
-    });
+export async function assertForwardOnly(check: ForwardOnlyCheck): Promise<void> {
+  let current = check.current;
+  if (current === undefined) {
+    const ledger = await openPostgresLedger(check.target, { schema: check.ledgerSchema, migrate: false });
+    if (ledger === null) return;
+    await using opened = ledger;
+    const state = await opened.currentRelease();
+    current = state === null ? null : { release: state.release, version: state.version };
   }
-  const then = backup.release !== null && backup.release !== to.release ? ` then \`${nextCommand('apply', '--to', to.release)}\` (the backup is at ${backup.release})` : '';
-  return new RefusedError(`${message}; the way back is the backup ${backup.path} taken ${backup.createdAt.toISOString()} at ${backup.release ?? 'an unknown release'}${warnings}`, {
-    hint: `${restoreCommand(backup)}${then}`,
-    details: {
-      current: current.release,
-      requested: to.release,
-      backup: { path: backup.path, release: backup.release, createdAt: backup.createdAt.toISOString(), sha256: backup.sha256 },
-      restoreCommand: restoreCommand(backup),
-      skippedSidecars: skipped,
-    },
-  });
+  if (current === null) return;
+  // Cheap check first: the backups are only looked up when the request is a downgrade.
+  if (downgradeRefusal(current, check.to, []) === undefined) return;
+  const known = await knownBackupsOf(check.target, check.ledgerSchema, check.backupDir);
+  const refusal = downgradeRefusal(current, check.to, known.backups, known.skipped);
+  if (refusal) throw refusal;
+}
+
+/**
+ * The release a step/apply was asked to reach, for the forward-only guard: `--to` resolved in
+ * the catalog, or the saved plan's `to`. Undefined when neither is readable: the run itself then
+ * reports that problem with its own message.
+ */
+export async function requestedTarget(catalogDir: string, planFile: string | undefined, to: string | undefined): Promise<ReleaseRef | undefined> {
+  try {
+    if (planFile !== undefined) return (await readPlanFile(planFile)).to;
+    if (to !== undefined) {
+      const release = findRelease(await loadCatalog(catalogDir), to);
+      return { release: release.id, version: release.version };
+    }
+  } catch (error) {
+    if (!(error instanceof LeapfrogError)) throw error;
+    log.suppressed('reading the requested release for the forward-only guard (the run reports it)', error);
+  }
+  return undefined;
 }

@@ -2,6 +2,18 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BadInputError } from '../errors/index.js';
+import type { DatabaseTarget } from '../pg/database-target.js';
+import { withClient } from '../pg/with-client.js';
+import { logger } from '../util/logger.js';
+import { PgDumpTooOldError } from './backup-errors.js';
+
+/**
+ * The PostgreSQL client tools leapfrog runs: where pg_dump and pg_restore are, which versions
+ * they and the server are, whether this pg_dump can dump this server, and how they reach the
+ * database without a password on their command line.
+ */
+
+const log = logger('backup');
 
 /** The PostgreSQL client binaries leapfrog runs for backups and restores. */
 export interface PgTools {
@@ -31,8 +43,9 @@ export async function resolvePgTools(pgBin: string | undefined, env: NodeJS.Proc
   for (const bin of [tools.pgDump, tools.pgRestore]) {
     try {
       await access(bin, constants.X_OK);
-    } catch {
+    } catch (cause) {
       throw new BadInputError(`${bin} (from ${source}) is not an executable file`, {
+        cause,
         hint: `point --pg-bin (or PG_BIN) at the folder that holds pg_dump and pg_restore, e.g. /usr/lib/postgresql/15/bin`,
       });
     }
@@ -43,6 +56,7 @@ export async function resolvePgTools(pgBin: string | undefined, env: NodeJS.Proc
 /** Runs `<bin> --version`; a missing binary is bad input with the way to install one. */
 export async function pgToolVersion(bin: string, source: string): Promise<PgToolVersion> {
   let stdout: string;
+  log.debug(`running ${bin} --version`);
   try {
     ({ stdout } = await execa(bin, ['--version'], { timeout: 15_000 }));
   } catch (cause) {
@@ -77,4 +91,48 @@ export function parsePgVersion(text: string): PgToolVersion | undefined {
 export function serverVersionFromNum(num: number, text: string): PgToolVersion {
   if (num >= 100000) return { text, major: Math.floor(num / 10000), minor: num % 10000 };
   return { text, major: Math.floor(num / 10000) + (Math.floor(num / 100) % 100) / 10, minor: num % 100 };
+}
+
+/** The server's version, as `server_version_num` and `server_version` say. */
+export function serverVersionOf(target: DatabaseTarget): Promise<PgToolVersion> {
+  return withClient(target, async (client) => {
+    const { rows } = await client.query<{ num: string; text: string }>(
+      "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
+    );
+    const row = rows[0];
+    return serverVersionFromNum(Number(row?.num ?? 0), (row?.text ?? '').split(' ')[0] ?? '');
+  });
+}
+
+/**
+ * pg_dump refuses (or worse, half-works) against a server of a newer major version, and the
+ * operator learns it only after the upgrade has started. Checked before anything runs.
+ * Minor versions do not matter: the dump format is decided by the major version.
+ */
+export function assertPgDumpCanDump(pgDump: PgToolVersion, server: PgToolVersion, tools: PgTools): void {
+  if (pgDump.major >= server.major) return;
+  throw new PgDumpTooOldError(
+    `pg_dump ${pgDump.text} (${tools.pgDump}, via ${tools.source}) is older than the server, PostgreSQL ${server.text}: it cannot take the backup, so nothing was run`,
+    `install the PostgreSQL ${server.major} client (e.g. apt-get install postgresql-client-${server.major}) and pass --pg-bin /usr/lib/postgresql/${server.major}/bin (or set PG_BIN); or pass --no-backup if you have taken a backup yourself`,
+    { pgDump: pgDump.text, server: server.text, pgDumpPath: tools.pgDump },
+  );
+}
+
+/**
+ * How pg_dump and pg_restore reach the database without the password on their command line
+ * (where `ps` shows it to every user of the host): the URL minus its password as `--dbname`,
+ * the password in the child's environment.
+ */
+export interface LibpqConnection {
+  readonly dbnameArg: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function libpqConnection(target: DatabaseTarget): LibpqConnection {
+  const url = new URL(target.url);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  const env: Record<string, string> = {};
+  if (password !== '') env['PGPASSWORD'] = password;
+  return { dbnameArg: url.toString(), env };
 }

@@ -1,17 +1,56 @@
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type pg from 'pg';
-import { BadInputError, PhaseFailedError, RefusedError } from '../errors/index.js';
+import { BadInputError, RefusedError } from '../errors/index.js';
+import { openPostgresLedger } from '../ledger/open-ledger.js';
+import { clientSessionsOf, describeSession, type ClientSession } from '../pg/client-sessions.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
-import type { ReleaseRef } from '../planner/plan.js';
-import { clientSessionsOf, describeSession } from '../pg/client-sessions.js';
-import { nextCommand } from '../util/next-command.js';
-import { describeIdentity, isUnknownIdentity, readDatabaseIdentity, sameDatabase, type DatabaseIdentity } from './database-identity.js';
-import { libpqConnection } from './libpq-connection.js';
-import type { LocatedBackup } from './locate-backup.js';
-import type { PgTools } from './pg-tools.js';
 import { withClient } from '../pg/with-client.js';
+import type { ReleaseRef } from '../planner/plan.js';
+import { logger } from '../util/logger.js';
+import { nextCommand } from '../util/next-command.js';
+import { BackupCorruptedError, BackupFailedError, DatabaseInUseError, OtherDatabaseBackupError, type BlockingSession } from './backup-errors.js';
+import { digestBackup, type LocatedBackup } from './backup-store.js';
+import { describeIdentity, isUnknownIdentity, readDatabaseIdentity, sameDatabase, type DatabaseIdentity } from './database-identity.js';
+import { libpqConnection, type PgTools } from './pg-tools.js';
+
+/**
+ * Restoring a backup: its sha256 checked before the target is touched, then pg_restore into the
+ * database, or beside it and swapped in by renaming, refused while client sessions use it or
+ * when the dump is of another database.
+ */
+
+const log = logger('backup');
+
+/**
+ * A restore from a truncated or altered dump fails halfway, or worse, succeeds with missing
+ * rows. The digest recorded when the backup was taken is checked before the target is touched.
+ */
+export async function verifyBackup(backup: LocatedBackup, expectedSha256: string | undefined): Promise<string> {
+  const expected = (expectedSha256 ?? backup.record?.sha256)?.toLowerCase();
+  if (expected === undefined) {
+    throw new BadInputError(`${backup.path} has no sidecar (${backup.path}.leapfrog.json), so its sha256 cannot be verified`, {
+      hint: `pass --sha256 HEX with the digest from \`${nextCommand('backups')}\` (the ledger also lists it)`,
+    });
+  }
+  const info = await stat(backup.path).catch((e: unknown) => void log.suppressed(`reading ${backup.path}`, e));
+  if (!info) {
+    throw new BadInputError(`the backup ${backup.path} named by its sidecar does not exist`, {
+      hint: `copy the dump back next to its sidecar, or list the backups with \`${nextCommand('backups')}\``,
+    });
+  }
+  const actual = await digestBackup(backup.path, backup.format);
+  if (actual.sha256 !== expected) {
+    throw new BackupCorruptedError(
+      `the backup ${backup.path} is corrupted: its sha256 is ${actual.sha256}, but ${expected} was recorded when it was taken; nothing was restored`,
+      `restore an intact copy of this backup, or choose an older one from \`${nextCommand('backups')}\``,
+      { path: backup.path, expected, actual: actual.sha256 },
+    );
+  }
+  return actual.sha256;
+}
 
 export interface RestoreOptions {
   backup: LocatedBackup;
@@ -60,7 +99,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       try {
         await runPgRestore(options, target);
       } catch (error) {
-        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`).catch(() => undefined);
+        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`).catch((e: unknown) => log.suppressed(`dropping ${name} after a failed restore`, e));
         throw error;
       }
       return 'created' as const;
@@ -96,20 +135,24 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
         // A session connected after the check: the original stays as it was.
         if ((cause as { code?: string }).code !== '55006') throw cause;
         const sessions = await clientSessionsOf(admin, name, { clientsOnly: false });
-        throw new RefusedError(`the database ${target.display} was connected to while the backup was being restored beside it${sessions.length > 0 ? ` (${sessions.map(describeSession).join('; ')})` : ''}, so it was left as it was`, {
+        throw new DatabaseInUseError(
+          `the database ${target.display} was connected to while the backup was being restored beside it${sessions.length > 0 ? ` (${sessions.map(describeSession).join('; ')})` : ''}, so it was left as it was`,
+          'stop the application and any leapfrog run using it, then run the same restore command again',
+          sessions.map(blockingSession),
           cause,
-          hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
-        });
+        );
       }
       try {
         await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(name)}`);
       } catch (error) {
-        await admin.query(`ALTER DATABASE ${ident(retired)} RENAME TO ${ident(name)}`).catch(() => undefined);
+        await admin
+          .query(`ALTER DATABASE ${ident(retired)} RENAME TO ${ident(name)}`)
+          .catch((e: unknown) => log.suppressed(`renaming ${retired} back to ${name}`, e));
         throw error;
       }
       await admin.query(`DROP DATABASE ${ident(retired)}`);
     } catch (error) {
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`).catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`).catch((e: unknown) => log.suppressed(`dropping ${staging}`, e));
       throw error;
     }
     return 'replaced' as const;
@@ -151,14 +194,16 @@ async function assertNotInUse(admin: pg.Client, name: string, target: DatabaseTa
   // disconnected behind their back in the middle of a transaction.
   const clients = await clientSessionsOf(admin, name);
   if (clients.length > 0) {
-    throw new RefusedError(
+    throw new DatabaseInUseError(
       `the database ${target.display} has ${clients.length} other client session(s) (${clients.map(describeSession).join('; ')}): it cannot be replaced while in use, so it was left as it was`,
-      {
-        hint: 'stop the application and any leapfrog run using it, then run the same restore command again',
-        details: { sessions: clients.map((c) => ({ pid: c.pid, backendType: c.backend_type, applicationName: c.application_name })) },
-      },
+      'stop the application and any leapfrog run using it, then run the same restore command again',
+      clients.map(blockingSession),
     );
   }
+}
+
+function blockingSession(session: ClientSession): BlockingSession {
+  return { pid: session.pid, backendType: session.backend_type, applicationName: session.application_name };
 }
 
 /**
@@ -170,12 +215,10 @@ function assertSameDatabase(options: RestoreOptions, target: DatabaseIdentity): 
   const record = options.backup.record;
   if (options.otherDatabase === true || record === undefined || isUnknownIdentity(record)) return;
   if (sameDatabase(record, target)) return;
-  throw new RefusedError(
+  throw new OtherDatabaseBackupError(
     `the backup ${options.backup.path} is of the database ${describeIdentity(record)}, but ${options.target.display} is ${describeIdentity(target)}: restoring it would replace this database with another one, so nothing was done`,
-    {
-      hint: `restore a backup of this database (\`${nextCommand('backups')}\` lists them); to replace it with the other database on purpose add --other-database; to restore beside it, point --database-url at a new database and add --create`,
-      details: { backup: options.backup.path, backupDatabase: { ...pickIdentity(record) }, targetDatabase: target },
-    },
+    `restore a backup of this database (\`${nextCommand('backups')}\` lists them); to replace it with the other database on purpose add --other-database; to restore beside it, point --database-url at a new database and add --create`,
+    { backup: options.backup.path, backupDatabase: pickIdentity(record), targetDatabase: target },
   );
 }
 
@@ -208,12 +251,16 @@ async function runPgRestore(options: RestoreOptions, into: DatabaseTarget): Prom
     ...(parallel ? [`--jobs=${options.jobs}`] : ['--single-transaction']),
     backup.path,
   ];
+  log.debug(`running ${tools.pgRestore} into ${target.display}`);
   const result = await execa(tools.pgRestore, args, { env: connection.env, reject: false, stdin: 'ignore' });
   if (result.exitCode !== 0) {
     const output = redact(`${result.stderr}\n${result.stdout}`.trim(), target.secrets);
-    throw new PhaseFailedError(
+    throw new BackupFailedError(
       `pg_restore of ${backup.path} into ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`,
-      { hint: 'fix the cause above (permissions, missing roles: see docs/restore.md), then run the same restore command with --yes' },
+      {
+        hint: 'fix the cause above (permissions, missing roles: see docs/restore.md), then run the same restore command with --yes',
+        failure: { tool: 'pg_restore', exit: result.exitCode ?? null },
+      },
     );
   }
 }
@@ -228,7 +275,6 @@ function literal(value: string): string {
 
 /** The release the restored database's own ledger records (it came with the dump). */
 export async function restoredRelease(target: DatabaseTarget, schema: string): Promise<ReleaseRef | null> {
-  const { openPostgresLedger } = await import('../ledger/open-ledger.js');
   const ledger = await openPostgresLedger(target, { schema, migrate: false });
   if (ledger === null) return null;
   await using opened = ledger;

@@ -1,20 +1,57 @@
 import { chmod, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { PhaseFailedError } from '../errors/index.js';
+import type { Release } from '../catalog/release.js';
+import type { Ledger, PhaseKey } from '../ledger/ledger.js';
 import { databaseName, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
-import { digestBackup } from './backup-digest.js';
-import { ensureBackupDir } from './backup-dir.js';
-import type { BackupFormat, BackupRecord } from './backup-record.js';
-import { PARTIAL_SUFFIX, writeSidecar } from './backup-sidecar.js';
+import { withClient } from '../pg/with-client.js';
+import type { ReleaseRef } from '../planner/plan.js';
+import type { RunnerEvent } from '../runner/events.js';
+import { stepPhases } from '../runner/step-phases.js';
+import { logger } from '../util/logger.js';
+import { BackupFailedError, BackupFolderFullError } from './backup-errors.js';
+import { digestBackup, ensureBackupDir, PARTIAL_SUFFIX, writeSidecar, type BackupFormat, type BackupRecord } from './backup-store.js';
 import { identityOf } from './database-identity.js';
 import { formatBytes } from './format-backup.js';
-import { libpqConnection } from './libpq-connection.js';
-import { assertPgDumpCanDump } from './pg-dump-guard.js';
-import { pgToolVersion, serverVersionFromNum, type PgToolVersion, type PgTools } from './pg-tools.js';
-import { withClient } from '../pg/with-client.js';
-import type { RunnerEvent } from '../runner/events.js';
+import {
+  assertPgDumpCanDump,
+  libpqConnection,
+  pgToolVersion,
+  resolvePgTools,
+  serverVersionOf,
+  type PgToolVersion,
+  type PgTools,
+} from './pg-tools.js';
+
+/**
+ * Taking a backup: the settings from the flags, the checks before anything runs (prepare), the
+ * dump itself with its progress, digest and sidecar, the ledger row, and the pre-upgrade policy
+ * (when `step`/`apply` take one on their own).
+ */
+
+const log = logger('backup');
+
+export interface BackupFlags {
+  backupDir: string;
+  backupJobs?: number;
+  pgBin?: string;
+}
+
+/**
+ * The CLI flags to settings. `--backup-jobs N` (N > 1) selects pg_dump's directory format,
+ * the only one it can write in parallel; otherwise one custom-format file (see
+ * docs/benchmarks.md for why that is the default).
+ */
+export async function backupSettingsFrom(flags: BackupFlags): Promise<BackupSettings> {
+  const jobs = flags.backupJobs ?? 1;
+  return {
+    dir: resolve(flags.backupDir),
+    format: jobs > 1 ? 'directory' : 'custom',
+    jobs,
+    tools: await resolvePgTools(flags.pgBin),
+  };
+}
 
 export interface BackupSettings {
   /** Folder for dumps and sidecars; created when missing. */
@@ -40,13 +77,7 @@ export interface PreparedBackup {
  */
 export async function prepareBackup(target: DatabaseTarget, settings: BackupSettings): Promise<PreparedBackup> {
   const pgDump = await pgToolVersion(settings.tools.pgDump, settings.tools.source);
-  const server = await withClient(target, async (client) => {
-    const { rows } = await client.query<{ num: string; text: string }>(
-      "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
-    );
-    const row = rows[0];
-    return serverVersionFromNum(Number(row?.num ?? 0), (row?.text ?? '').split(' ')[0] ?? '');
-  });
+  const server = await serverVersionOf(target);
   assertPgDumpCanDump(pgDump, server, settings.tools);
   await ensureBackupDir(settings.dir);
   return { target, settings, server, pgDump };
@@ -96,6 +127,7 @@ export async function takeBackup(
     '--no-password',
   ];
   const started = performance.now();
+  log.debug(`running ${settings.tools.pgDump} into ${partial}`);
   onEvent({ type: 'backup-started', path, database: target.display, release: label.release });
   let dumping = true;
   const progress = setInterval(() => {
@@ -119,9 +151,11 @@ export async function takeBackup(
     }
     if (result.exitCode !== 0) {
       const output = redact(`${result.stderr}\n${result.stdout}`.trim(), target.secrets);
-      if (/No space left on device/i.test(output)) throw await folderFullError(prepared, dir, partial, output);
-      throw new PhaseFailedError(`pg_dump of ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`, {
+      const failure = { tool: 'pg_dump', exit: result.exitCode ?? null } as const;
+      if (/No space left on device/i.test(output)) throw await folderFullError(prepared, dir, partial, output, failure);
+      throw new BackupFailedError(`pg_dump of ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`, {
         hint: `fix the cause above and run again; to upgrade without leapfrog's backup (only if you took one yourself) pass --no-backup`,
+        failure,
       });
     }
     // A dump is a full copy of the database: readable by its owner only, like the sidecar.
@@ -147,15 +181,15 @@ export async function takeBackup(
     try {
       sidecar = await writeSidecar(record);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw await folderFullError(prepared, dir, partial, 'writing the sidecar: ENOSPC');
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw await folderFullError(prepared, dir, partial, 'writing the sidecar: ENOSPC', null);
       throw error;
     }
     await rename(partial, path);
     onEvent({ type: 'backup-finished', path, bytes: record.bytes, sha256: record.sha256, durationMs: record.durationMs });
     return record;
   } catch (error) {
-    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    if (sidecar !== undefined) await rm(sidecar, { force: true }).catch(() => undefined);
+    await rm(partial, { recursive: true, force: true }).catch((e: unknown) => log.suppressed(`removing ${partial}`, e));
+    if (sidecar !== undefined) await rm(sidecar, { force: true }).catch((e: unknown) => log.suppressed(`removing ${sidecar}`, e));
     onEvent({ type: 'backup-failed', path, message: error instanceof Error ? error.message : String(error) });
     throw error;
   }
@@ -163,12 +197,18 @@ export async function takeBackup(
 
 /** Bytes written so far: the file, or the sum of a directory-format dump's files. */
 async function sizeOf(path: string): Promise<number> {
-  const info = await stat(path).catch(() => undefined);
+  // The dump may not exist yet, or be renamed or removed while it is measured: it then counts
+  // as empty, since this only feeds progress and messages.
+  const info = await stat(path).catch((e: unknown) => void log.suppressed(`measuring ${path}`, e));
   if (info === undefined) return 0;
   if (!info.isDirectory()) return info.size;
   let total = 0;
-  for (const name of await readdir(path).catch(() => [] as string[])) {
-    total += (await stat(join(path, name)).catch(() => undefined))?.size ?? 0;
+  const names = await readdir(path).catch((e: unknown): string[] => {
+    log.suppressed(`listing ${path}`, e);
+    return [];
+  });
+  for (const name of names) {
+    total += (await stat(join(path, name)).catch((e: unknown) => void log.suppressed(`measuring ${name}`, e)))?.size ?? 0;
   }
   return total;
 }
@@ -178,25 +218,142 @@ async function sizeOf(path: string): Promise<number> {
  * error names the folder, what the dump had written and how big the database is; the partial
  * file is removed by the caller, so the space it took is free again.
  */
-async function folderFullError(prepared: PreparedBackup, dir: string, partial: string, output: string): Promise<PhaseFailedError> {
+async function folderFullError(
+  prepared: PreparedBackup,
+  dir: string,
+  partial: string,
+  output: string,
+  failure: { tool: 'pg_dump'; exit: number | null } | null,
+): Promise<BackupFolderFullError> {
+  // Each figure is optional in the message: a failure to learn one must not replace the error.
   const written = await sizeOf(partial);
-  const free = await statfs(dir).then((s) => s.bavail * s.bsize).catch(() => undefined);
+  const free = await statfs(dir)
+    .then((s) => s.bavail * s.bsize)
+    .catch((e: unknown) => void log.suppressed(`reading the free space of ${dir}`, e));
   const databaseBytes = await withClient(prepared.target, async (client) => {
     const { rows } = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
     return Number(rows[0]?.bytes ?? 0);
-  }).catch(() => undefined);
+  }).catch((e: unknown) => void log.suppressed('reading the database size', e));
   const size = databaseBytes === undefined ? '' : `; the database is ${formatBytes(databaseBytes)} on disk (a custom-format dump is usually smaller, rarely larger)`;
-  return new PhaseFailedError(
+  return new BackupFolderFullError(
     `the backup folder ${dir} is full: the dump of ${prepared.target.display} needed more than the ${formatBytes(written)} it had written when the disk filled (${free === undefined ? 'free space unknown' : `${formatBytes(free)} free`})${size}; the partial dump was removed and nothing was changed (${output.split('\n').slice(-1).join('')})`,
-    {
-      hint: `free space in ${dir} (more than ${formatBytes(Math.max(written, databaseBytes ?? 0))}) or pass --backup-dir with a folder that has room, then run the same command again`,
-      details: { backupDir: dir, writtenBytes: written, freeBytes: free ?? null, databaseBytes: databaseBytes ?? null },
-    },
+    `free space in ${dir} (more than ${formatBytes(Math.max(written, databaseBytes ?? 0))}) or pass --backup-dir with a folder that has room, then run the same command again`,
+    { backupDir: dir, writtenBytes: written, freeBytes: free ?? null, databaseBytes: databaseBytes ?? null },
+    failure,
   );
 }
+
 /** `<db>-<release>-<YYYYMMDDTHHMMSSmmmZ>`, safe as a file name on every file system. */
 export function backupId(database: string, release: string | null, now: Date): string {
   const stamp = now.toISOString().replace(/[-:.]/g, '');
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.]+/g, '_');
   return `${safe(database)}-${safe(release ?? 'unknown')}-${stamp}`;
+}
+
+/**
+ * Takes a backup labelled with the database's current release (from its ledger, when it has
+ * one) and records it, with the database identity, in the ledger's `backups` table as well as in
+ * the sidecar. A database without a ledger still gets its dump and sidecar: the release is then
+ * unknown and the server's system identifier and the database name identify it.
+ */
+export async function takeRecordedBackup(
+  prepared: PreparedBackup,
+  ledger: Ledger | null,
+  runId: string | null,
+  options: { ledgerSchema?: string; onEvent?: (event: BackupEvent) => void } = {},
+): Promise<BackupRecord> {
+  const state = ledger === null ? null : await ledger.currentRelease();
+  const ledgerSchema = ledger?.schema ?? options.ledgerSchema ?? 'leapfrog';
+  const record = await takeBackup(prepared, { release: state?.release ?? null, version: state?.version ?? null, runId, ledgerSchema }, new Date(), options.onEvent);
+  if (ledger !== null && state !== null) {
+    await ledger.recordBackup({
+      release: state.release,
+      version: state.version,
+      path: record.path,
+      format: record.format,
+      bytes: record.bytes,
+      sha256: record.sha256,
+      durationMs: record.durationMs,
+      runId,
+      databaseId: record.databaseId,
+      systemIdentifier: record.systemIdentifier,
+      databaseName: record.databaseName,
+    });
+  }
+  return record;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pre-upgrade backup of step and apply
+
+/**
+ * When the automatic pre-upgrade backup is due. The backup that matters is the one taken
+ * immediately before the upgrade began, so:
+ * - `step` takes it only for the first step of a plan (the database is at the plan's `from`);
+ * - `apply` takes one before its first schema command wherever the plan starts;
+ * - a re-run that resumes a step an earlier run began (any of its schema, data or check phases
+ *   is in the ledger) takes none: the database is half-migrated, and the backup of the state
+ *   before that step was taken by the run that began it. `--backup` asks for one anyway.
+ *   A recorded preflight does not count: it changes nothing and runs before the backup, so a
+ *   run that stopped after it (a failed backup, Ctrl-C) has no backup yet.
+ */
+export async function isPreUpgradeBackupDue(
+  ledger: Ledger,
+  mode: 'step' | 'apply',
+  current: ReleaseRef,
+  planFrom: ReleaseRef,
+  release: Release,
+): Promise<boolean> {
+  if (mode === 'step' && current.release !== planFrom.release) return false;
+  for (const key of phaseKeys(current.release, release)) {
+    if ((await ledger.phase(key)) !== null) return false;
+  }
+  return true;
+}
+
+function phaseKeys(fromRelease: string, release: Release): PhaseKey[] {
+  return stepPhases(release).filter((p) => p.phase !== 'preflight').map((p) => ({ fromRelease, release: release.id, phase: p.phase, name: p.name }));
+}
+
+export interface PreUpgradeFlags extends BackupFlags {
+  /** true: always (`--backup`); false: never (`--no-backup`); undefined: automatic. */
+  backup: boolean | undefined;
+}
+
+/**
+ * What the run hook knows when the first command that can change the database is about to run
+ * (after a green preflight).
+ */
+export interface PreUpgradeContext {
+  runId: string;
+  ledger: Ledger;
+  current: ReleaseRef;
+  planFrom: ReleaseRef;
+  /** The step whose first command is about to run. */
+  release: Release;
+  /** The runner's event listener: the backup's progress is shown as its own task. */
+  emit: (event: BackupEvent) => void;
+}
+
+export type PreUpgradeHook = (context: PreUpgradeContext) => Promise<void>;
+
+/**
+ * Called by `step`/`apply` before anything runs: checks that a backup can be taken (pg_dump
+ * present and not older than the server), so a refusal never comes after a schema command.
+ * Returns the hook the runner calls after the preflight, right before the first command that can
+ * change the database, or undefined with `--no-backup`.
+ */
+export async function preparePreUpgradeBackup(
+  target: DatabaseTarget,
+  mode: 'step' | 'apply',
+  flags: PreUpgradeFlags,
+  onBackup: (record: BackupRecord) => void,
+): Promise<PreUpgradeHook | undefined> {
+  if (flags.backup === false) return undefined;
+  const prepared = await prepareBackup(target, await backupSettingsFrom(flags));
+  return async (context) => {
+    const take = flags.backup === true || (await isPreUpgradeBackupDue(context.ledger, mode, context.current, context.planFrom, context.release));
+    if (!take) return;
+    onBackup(await takeRecordedBackup(prepared, context.ledger, context.runId, { onEvent: context.emit }));
+  };
 }

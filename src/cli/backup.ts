@@ -36,9 +36,7 @@ export function register(program: Command): void {
   withBackupOptions(withDatabase(command)).action(
     action<Options>(async (options) => {
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
-      const { backupSettingsFrom } = await import('../backup/backup-settings.js');
-      const { prepareBackup } = await import('../backup/take-backup.js');
-      const { takeRecordedBackup } = await import('../backup/recorded-backup.js');
+      const { backupSettingsFrom, prepareBackup, takeRecordedBackup } = await import('../backup/take-backup.js');
       const { openPostgresLedger } = await import('../ledger/open-ledger.js');
       const { formatBackupLine } = await import('../backup/format-backup.js');
       const target = resolveDatabaseTarget(options.databaseUrl);
@@ -87,9 +85,8 @@ export function safetyExtension(
   mode: 'step' | 'apply',
 ): (base: RunPlanCommandOptions) => Promise<RunPlanCommandOptions> {
   return async (base) => {
-    const { requestedTarget } = await import('../backup/requested-target.js');
-    const { assertForwardOnly } = await import('../backup/check-forward-only.js');
-    const { preparePreUpgradeBackup } = await import('../backup/pre-upgrade-backup.js');
+    const { requestedTarget, assertForwardOnly } = await import('../backup/forward-only-guard.js');
+    const { preparePreUpgradeBackup } = await import('../backup/take-backup.js');
     const { formatBackupLine } = await import('../backup/format-backup.js');
     const to = await requestedTarget(base.catalogDir, base.planFile, base.to);
     if (to !== undefined) {

@@ -20,10 +20,9 @@ export function register(program: Command): void {
   withDatabase(command).action(
     action<Options>(async (options) => {
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
-      const { knownBackupsOf } = await import('../backup/known-backups-of.js');
-      const { formatBackupTable } = await import('../backup/format-backup.js');
-      const { restoreCommand } = await import('../backup/forward-only-guard.js');
-      const { skippedSidecarLine } = await import('../backup/backup-sidecar.js');
+      const { knownBackupsOf } = await import('../backup/backup-store.js');
+      const { formatBackupTable, skippedSidecarLine } = await import('../backup/format-backup.js');
+      const { restoreCommand } = await import('../backup/forward-only.js');
       const { describeIdentity } = await import('../backup/database-identity.js');
       // No database configured is fine: the sidecars alone list the backups.
       const hasDatabase = options.databaseUrl !== undefined || process.env['DATABASE_URL'] !== undefined || process.env['PGHOST'] !== undefined || process.env['PGDATABASE'] !== undefined;

@@ -41,7 +41,7 @@ export function register(program: Command): void {
       let printed: object = plan;
       if (options.out !== undefined) {
         const [{ writePlanFile }, { leapfrogVersion }, { pinImageDigests }] = await Promise.all([
-          import('../plan-file/write-plan-file.js'),
+          import('../plan-file/plan-file.js'),
           import('./leapfrog-version.js'),
           import('../images/pin-image-digests.js'),
         ]);

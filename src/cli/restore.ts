@@ -32,10 +32,9 @@ export function register(program: Command): void {
     action<Options>(async (options, cmd) => {
       const [ref] = cmd.args as [string];
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
-      const { locateBackup } = await import('../backup/locate-backup.js');
-      const { verifyBackup } = await import('../backup/verify-backup.js');
+      const { locateBackup } = await import('../backup/backup-store.js');
+      const { verifyBackup, restoreBackup, restoredRelease } = await import('../backup/restore-backup.js');
       const { resolvePgTools } = await import('../backup/pg-tools.js');
-      const { restoreBackup, restoredRelease } = await import('../backup/restore-backup.js');
       const { formatDuration } = await import('../util/duration.js');
       const { ledgerSchemaName } = await import('../ledger/ledger-schema-name.js');
       const target = resolveDatabaseTarget(options.databaseUrl);

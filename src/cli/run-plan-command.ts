@@ -3,7 +3,7 @@ import { InterruptedError, LeapfrogError, NothingToDoError } from '../errors/ind
 import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-executor.js';
 import type { Ledger, RunMode } from '../ledger/ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import type { PlanFile } from '../plan-file/index.js';
+import type { PlanFile } from '../plan-file/plan-file.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { CheckResult } from '../runner/protocols/upgradecheck.js';
 import type { RunResult } from '../runner/run-result.js';
@@ -114,7 +114,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
   let plan: Plan | null = null;
   let planDigest = '';
   if (options.planFile !== undefined) {
-    const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
+    const [{ readPlanFile }, { assertPlanMatchesCatalog }] = await Promise.all([import('../plan-file/plan-file.js'), import('../plan-file/plan-match.js')]);
     const file = options.planFileContents ?? (await readPlanFile(options.planFile));
     assertPlanMatchesCatalog(file, catalog, options.planFile);
     // Exit 6 when an image the plan pinned was rebuilt since (src/images/verify-plan-images.ts).
@@ -148,7 +148,7 @@ export async function runPlanCommand(options: RunPlanCommandOptions): Promise<Ru
           return nothingToDo(options.mode, { release: current?.release ?? '', version: current?.version ?? '' });
         }
         runnablePlan = planned;
-        const { planDigestOf } = await import('../plan-file/index.js');
+        const { planDigestOf } = await import('../plan-file/plan-file.js');
         planDigest = planDigestOf(runnablePlan);
       } else {
         runnablePlan = plan;

@@ -19,7 +19,7 @@ export async function runVerb(input: RunVerbInput): Promise<number> {
   // A missing or broken plan file is bad input whatever the database: say so before anything
   // (the backup guards included) tries to connect, and hand the contents on so it is read once.
   const planFileContents =
-    input.planFile === undefined ? undefined : await (await import('../plan-file/index.js')).readPlanFile(input.planFile);
+    input.planFile === undefined ? undefined : await (await import('../plan-file/plan-file.js')).readPlanFile(input.planFile);
   const base: RunPlanCommandOptions = {
     planFile: input.planFile,
     planFileContents,

@@ -8,7 +8,7 @@ import { resolveDatabaseTarget } from '../pg/database-target.js';
 import type { Plan } from '../planner/plan.js';
 import { pendingSteps } from '../runner/pending-steps.js';
 import { formatDuration } from '../util/duration.js';
-import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
+import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/forward-only.js';
 import type { OutputMode } from './output-mode.js';
 import { nextCommand as leapfrogCommand } from '../util/next-command.js';
 
@@ -53,7 +53,7 @@ export async function status(input: StatusInput): Promise<number> {
   const target = resolveDatabaseTarget(input.databaseUrl);
   let plan: Plan | null = null;
   if (input.plan !== undefined) {
-    const { readPlanFile } = await import('../plan-file/index.js');
+    const { readPlanFile } = await import('../plan-file/plan-file.js');
     plan = await readPlanFile(input.plan);
   }
   const report: StatusReport = {

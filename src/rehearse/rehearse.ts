@@ -1,9 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { locateBackup } from '../backup/locate-backup.js';
+import { locateBackup } from '../backup/backup-store.js';
 import type { PgTools } from '../backup/pg-tools.js';
-import { restoreBackup } from '../backup/restore-backup.js';
-import { verifyBackup } from '../backup/verify-backup.js';
+import { restoreBackup, verifyBackup } from '../backup/restore-backup.js';
 import type { RunPlanCommandOptions, RunSummary } from '../cli/run-plan-command.js';
 import { LeapfrogError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
@@ -50,7 +49,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   const origin = performance.now();
   const startedAt = new Date();
   const timeline = new TimelineRecorder(origin);
-  const { readPlanFile, assertPlanMatchesCatalog } = await import('../plan-file/index.js');
+  const [{ readPlanFile }, { assertPlanMatchesCatalog }] = await Promise.all([import('../plan-file/plan-file.js'), import('../plan-file/plan-match.js')]);
   const { loadCatalog } = await import('../catalog/load-catalog.js');
   // A bad plan is refused before any copy is made.
   const plan = await readPlanFile(options.planFile);

@@ -13,7 +13,7 @@ import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environ
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { redact } from '../pg/redact.js';
-import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
+import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/forward-only.js';
 import { nextCommand } from '../util/next-command.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { PhaseRef, RunnerEventListener } from './events.js';

@@ -125,7 +125,7 @@ async function releaseFolders(root: string): Promise<string[]> {
 /** Plans in the plans folder, as their stops; unreadable ones are skipped (plan checks own them). */
 async function savedPlans(dir: string): Promise<{ file: string; steps: string[] }[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const { readPlanFile } = await import('../plan-file/read-plan-file.js');
+  const { readPlanFile } = await import('../plan-file/plan-file.js');
   const plans: { file: string; steps: string[] }[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
     const file = join(dir, name);

@@ -74,7 +74,7 @@ describe('leapfrog plan (shipped catalog)', () => {
     expect(result.stdout).toContain(`next: leapfrog apply --plan ${out}`);
     const file = JSON.parse(await readFile(out, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(file).sort()).toEqual(['catalogDigest', 'createdAt', 'from', 'leapfrogVersion', 'planDigest', 'planVersion', 'steps', 'to']);
-    const { readPlanFile } = await import('../../src/plan-file/read-plan-file.js');
+    const { readPlanFile } = await import('../../src/plan-file/plan-file.js');
     expect((await readPlanFile(out)).steps.map((s) => s.release)).toEqual(['2024.1', '2025.1']);
   });
 

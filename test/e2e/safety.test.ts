@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { withClient } from '../../src/pg/with-client.js';
-import { fingerprintDatabase, type DatabaseFingerprint } from '../../src/backup/database-fingerprint.js';
+import { fingerprintDatabase, type DatabaseFingerprint } from '../helpers/database-fingerprint.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 

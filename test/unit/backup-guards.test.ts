@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parsePgVersion, serverVersionFromNum } from '../../src/backup/pg-tools.js';
-import { assertPgDumpCanDump } from '../../src/backup/pg-dump-guard.js';
-import { downgradeRefusal, newestBackupAtOrBefore } from '../../src/backup/forward-only-guard.js';
-import { mergeKnownBackups, type KnownBackup } from '../../src/backup/known-backup.js';
+import { parsePgVersion, serverVersionFromNum, assertPgDumpCanDump } from '../../src/backup/pg-tools.js';
+import { downgradeRefusal, newestBackupAtOrBefore } from '../../src/backup/forward-only.js';
+import { mergeKnownBackups, type KnownBackup } from '../../src/backup/backup-store.js';
 import { backupId } from '../../src/backup/take-backup.js';
 import { sameDatabase } from '../../src/backup/database-identity.js';
 import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError, ExitCode, LeapfrogError, StalePlanError } from '../../src/errors/index.js';
-import { canonicalJson } from '../../src/plan-file/canonical-json.js';
-import { assertPlanMatchesCatalog, planDigestOf, readPlanFile, writePlanFile } from '../../src/plan-file/index.js';
+import { canonicalJson, planDigestOf, readPlanFile, writePlanFile } from '../../src/plan-file/plan-file.js';
+import { assertPlanMatchesCatalog } from '../../src/plan-file/plan-match.js';
 import { planPath } from '../../src/planner/plan-path.js';
 import { catalogBuilder, slurpCatalog } from '../helpers/catalog-builder.js';
 

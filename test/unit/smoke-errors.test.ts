@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';
-import { ensureBackupDir } from '../../src/backup/backup-dir.js';
+import { ensureBackupDir } from '../../src/backup/backup-store.js';
 import { redact } from '../../src/pg/redact.js';
 import { databaseTargetFromUrl, resolveDatabaseTarget } from '../../src/pg/database-target.js';
 import { parseDuration } from '../../src/util/duration.js';
