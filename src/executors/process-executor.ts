@@ -53,6 +53,9 @@ export class ProcessExecutor implements PhaseExecutor {
     log.debug(`spawned \`${command.join(' ')}\` (release ${options.release.id}, phase ${options.phase}) in ${cwd}, pid ${child.pid ?? 'none'}`);
     child.stdout.on('data', (chunk: Buffer) => output.write('stdout', chunk));
     child.stderr.on('data', (chunk: Buffer) => output.write('stderr', chunk));
+    // A pipe error must not crash leapfrog; the exit code still decides the phase.
+    child.stdout.on('error', (error) => log.suppressed(`reading the stdout of pid ${child.pid ?? 'none'}`, error));
+    child.stderr.on('error', (error) => log.suppressed(`reading the stderr of pid ${child.pid ?? 'none'}`, error));
     // 'close' comes after the exit and after both pipes ended (also after a spawn 'error').
     let spawnError: NodeJS.ErrnoException | undefined;
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

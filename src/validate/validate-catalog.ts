@@ -142,6 +142,7 @@ async function savedPlans(dir: string): Promise<{ file: string; steps: string[] 
       plans.push({ file: displayPath(file), steps: [...plan.steps.map((s) => s.release)] });
     } catch (error) {
       if (!(error instanceof LeapfrogError)) throw error;
+      log.suppressed(`reading the saved plan ${file} (the plan checks report it)`, error);
     }
   }
   return plans;
