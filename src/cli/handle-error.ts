@@ -1,16 +1,15 @@
 import { CommanderError } from 'commander';
 import { ExitCode, LeapfrogError } from '../errors/index.js';
-import { redact } from '../pg/redact.js';
+import { redactKnown } from '../util/secrets.js';
 import type { OutputMode } from './output-mode.js';
-import { knownSecrets } from './secrets.js';
 
 /**
  * The one top-level error handler: every verb throws, this prints and chooses the exit code.
  * Text goes to stderr so that stdout stays clean for pipes; with `--output json` the error is
- * the final JSON line on stdout, as tools expect one summary line.
+ * the final JSON line on stdout, as tools expect one summary line. Everything it prints passes
+ * through the secrets registered by whoever resolved a database URL (src/util/secrets.ts).
  */
 export function handleError(error: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
-  const secrets = knownSecrets();
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander only because exitOverride is on.
     if (error.exitCode === 0) return ExitCode.ok;
@@ -18,7 +17,7 @@ export function handleError(error: unknown, mode: OutputMode, argv: readonly str
     // final error line every other failure gives them.
     if (mode === 'json') {
       const verb = error.code === 'commander.unknownCommand' ? undefined : verbOf(argv);
-      const message = redact(error.message.replace(/^error: /, ''), secrets);
+      const message = redactKnown(error.message.replace(/^error: /, ''));
       process.stdout.write(
         `${JSON.stringify({ type: 'error', exitCode: ExitCode.badInput, error: 'UsageError', message, hint: `run leapfrog ${verb === undefined ? '' : `${verb} `}--help`, details: { code: error.code } })}\n`,
       );
@@ -26,10 +25,10 @@ export function handleError(error: unknown, mode: OutputMode, argv: readonly str
     return ExitCode.badInput;
   }
   if (error instanceof LeapfrogError) {
-    const message = redact(error.message, secrets);
-    const hint = redact(error.hint, secrets);
+    const message = redactKnown(error.message);
+    const hint = redactKnown(error.hint);
     if (mode === 'json') {
-      const details = JSON.parse(redact(JSON.stringify(error.details), secrets)) as unknown;
+      const details = JSON.parse(redactKnown(JSON.stringify(error.details))) as unknown;
       process.stdout.write(
         `${JSON.stringify({ type: 'error', exitCode: error.exitCode, error: error.name, message, hint, details })}\n`,
       );
@@ -40,7 +39,7 @@ export function handleError(error: unknown, mode: OutputMode, argv: readonly str
     }
     return error.exitCode;
   }
-  const text = redact(error instanceof Error ? (error.stack ?? error.message) : String(error), secrets);
+  const text = redactKnown(error instanceof Error ? (error.stack ?? error.message) : String(error));
   if (mode === 'json') {
     process.stdout.write(`${JSON.stringify({ type: 'error', exitCode: 1, error: 'InternalError', message: text })}\n`);
   } else {

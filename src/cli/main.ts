@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { registerEnvironmentSecrets } from '../pg/database-target.js';
 import { setCarriedFlags } from '../util/next-command.js';
 import { carriedFlagsOf } from './carried-flags.js';
 import { handleError } from './handle-error.js';
@@ -16,6 +17,7 @@ const program = new Command('leapfrog')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerEnvironmentSecrets();
 registerVerbs(program);
 // Before any verb runs: the flags its `next:` hints must repeat (src/util/next-command.ts).
 program.hook('preAction', () => {

@@ -1,7 +1,15 @@
 import { join } from 'node:path';
+import { execa } from 'execa';
 import type { Catalog } from '../catalog/release.js';
+import { buildReleaseImage } from '../images/build-image.js';
+import { connectDocker } from '../images/docker-connection.js';
+import { imageDigest } from '../images/image-digest.js';
+import { requireKitBundle } from '../images/kit-bundle.js';
 import type { Plan } from '../planner/plan.js';
+import { logger } from '../util/logger.js';
 import { packageRoot } from '../util/package-root.js';
+
+const log = logger('demo');
 
 /** The base image scripts/build-base-image.sh makes from this host's node, with no registry. */
 export const OFFLINE_BASE_IMAGE = 'leapfrog/node-base:local';
@@ -13,12 +21,6 @@ export const OFFLINE_BASE_IMAGE = 'leapfrog/node-base:local';
  * they are, like `leapfrog apply` would.
  */
 export async function ensureDemoImages(catalog: Catalog, plan: Plan, say: (line: string) => void): Promise<void> {
-  const [{ connectDocker }, { imageDigest }, { buildReleaseImage }, { requireKitBundle }] = await Promise.all([
-    import('../images/docker-connection.js'),
-    import('../images/image-digest.js'),
-    import('../images/build-image.js'),
-    import('../images/kit-bundle.js'),
-  ]);
   const docker = await connectDocker();
   const missing = [];
   for (const step of plan.steps) {
@@ -27,7 +29,7 @@ export async function ensureDemoImages(catalog: Catalog, plan: Plan, say: (line:
   if (missing.length === 0) return;
   if ((await imageDigest(OFFLINE_BASE_IMAGE, docker)) === null) {
     say(`building the offline base image ${OFFLINE_BASE_IMAGE} from this host's node`);
-    const { execa } = await import('execa');
+    log.debug(`running scripts/build-base-image.sh --tag ${OFFLINE_BASE_IMAGE}`);
     await execa(join(packageRoot(), 'scripts', 'build-base-image.sh'), ['--tag', OFFLINE_BASE_IMAGE]);
   }
   const kitBundlePath = requireKitBundle();

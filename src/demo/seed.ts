@@ -3,7 +3,10 @@ import { BadInputError } from '../errors/index.js';
 import { KitError } from '../kit/kit-error.js';
 import { loadReleaseTree } from '../kit/release-tree.js';
 import { applySchema } from '../kit/schema-command.js';
+import { logger } from '../util/logger.js';
 import { defaultCatalogDir } from './demo-paths.js';
+
+const log = logger('demo');
 
 export interface SeedOptions {
   /** Orders to create; customers are a quarter of that (at least one). */
@@ -34,6 +37,7 @@ export async function seedDemoDatabase(url: string, options: SeedOptions): Promi
   }
   const started = performance.now();
   const client = new pg.Client({ connectionString: url, application_name: 'leapfrog-demo-seed' });
+  log.debug(`seeding ${options.rows} orders: connecting`);
   await client.connect();
   try {
     const shape = await tableShape(client);
@@ -79,13 +83,13 @@ export async function seedDemoDatabase(url: string, options: SeedOptions): Promi
     await client.query('ANALYZE customers, orders');
     return { customers, orders: options.rows, durationMs: performance.now() - started };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => log.suppressed('rolling back the demo seed', rollbackError));
     if (error instanceof KitError) {
       throw new BadInputError(`the ${SEED_RELEASE} schema could not be created: ${error.message}`, { hint: error.hint, cause: error });
     }
     throw error;
   } finally {
-    await client.end().catch(() => undefined);
+    await client.end().catch((endError: unknown) => log.suppressed('closing the demo seed connection', endError));
   }
 }
 

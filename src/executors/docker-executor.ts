@@ -5,9 +5,12 @@ import type { Release } from '../catalog/release.js';
 import type { LeapfrogError} from '../errors/index.js';
 import { BadInputError, PhaseFailedError } from '../errors/index.js';
 import { connectDocker, dockerMessage, dockerStatusCode } from '../images/docker-connection.js';
-import { LineSplitter } from './line-splitter.js';
-import type { OutputStream, PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
+import { OutputLines } from './output-lines.js';
+import type { PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
+import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
+
+const log = logger('executor:docker');
 
 export interface DockerExecutorOptions {
   /** Container network mode; default `host`, so that a database on localhost is reachable. */
@@ -33,7 +36,6 @@ export const LABEL = {
   owner: 'leapfrog.owner',
 } as const;
 
-const TAIL_LINES = 50;
 /** After the container exited, how long the attached log stream may take to drain. */
 const DRAIN_MS = 5_000;
 
@@ -79,6 +81,7 @@ export class DockerExecutor implements PhaseExecutor {
       if (currentRunId !== undefined && labels[LABEL.run] === currentRunId && labels[LABEL.owner] === this.#owner) continue;
       if (!ownerIsGone(labels[LABEL.owner])) continue;
       try {
+        log.debug(`reaping container ${info.Id.slice(0, 12)} of run ${labels[LABEL.run] ?? '?'} (owner ${labels[LABEL.owner] ?? 'none'} is gone)`);
         await docker.getContainer(info.Id).remove({ force: true });
         reaped.push(info.Id);
         this.#options.onNotice?.(
@@ -86,6 +89,7 @@ export class DockerExecutor implements PhaseExecutor {
         );
       } catch (error) {
         if (dockerStatusCode(error) !== 404) throw error;
+        log.suppressed(`reaping container ${info.Id.slice(0, 12)} (already gone)`, error);
       }
     }
     return reaped;
@@ -93,27 +97,22 @@ export class DockerExecutor implements PhaseExecutor {
 
   async run(command: readonly string[], options: PhaseRunOptions): Promise<PhaseRunResult> {
     const started = performance.now();
-    const tail: string[] = [];
+    const output = new OutputLines(options.onLine);
     const result = (exitCode: number | null, timedOut: boolean, aborted: boolean): PhaseRunResult => ({
       exitCode,
       timedOut,
       aborted,
       durationMs: performance.now() - started,
-      outputTail: tail.slice(-TAIL_LINES),
+      outputTail: output.tail(),
     });
     if (options.signal.aborted) return result(null, false, true);
 
     const docker = await this.#engine();
-    const onLine = (line: string, stream: OutputStream) => {
-      tail.push(line);
-      if (tail.length > TAIL_LINES * 2) tail.splice(0, tail.length - TAIL_LINES);
-      options.onLine(line, stream);
-    };
 
     const container = await this.#create(docker, command, options);
     let firstError: unknown;
     try {
-      return await this.#attachStartWait(docker, container, options, onLine, result);
+      return await this.#attachStartWait(docker, container, options, output, result);
     } catch (error) {
       firstError = error;
       throw error;
@@ -128,6 +127,7 @@ export class DockerExecutor implements PhaseExecutor {
 
   async #create(docker: Dockerode, command: readonly string[], options: PhaseRunOptions): Promise<Dockerode.Container> {
     const { release, phase, runId } = options;
+    log.debug(`creating a container of ${release.image} for \`${command.join(' ')}\` (release ${release.id}, phase ${phase})`);
     try {
       return await docker.createContainer({
         Image: release.image,
@@ -161,17 +161,18 @@ export class DockerExecutor implements PhaseExecutor {
     docker: Dockerode,
     container: Dockerode.Container,
     options: PhaseRunOptions,
-    onLine: (line: string, stream: OutputStream) => void,
+    output: OutputLines,
     result: (exitCode: number | null, timedOut: boolean, aborted: boolean) => PhaseRunResult,
   ): Promise<PhaseRunResult> {
     // Attach before start, or the first lines of a fast command are lost.
     const raw = await container.attach({ stream: true, stdout: true, stderr: true });
-    const drained = demultiplexLines(docker, raw, onLine);
+    const drained = demultiplexLines(docker, raw, output);
 
     // next-exit: the default (not-running) is already true of a created container and returns at once.
     const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
     // A failed start still settles wait(); keep it from becoming an unhandled rejection.
-    exited.catch(() => undefined);
+    exited.catch((error: unknown) => log.suppressed(`waiting for container ${container.id.slice(0, 12)} (a failed start settles it too)`, error));
+    log.debug(`starting container ${container.id.slice(0, 12)}`);
     await container.start();
 
     let stopReason: 'timeout' | 'abort' | undefined;
@@ -193,14 +194,17 @@ export class DockerExecutor implements PhaseExecutor {
     try {
       const first = await Promise.race([exited.then((status) => ({ status })), stopped.then(() => null)]);
       if (first !== null) {
+        log.debug(`container ${container.id.slice(0, 12)} exited with ${first.status.StatusCode}`);
         await withDeadline(drained, DRAIN_MS);
         return result(first.status.StatusCode, false, false);
       }
+      log.debug(`killing container ${container.id.slice(0, 12)} (${stopReason === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'aborted'})`);
       await container.kill().catch((error: unknown) => {
         // 409: it exited between the race and the kill; the wait below still settles.
         if (dockerStatusCode(error) !== 409 && dockerStatusCode(error) !== 404) throw error;
+        log.suppressed(`killing container ${container.id.slice(0, 12)} (it had already exited)`, error);
       });
-      await exited.catch(() => undefined);
+      await exited.catch((error: unknown) => log.suppressed(`waiting for the killed container ${container.id.slice(0, 12)}`, error));
       await withDeadline(drained, DRAIN_MS);
       return result(null, stopReason === 'timeout', stopReason === 'abort');
     } finally {
@@ -211,11 +215,15 @@ export class DockerExecutor implements PhaseExecutor {
 
   /** Always removes the container; a failure here never replaces the error already on its way. */
   async #remove(container: Dockerode.Container, options: PhaseRunOptions, firstError: unknown): Promise<void> {
+    log.debug(`removing container ${container.id.slice(0, 12)}`);
     try {
       await container.remove({ force: true });
     } catch (error) {
       if (dockerStatusCode(error) === 404) return;
-      if (firstError !== undefined) return;
+      if (firstError !== undefined) {
+        log.suppressed(`removing container ${container.id.slice(0, 12)} after an earlier error`, error);
+        return;
+      }
       throw new PhaseFailedError(
         `the ${options.phase} phase of release ${options.release.id} finished, but its container ${container.id.slice(0, 12)} could not be removed: ${dockerMessage(error)}`,
         {
@@ -238,8 +246,10 @@ export class DockerExecutor implements PhaseExecutor {
       return;
     } catch (error) {
       if (dockerStatusCode(error) !== 404) throw error;
+      log.debug(`image ${release.image} of release ${release.id} is not present`);
     }
     this.#options.onNotice?.(`image ${release.image} of release ${release.id} is not present: pulling it`);
+    log.debug(`pulling ${release.image}`);
     try {
       const stream = await docker.pull(release.image);
       await new Promise<void>((resolve, reject) => {
@@ -272,18 +282,19 @@ function missingImageError(release: Release, pullFailure?: string): LeapfrogErro
  * Splits the engine's multiplexed attach stream into stdout and stderr and hands on whole lines.
  * Resolves when the stream ended (the container exited) and the last partial lines were flushed.
  */
-function demultiplexLines(docker: Dockerode, raw: NodeJS.ReadableStream, onLine: (line: string, stream: OutputStream) => void): Promise<void> {
+function demultiplexLines(docker: Dockerode, raw: NodeJS.ReadableStream, output: OutputLines): Promise<void> {
   const out = new PassThrough();
   const err = new PassThrough();
-  const outLines = new LineSplitter((line) => onLine(line, 'stdout'));
-  const errLines = new LineSplitter((line) => onLine(line, 'stderr'));
-  out.on('data', (chunk: Buffer) => outLines.push(chunk));
-  err.on('data', (chunk: Buffer) => errLines.push(chunk));
+  out.on('data', (chunk: Buffer) => output.write('stdout', chunk));
+  err.on('data', (chunk: Buffer) => output.write('stderr', chunk));
   docker.modem.demuxStream(raw, out, err);
   return new Promise((resolve) => {
+    let finished = false;
     const finish = () => {
-      outLines.flush();
-      errLines.flush();
+      // 'end' and 'close' both come: flush once.
+      if (finished) return;
+      finished = true;
+      output.end();
       resolve();
     };
     raw.on('end', finish);

@@ -30,7 +30,7 @@ export interface PhaseRunResult {
 }
 
 /**
- * Runs one phase command for one release. `process` (execa) and `docker` (dockerode) implement
+ * Runs one phase command for one release. `process` (node:child_process) and `docker` (dockerode) implement
  * it; the runner knows only this role. A non-zero exit is a result, not an exception: only a
  * failure to run at all (missing binary, missing image, engine unreachable) throws, as a
  * LeapfrogError with the way out.

@@ -1,11 +1,13 @@
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
 import type { Release } from '../catalog/release.js';
 import { PhaseFailedError } from '../errors/index.js';
-import { OutputTail } from './output-tail.js';
+import { logger } from '../util/logger.js';
+import { OutputLines } from './output-lines.js';
 import { inheritableEnvironment } from './phase-environment.js';
-import type { OutputStream, PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
+import type { PhaseExecutor, PhaseRunOptions, PhaseRunResult } from './phase-executor.js';
+
+const log = logger('executor:process');
 
 export interface ProcessExecutorOptions {
   /** Time between SIGTERM and SIGKILL when a command is stopped. */
@@ -36,72 +38,82 @@ export class ProcessExecutor implements PhaseExecutor {
         hint: `give the phase a command in ${options.release.file}`,
       });
     }
-    const { execa } = await import('execa');
     const started = performance.now();
-    const tail = new OutputTail();
-    const env = environmentFor(options.release, options.env);
-    // Its own process group (detached), so a stop reaches the command's children too.
-    const subprocess = execa(file, args, {
-      cwd: join(options.release.dir, options.release.local?.cwd ?? '.'),
-      // The whole environment, built here: execa must not add leapfrog's own DATABASE_URL/PG*.
-      env,
-      extendEnv: false,
+    const output = new OutputLines(options.onLine);
+    const cwd = join(options.release.dir, options.release.local?.cwd ?? '.');
+    // The whole environment, built here: nothing of leapfrog's own DATABASE_URL/PG* (and PATH
+    // from it is where spawn looks the command up). Its own process group (detached), so a stop
+    // reaches the command's children too. No shell: the argv goes to the OS as is.
+    const child = spawn(file, args, {
+      cwd,
+      env: environmentFor(options.release, options.env),
       detached: true,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const lines = Promise.all([
-      readLines(subprocess.stdout, 'stdout', tail, options.onLine),
-      readLines(subprocess.stderr, 'stderr', tail, options.onLine),
-    ]);
+    log.debug(`spawned \`${command.join(' ')}\` (release ${options.release.id}, phase ${options.phase}) in ${cwd}, pid ${child.pid ?? 'none'}`);
+    child.stdout.on('data', (chunk: Buffer) => output.write('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => output.write('stderr', chunk));
+    // A pipe error must not crash leapfrog; the exit code still decides the phase.
+    child.stdout.on('error', (error) => log.suppressed(`reading the stdout of pid ${child.pid ?? 'none'}`, error));
+    child.stderr.on('error', (error) => log.suppressed(`reading the stderr of pid ${child.pid ?? 'none'}`, error));
+    // 'close' comes after the exit and after both pipes ended (also after a spawn 'error').
+    let spawnError: NodeJS.ErrnoException | undefined;
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        spawnError ??= error;
+      });
+      child.on('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
+    });
 
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const stop = () => {
-      if (subprocess.pid === undefined || killTimer !== undefined) return;
-      signalGroup(subprocess.pid, 'SIGTERM');
-      const pid = subprocess.pid;
+    const stop = (why: string) => {
+      if (child.pid === undefined || killTimer !== undefined) return;
+      log.debug(`stopping pid ${child.pid} and its process group (${why}): SIGTERM, SIGKILL after ${this.killGraceMs} ms`);
+      signalGroup(child.pid, 'SIGTERM');
+      const pid = child.pid;
       killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      stop();
+      stop(`timed out after ${options.timeoutMs} ms`);
     }, options.timeoutMs);
     const onAbort = () => {
       aborted = true;
-      stop();
+      stop('aborted');
     };
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
 
     try {
-      const result = await subprocess;
-      await lines;
-      if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+      const { code, signal } = await closed;
+      output.end();
+      if (spawnError !== undefined) {
+        log.debug(`could not spawn \`${command.join(' ')}\`: ${spawnError.message}`);
         throw new PhaseFailedError(
-          `release ${options.release.id}, phase ${options.phase}: cannot run \`${command.join(' ')}\`: ${result.code === 'ENOENT' ? 'command not found' : result.shortMessage}`,
+          `release ${options.release.id}, phase ${options.phase}: cannot run \`${command.join(' ')}\`: ${spawnError.code === 'ENOENT' ? 'command not found' : spawnError.message}`,
           {
             hint: `check ${options.release.file}: the command must be on PATH or in the release's local.path (${(options.release.local?.path ?? []).join(', ') || 'none set'})`,
-            details: { release: options.release.id, phase: options.phase, command: [...command], code: result.code },
+            details: { release: options.release.id, phase: options.phase, command: [...command], code: spawnError.code },
           },
         );
       }
-      const killed = result.exitCode === undefined;
+      log.debug(`pid ${child.pid ?? 'none'} ended: ${signal === null ? `exit ${code ?? '?'}` : `signal ${signal}`}`);
       return {
-        exitCode: killed ? null : (result.exitCode ?? null),
+        // Killed by a signal: no exit code.
+        exitCode: signal === null ? code : null,
         timedOut,
         aborted,
         durationMs: performance.now() - started,
-        outputTail: tail.toArray(),
+        outputTail: output.tail(),
       };
     } finally {
       clearTimeout(timer);
       if (killTimer !== undefined) clearTimeout(killTimer);
       options.signal.removeEventListener('abort', onAbort);
       // Children that outlived their parent in the group go too, so nothing keeps writing.
-      if (subprocess.pid !== undefined && (timedOut || aborted)) signalGroup(subprocess.pid, 'SIGKILL');
+      if (child.pid !== undefined && (timedOut || aborted)) signalGroup(child.pid, 'SIGKILL');
     }
   }
 
@@ -129,21 +141,8 @@ export function environmentFor(
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-async function readLines(
-  stream: Readable | null,
-  name: OutputStream,
-  tail: OutputTail,
-  onLine: (line: string, stream: OutputStream) => void,
-): Promise<void> {
-  if (stream === null) return;
-  const reader = createInterface({ input: stream, crlfDelay: Infinity });
-  for await (const line of reader) {
-    tail.push(line);
-    onLine(line, name);
+  } catch (error) {
+    // ESRCH: the group is already gone, which is what we wanted.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') log.suppressed(`sending ${signal} to process group ${pid}`, error);
   }
 }

@@ -3,7 +3,10 @@ import type { Catalog, Release } from '../catalog/release.js';
 import { LeapfrogError, ExitCode } from '../errors/index.js';
 import { createBuildContext, releasesInImage } from './build-context.js';
 import { dockerMessage } from './docker-connection.js';
+import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
+
+const log = logger('docker:build');
 
 export interface BuildImageOptions {
   catalog: Catalog;
@@ -51,6 +54,7 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
   if (options.baseImage !== undefined) buildargs['BASE_IMAGE'] = options.baseImage;
   const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`${nextCommand('images build', '--release', release.id)}\``;
 
+  log.debug(`building ${release.image} for release ${release.id}${options.baseImage === undefined ? '' : ` on ${options.baseImage}`}`);
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(context, {
@@ -86,5 +90,6 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
     throw new ImageBuildError(`building ${release.image} for release ${release.id} failed: ${failure}`, { hint, details: { release: release.id, image: release.image } });
   }
   const id = imageId ?? (await docker.getImage(release.image).inspect()).Id;
+  log.debug(`built ${release.image}: ${id}`);
   return { release: release.id, image: release.image, id, carries: releasesInImage(catalog, release).map((r) => r.id) };
 }

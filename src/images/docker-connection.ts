@@ -1,5 +1,8 @@
 import type Dockerode from 'dockerode';
 import { BadInputError } from '../errors/index.js';
+import { logger } from '../util/logger.js';
+
+const log = logger('docker');
 
 export interface DockerConnectionOptions {
   /** Path of the engine's unix socket; default: DOCKER_HOST, then /var/run/docker.sock. */
@@ -8,8 +11,10 @@ export interface DockerConnectionOptions {
 
 /**
  * Opens the Docker Engine API and checks that it answers, so that every later failure is about
- * an image or a container, never a confusing ECONNREFUSED in the middle of a run. dockerode is
- * imported here, lazily, so that verbs which never touch Docker do not pay for loading it.
+ * an image or a container, never a confusing ECONNREFUSED in the middle of a run. dockerode
+ * (~270 ms CPU to load) is imported here, lazily, at the one place an engine is opened: the
+ * images modules are imported statically by verbs that only sometimes talk to Docker (`apply
+ * --plan` compares pinned digests only when the plan pins some), and those must not pay for it.
  */
 export async function connectDocker(options: DockerConnectionOptions = {}): Promise<Dockerode> {
   const docker = await tryConnectDocker(options);
@@ -27,10 +32,14 @@ export async function connectDocker(options: DockerConnectionOptions = {}): Prom
 export async function tryConnectDocker(options: DockerConnectionOptions = {}): Promise<Dockerode | null> {
   const { default: DockerodeClass } = await import('dockerode');
   const docker = options.socketPath === undefined ? new DockerodeClass() : new DockerodeClass({ socketPath: options.socketPath });
+  const where = options.socketPath ?? process.env['DOCKER_HOST'] ?? '/var/run/docker.sock';
+  log.debug(`pinging the Docker Engine at ${where}`);
   try {
     await withTimeout(docker.ping(), 5_000);
     return docker;
-  } catch {
+  } catch (error) {
+    // The caller turns "no engine" into its own answer (an error, or "nothing to compare").
+    log.suppressed(`pinging the Docker Engine at ${where}`, error);
     return null;
   }
 }

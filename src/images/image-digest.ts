@@ -1,5 +1,8 @@
 import type Dockerode from 'dockerode';
-import { dockerStatusCode } from './docker-connection.js';
+import { logger } from '../util/logger.js';
+import { dockerStatusCode, tryConnectDocker } from './docker-connection.js';
+
+const log = logger('docker');
 
 /**
  * The content digest of a local image: its image id ("sha256:…", the digest of its config,
@@ -10,16 +13,19 @@ import { dockerStatusCode } from './docker-connection.js';
 export async function imageDigest(image: string, docker?: Dockerode): Promise<string | null> {
   let engine = docker;
   if (engine === undefined) {
-    const { tryConnectDocker } = await import('./docker-connection.js');
     const connected = await tryConnectDocker();
     if (connected === null) return null;
     engine = connected;
   }
   try {
     const info = await engine.getImage(image).inspect();
+    log.debug(`image ${image} is ${info.Id}`);
     return info.Id;
   } catch (error) {
-    if (dockerStatusCode(error) === 404) return null;
+    if (dockerStatusCode(error) === 404) {
+      log.debug(`image ${image} is not present`);
+      return null;
+    }
     throw error;
   }
 }

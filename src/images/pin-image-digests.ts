@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Plan } from '../planner/plan.js';
+import { tryConnectDocker } from './docker-connection.js';
+import { imageDigest } from './image-digest.js';
 
 /**
  * Records each step's image digest in a plan about to be saved, when a Docker Engine answers and
@@ -9,7 +11,6 @@ import type { Plan } from '../planner/plan.js';
  */
 export async function pinImageDigests(plan: Plan): Promise<Plan> {
   if (!dockerSocketLikelyPresent()) return plan;
-  const [{ tryConnectDocker }, { imageDigest }] = await Promise.all([import('./docker-connection.js'), import('./image-digest.js')]);
   const docker = await tryConnectDocker();
   if (docker === null) return plan;
   const steps = [];

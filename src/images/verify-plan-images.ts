@@ -2,6 +2,8 @@ import type Dockerode from 'dockerode';
 import type { Plan } from '../planner/plan.js';
 import { StalePlanError } from '../errors/index.js';
 import { nextCommand } from '../util/next-command.js';
+import { tryConnectDocker } from './docker-connection.js';
+import { imageDigest } from './image-digest.js';
 
 export interface PlanImageCheck {
   release: string;
@@ -23,12 +25,10 @@ export async function verifyPlanImages(plan: Plan, options: { planFile?: string;
   if (pinnedSteps.length === 0) return [];
   let docker = options.docker;
   if (docker === undefined) {
-    const { tryConnectDocker } = await import('./docker-connection.js');
     const connected = await tryConnectDocker(options.socketPath === undefined ? {} : { socketPath: options.socketPath });
     if (connected === null) return [];
     docker = connected;
   }
-  const { imageDigest } = await import('./image-digest.js');
   const checks: PlanImageCheck[] = [];
   for (const step of pinnedSteps) {
     checks.push({ release: step.release, image: step.image, pinned: step.imageDigest as string, current: await imageDigest(step.image, docker) });

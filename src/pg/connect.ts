@@ -2,6 +2,9 @@ import type pg from 'pg';
 import { BadInputError } from '../errors/index.js';
 import type { DatabaseTarget } from './database-target.js';
 import { redact } from './redact.js';
+import { logger } from '../util/logger.js';
+
+const log = logger('pg');
 
 /**
  * Opens one pg client. A failure names the database by its display form only: pg's own
@@ -16,10 +19,14 @@ import { redact } from './redact.js';
  * network between us and the server (NAT and proxies that drop idle connections).
  */
 export async function connectClient(target: DatabaseTarget, applicationName: string): Promise<pg.Client> {
+  // pg stays lazy here, at the one place a connection is opened: a verb that may or may not
+  // touch a database (`plan` without one) must not pay ~50 ms CPU to load it.
   const { default: pgModule } = await import('pg');
   const client = new pgModule.Client({ connectionString: target.url, application_name: applicationName, keepAlive: true });
   // An idle client whose server goes away emits 'error'; without a listener Node would crash.
-  client.on('error', () => undefined);
+  client.on('error', (error) => log.suppressed(`an idle connection to ${target.display} (${applicationName})`, error));
+  const started = performance.now();
+  log.debug(`connecting to ${target.display} as ${applicationName}`);
   try {
     await client.connect();
     await client.query(
@@ -27,12 +34,14 @@ export async function connectClient(target: DatabaseTarget, applicationName: str
         WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')`,
     );
   } catch (cause) {
-    await client.end().catch(() => undefined);
+    await client.end().catch((error: unknown) => log.suppressed(`closing the failed connection to ${target.display}`, error));
+    log.debug(`connecting to ${target.display} as ${applicationName} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     const message = redact(cause instanceof Error ? cause.message : String(cause), target.secrets);
     throw new BadInputError(`cannot connect to the database ${target.display}: ${message}`, {
       hint: 'check --database-url (or DATABASE_URL / PG* variables) and that the server is running',
     });
   }
+  log.debug(`connected to ${target.display} as ${applicationName} (${Math.round(performance.now() - started)} ms)`);
   return client;
 }
 

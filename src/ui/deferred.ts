@@ -1,3 +1,7 @@
+import { logger } from '../util/logger.js';
+
+const log = logger('ui');
+
 /** A promise settled from outside: listr2 tasks wait on these while runner events arrive. */
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -14,7 +18,7 @@ export function deferred<T>(): Deferred<T> {
     reject = rej;
   });
   // A task that never awaited it must not turn into an unhandled rejection.
-  promise.catch(() => undefined);
+  promise.catch((error: unknown) => log.suppressed('settling a renderer task nobody awaited', error));
   const d: Deferred<T> = {
     promise,
     settled: false,

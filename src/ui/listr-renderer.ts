@@ -6,6 +6,9 @@ import type { PhaseOutcomeStatus } from '../runner/run-result.js';
 import { deferred, type Deferred } from './deferred.js';
 import { backupHead, CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgressLines, phaseLabel } from './format.js';
 import type { Renderer } from './renderer.js';
+import { logger } from '../util/logger.js';
+
+const log = logger('ui');
 
 interface PhaseDone {
   status: PhaseOutcomeStatus;
@@ -147,7 +150,11 @@ export class ListrRenderer implements Renderer {
         rendererOptions: { collapseSubtasks: false, collapseErrors: false },
       },
     );
-    this.running = list.run().catch(() => undefined);
+    // The run's own error travels through the runner's result; a failed task list only ends the display.
+    this.running = list.run().then(
+      () => undefined,
+      (error: unknown) => log.suppressed('ending the task list', error),
+    );
   }
 
   private async showBackup(release: string, task: AnyTask): Promise<void> {

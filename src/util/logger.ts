@@ -9,10 +9,11 @@ import { redactKnown } from './secrets.js';
  */
 export interface Logger {
   readonly enabled: boolean;
-  debug(message: string): void;
+  // Function-typed properties, not methods: they are safe to pass around unbound.
+  readonly debug: (message: string) => void;
   /** A suppressed error: logged with its message and cause chain, never thrown. */
-  suppressed(what: string, error: unknown): void;
-  child(scope: string): Logger;
+  readonly suppressed: (what: string, error: unknown) => void;
+  readonly child: (scope: string) => Logger;
 }
 
 type Sink = (line: string) => void;
@@ -43,10 +44,13 @@ export function captureDebugLog(capture: Sink, enable: string = '1'): () => void
   };
 }
 
+/** A scope is on when it or any parent is named: `executor` covers `executor:docker`, and `executor:process` only itself. */
 function isEnabled(scope: string): boolean {
   if (scopes === 'none') return false;
   if (scopes === 'all') return true;
-  return scopes.has(scope.split(':')[0] ?? scope);
+  const parts = scope.split(':');
+  for (let n = 1; n <= parts.length; n += 1) if (scopes.has(parts.slice(0, n).join(':'))) return true;
+  return false;
 }
 
 export function describeError(error: unknown): string {
@@ -60,21 +64,21 @@ export function describeError(error: unknown): string {
 }
 
 export function logger(scope: string): Logger {
+  // Closures, not `this`: callers pass `log.suppressed` around as a callback.
+  const debug = (message: string): void => {
+    if (!isEnabled(scope)) return;
+    const ms = Math.round(performance.now() - started);
+    sink(`leapfrog[debug] +${ms}ms ${scope}: ${redactKnown(message)}\n`);
+  };
   return {
     get enabled() {
       return isEnabled(scope);
     },
-    debug(message) {
+    debug,
+    suppressed: (what, error) => {
       if (!isEnabled(scope)) return;
-      const ms = Math.round(performance.now() - started);
-      sink(`leapfrog[debug] +${ms}ms ${scope}: ${redactKnown(message)}\n`);
+      debug(`suppressed while ${what}: ${describeError(error)}`);
     },
-    suppressed(what, error) {
-      if (!isEnabled(scope)) return;
-      this.debug(`suppressed while ${what}: ${describeError(error)}`);
-    },
-    child(sub) {
-      return logger(`${scope}:${sub}`);
-    },
+    child: (sub) => logger(`${scope}:${sub}`),
   };
 }

@@ -1,7 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Release } from '../catalog/release.js';
+import { logger } from '../util/logger.js';
 import type { ValidationProblem } from './validation-problem.js';
+
+const log = logger('validate');
 
 /**
  * The Glance "no downgrade" spec's test, for every release folder: leapfrog is forward-only
@@ -107,7 +110,10 @@ function downCommands(release: Release): ValidationProblem[] {
 
 async function filesUnder(dir: string, depth = 0): Promise<string[]> {
   if (depth > 8) return [];
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+    log.suppressed(`listing ${dir} for down migrations`, error);
+    return [];
+  });
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);

@@ -4,11 +4,15 @@ import { CatalogError } from '../catalog/catalog-error.js';
 import { displayPath, loadCatalog, MANIFEST_FILE } from '../catalog/load-catalog.js';
 import type { Catalog } from '../catalog/release.js';
 import { LeapfrogError } from '../errors/index.js';
+import { readPlanFile } from '../plan-file/plan-file.js';
+import { logger } from '../util/logger.js';
 import { scanForDownMigrations, type ScanTarget } from './down-migration-scan.js';
 import { milestoneProblems, reachabilityProblems, yankedProblems } from './graph-checks.js';
 import { pathMatrix, type PairPath } from './path-matrix.js';
 import type { ValidationCase } from './validation-case.js';
 import type { ValidationProblem } from './validation-problem.js';
+
+const log = logger('validate');
 
 export interface ValidateOptions {
   catalogDir: string;
@@ -117,15 +121,19 @@ async function releaseFolders(root: string): Promise<string[]> {
   const folders: string[] = [];
   for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = join(root, entry.name);
-    if (await stat(join(dir, MANIFEST_FILE)).catch(() => undefined)) folders.push(dir);
+    // A folder without a release.yaml is not a release (docs, shared scripts): skipped, said in the log.
+    const manifest = join(dir, MANIFEST_FILE);
+    if (await stat(manifest).catch((error: unknown) => log.suppressed(`looking for ${manifest}`, error))) folders.push(dir);
   }
   return folders;
 }
 
 /** Plans in the plans folder, as their stops; unreadable ones are skipped (plan checks own them). */
 async function savedPlans(dir: string): Promise<{ file: string; steps: string[] }[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const { readPlanFile } = await import('../plan-file/plan-file.js');
+  const names = await readdir(dir).catch((error: unknown) => {
+    log.suppressed(`listing saved plans in ${dir}`, error);
+    return [] as string[];
+  });
   const plans: { file: string; steps: string[] }[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
     const file = join(dir, name);
@@ -134,6 +142,7 @@ async function savedPlans(dir: string): Promise<{ file: string; steps: string[] 
       plans.push({ file: displayPath(file), steps: [...plan.steps.map((s) => s.release)] });
     } catch (error) {
       if (!(error instanceof LeapfrogError)) throw error;
+      log.suppressed(`reading the saved plan ${file} (the plan checks report it)`, error);
     }
   }
   return plans;

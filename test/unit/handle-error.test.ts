@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleError } from '../../src/cli/handle-error.js';
 import { durationArgument } from '../../src/cli/common-options.js';
+import { BadInputError } from '../../src/errors/index.js';
+import { databaseTargetFromUrl, registerEnvironmentSecrets } from '../../src/pg/database-target.js';
 
 /** A small program shaped like leapfrog's: exitOverride, a verb with a required option and a duration flag. */
 function program(): Command {
@@ -70,5 +72,44 @@ describe('handleError with a commander usage error', () => {
     const out = captureStdout();
     expect(handleError(error, 'json', [])).toBe(0);
     expect(out.lines()).toEqual([]);
+  });
+});
+
+describe('handleError redacts the secrets registered by whoever resolved a database URL', () => {
+  function captureStderr(): { text: () => string } {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    return { text: () => written.join('') };
+  }
+
+  it('a URL resolved as a target (not on argv, not in the environment) never appears', () => {
+    const url = 'postgres://app:s3cr%40tpw@db.example:5432/orders';
+    databaseTargetFromUrl(url);
+    const err = captureStderr();
+    const code = handleError(new Error(`pg said: cannot reach ${url} (password s3cr@tpw, encoded s3cr%40tpw)`), 'text', ['node', 'main.js', 'status']);
+    expect(code).toBe(1);
+    expect(err.text()).toContain('cannot reach ***');
+    expect(err.text()).not.toContain('s3cr');
+  });
+
+  it('DATABASE_URL and PGPASSWORD registered at CLI start are redacted before any target is resolved', () => {
+    registerEnvironmentSecrets({ DATABASE_URL: 'postgres://u:envpassw0rd@h/db', PGPASSWORD: 'pgpassw0rd' });
+    const out = captureStdout();
+    const error = new BadInputError('bad catalog near postgres://u:envpassw0rd@h/db and pgpassw0rd', { hint: 'fix envpassw0rd', details: { url: 'postgres://u:envpassw0rd@h/db' } });
+    expect(handleError(error, 'json', ['node', 'main.js', 'plan'])).toBe(2);
+    const text = JSON.stringify(out.lines());
+    expect(text).not.toContain('envpassw0rd');
+    expect(text).not.toContain('pgpassw0rd');
+    expect(text).toContain('***');
+  });
+
+  it('a scratch URL, a value that is not even a URL, is still a secret', () => {
+    expect(() => databaseTargetFromUrl('not a url: hunter2hunter2')).toThrow(BadInputError);
+    const err = captureStderr();
+    handleError(new Error('echo not a url: hunter2hunter2'), 'text', ['node', 'main.js']);
+    expect(err.text()).not.toContain('hunter2hunter2');
   });
 });
