@@ -7,7 +7,7 @@ import { readBaseline } from '../ledger/read-baseline.js';
 import { withLockedLedger } from '../ledger/with-locked-ledger.js';
 import { resolveDatabaseTarget } from '../pg/database-target.js';
 import { verifyBaseline, type BaselineVerification } from './baseline-verify.js';
-import type { OutputMode } from './output-mode.js';
+import type { OutputMode } from '../ui/output-mode.js';
 import { nextCommand } from '../util/next-command.js';
 
 export interface BaselineInput {

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { ExitCode, LeapfrogError } from '../errors/index.js';
 import { redact } from '../pg/redact.js';
-import type { OutputMode } from './output-mode.js';
+import type { OutputMode } from '../ui/output-mode.js';
 import { knownSecrets } from './secrets.js';
 
 /**

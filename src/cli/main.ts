@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { setCarriedFlags } from '../util/next-command.js';
 import { carriedFlagsOf } from './carried-flags.js';
 import { handleError } from './handle-error.js';
-import { outputModeOfArgv } from './output-mode.js';
+import { outputModeOfArgv } from '../ui/output-mode.js';
 import { leapfrogVersion } from './leapfrog-version.js';
 import { registerVerbs } from './verbs.js';
 

@@ -9,7 +9,7 @@ import type { Plan } from '../planner/plan.js';
 import { pendingSteps } from '../runner/pending-steps.js';
 import { formatDuration } from '../util/duration.js';
 import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
-import type { OutputMode } from './output-mode.js';
+import type { OutputMode } from '../ui/output-mode.js';
 import { nextCommand as leapfrogCommand } from '../util/next-command.js';
 
 export interface StatusInput {
