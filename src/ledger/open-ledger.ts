@@ -88,8 +88,23 @@ export class LedgerSession implements AsyncDisposable {
 
   /** A read on the session before the ledger is handed out (e.g. the server version for pg_dump). */
   async query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]> {
-    if (this.#ledger !== null) throw new Error('LedgerSession.query: the session belongs to the ledger now');
-    return (await this.client.query<R>(sql, params)).rows;
+    return (await this.withClient((client) => client.query<R>(sql, params))).rows;
+  }
+
+  /** The session's client for reads that need one (the lock holder for `status`), before the ledger is handed out. */
+  withClient<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    if (this.#ledger !== null) throw new Error('LedgerSession: the session belongs to the ledger now');
+    return fn(this.client);
+  }
+
+  /**
+   * The ledger for reading only (`status`), on this session, without the lock: null when the
+   * database has no ledger. Nothing is migrated, so a read-only verb never writes.
+   */
+  readOnly(): PostgresLedger | null {
+    if (!this.reading.exists) return null;
+    this.#ledger ??= new PostgresLedger(this.client, this.schema);
+    return this.#ledger;
   }
 
   /**
