@@ -3,14 +3,18 @@ import { ExitCode, LeapfrogError } from '../errors/index.js';
 import { redact } from '../pg/redact.js';
 import type { OutputMode } from '../ui/output-mode.js';
 import { knownSecrets } from './secrets.js';
+import { firstError } from '../util/disposable-stack.js';
 
 /**
  * The one top-level error handler: every verb throws, this prints and chooses the exit code.
  * Text goes to stderr so that stdout stays clean for pipes; with `--output json` the error is
  * the final JSON line on stdout, as tools expect one summary line.
  */
-export function handleError(error: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
+export function handleError(thrown: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
   const secrets = knownSecrets();
+  // `await using` wraps a failure and a later cleanup failure in a SuppressedError: report the
+  // first (the cleanup's is logged by firstError, with --verbose).
+  const error = firstError(thrown);
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander only because exitOverride is on.
     if (error.exitCode === 0) return ExitCode.ok;
