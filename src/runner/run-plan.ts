@@ -13,7 +13,6 @@ import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
 import { redact } from '../pg/redact.js';
-import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
 import { nextCommand } from '../util/next-command.js';
 import { logger } from '../util/logger.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
@@ -76,6 +75,12 @@ export interface RunPlanOptions {
    * (src/upgrade reads it once into its context); read here otherwise.
    */
   current?: ReleaseRef;
+  /**
+   * After a red check behind schema changes, the sentence that names the way back (the
+   * pre-upgrade backup and its restore command), added to the hint. The runner knows no backups:
+   * src/upgrade gives it the ledger's. Absent, the hint says only how to re-run.
+   */
+  wayBack?: (from: ReleaseRef) => Promise<string>;
   /** The command to re-run, for hints, e.g. "leapfrog apply --plan plans/a-to-b.json". */
   rerunCommand?: string;
 }
@@ -302,7 +307,7 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     if (runError !== null && !(runError instanceof LeapfrogError)) throw runError;
     // A red check behind commands that changed the database: name the backup as the way back.
     const changed = phase.phase === 'check' && phases.slice(0, i).some((p) => p.phase !== 'preflight');
-    const wayBack = outcome.status === 'red' && changed ? await wayBackOf(options.ledger, pending.from) : undefined;
+    const wayBack = outcome.status === 'red' && changed && options.wayBack !== undefined ? await options.wayBack(pending.from) : undefined;
     return { step, error: runError instanceof LeapfrogError ? runError : phaseError(context, release, phase, outcome, wayBack) };
   }
   // A step whose phases were all recorded by an earlier run (or that has none) still moves the
@@ -428,16 +433,6 @@ function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
   if (outcome.invocations > 1) details['invocations'] = outcome.invocations;
   if (outcome.message !== null) details['message'] = outcome.message;
   return Object.keys(details).length === 0 ? null : details;
-}
-
-async function wayBackOf(ledger: Ledger, from: ReleaseRef): Promise<string> {
-  try {
-    return wayBackAfterRedCheck(await ledger.backups(), from) ?? NO_RECORDED_BACKUP;
-  } catch (error) {
-    // The hint is advice; a ledger that cannot be read must not replace the check's own error.
-    log.suppressed('reading the backups for the way-back hint', error);
-    return NO_RECORDED_BACKUP;
-  }
 }
 
 function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome, wayBack?: string): LeapfrogError {

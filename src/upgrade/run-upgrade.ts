@@ -1,3 +1,4 @@
+import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/way-back.js';
 import { findRelease } from '../catalog/find-release.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import type { Catalog } from '../catalog/release.js';
@@ -149,6 +150,15 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
     secrets: target.secrets,
     signal,
     rerunCommand: rerun,
+    wayBack: async (from) => {
+      try {
+        return wayBackAfterRedCheck(await ledger.backups(), from) ?? NO_RECORDED_BACKUP;
+      } catch (error) {
+        // The hint is advice; a ledger that cannot be read must not replace the check's own error.
+        log.suppressed('reading the backups for the way-back hint', error);
+        return NO_RECORDED_BACKUP;
+      }
+    },
     onEvent: (event) => {
       renderer.onEvent(event);
       options.onEvent?.(event);
