@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { outputModeOf, type OutputMode } from './output-mode.js';
+import { outputModeOf, type OutputMode } from '../ui/output-mode.js';
 
 export interface GlobalOptions {
   output: OutputMode;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
-import { safetyExtension, withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
+import { withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 import { nextCommand } from '../util/next-command.js';
@@ -25,7 +25,7 @@ export function register(program: Command): void {
         });
       }
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to, extend: safetyExtension(options, 'apply') });
+      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to });
     }),
   );
 }

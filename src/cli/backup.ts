@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { action } from './action.js';
 import { withDatabase } from './common-options.js';
-import type { RunPlanCommandOptions } from './run-plan-command.js';
 
 export interface BackupCliOptions {
   backupDir: string;
@@ -36,7 +35,9 @@ export function register(program: Command): void {
   withBackupOptions(withDatabase(command)).action(
     action<Options>(async (options) => {
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
-      const { backupSettingsFrom, prepareBackup, takeRecordedBackup } = await import('../backup/take-backup.js');
+      const { backupSettingsFrom } = await import('../backup/take-backup.js');
+      const { prepareBackup } = await import('../backup/take-backup.js');
+      const { takeRecordedBackup } = await import('../backup/take-backup.js');
       const { openPostgresLedger } = await import('../ledger/open-ledger.js');
       const { formatBackupLine } = await import('../backup/format-backup.js');
       const target = resolveDatabaseTarget(options.databaseUrl);
@@ -73,38 +74,4 @@ export function withPreUpgradeBackupOptions(command: Command): Command {
 export interface SafetyCliOptions extends BackupCliOptions {
   backup?: boolean;
   output: 'text' | 'json';
-}
-
-/**
- * The `extend` of step/apply (issue 6), before anything runs: refuses a target older than the
- * database's release naming the backup to restore (exit 5), checks pg_dump against the server,
- * and installs the pre-upgrade backup as the runner's `beforeFirstCommand` hook.
- */
-export function safetyExtension(
-  flags: SafetyCliOptions,
-  mode: 'step' | 'apply',
-): (base: RunPlanCommandOptions) => Promise<RunPlanCommandOptions> {
-  return async (base) => {
-    const { requestedTarget, assertForwardOnly } = await import('../backup/forward-only-guard.js');
-    const { preparePreUpgradeBackup } = await import('../backup/take-backup.js');
-    const { formatBackupLine } = await import('../backup/format-backup.js');
-    const to = await requestedTarget(base.catalogDir, base.planFile, base.to);
-    if (to !== undefined) {
-      await assertForwardOnly({ target: base.target, ledgerSchema: base.ledgerSchema, backupDir: flags.backupDir, to });
-    }
-    const hook = await preparePreUpgradeBackup(base.target, mode, { ...flags, backup: flags.backup }, (record) => {
-      if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
-      else process.stderr.write(`${formatBackupLine(record)}\n`);
-    });
-    if (hook === undefined) return base;
-    return {
-      ...base,
-      beforeFirstCommand: async (context) => {
-        await base.beforeFirstCommand?.(context);
-        await hook({
-          runId: context.runId, ledger: context.ledger, current: context.current, planFrom: context.plan.from, release: context.release, emit: context.emit,
-        });
-      },
-    };
-  };
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action } from './action.js';
 import { dockerExecutorOptions, withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
+import { installSignalHandlers } from './signals.js';
 
 interface BaselineOptions extends RunVerbOptions {
   release: string;
@@ -18,20 +19,25 @@ export function register(program: Command): void {
     .option('--force', 'replace a different release the ledger records (a wrong earlier baseline)');
   withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
     action<BaselineOptions>(async (options) => {
-      const { baseline } = await import('./baseline-command.js');
-      return baseline({
+      const { resolveDatabaseTarget } = await import('../pg/database-target.js');
+      const { baseline } = await import('../upgrade/baseline.js');
+      const { printBaseline } = await import('./baseline-command.js');
+      using signals = installSignalHandlers();
+      const outcome = await baseline({
         release: options.release,
-        catalog: options.catalog,
+        catalogDir: options.catalog,
+        target: resolveDatabaseTarget(options.databaseUrl),
         ledgerSchema: options.ledgerSchema,
-        lockTimeout: options.lockTimeout,
-        output: options.output,
+        lockTimeoutMs: options.lockTimeout,
         verify: options.verify,
         force: options.force === true,
         executorKind: options.executor ?? 'process',
         executorOptions: { docker: dockerExecutorOptions(options) },
         databaseUrlEnv: options.databaseUrlEnv,
-        ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+        signal: signals.signal,
       });
+      printBaseline(outcome, options.output);
+      return 0;
     }),
   );
 }

@@ -5,6 +5,7 @@ import { CheckRedError, InterruptedError } from '../errors/index.js';
 import { nextCommand } from '../util/next-command.js';
 import { action } from './action.js';
 import { executorOption, withCatalog } from './common-options.js';
+import { installSignalHandlers } from './signals.js';
 
 interface DemoOptions {
   rows: number;
@@ -35,7 +36,6 @@ export function register(program: Command): void {
       let ok = false;
       // Ctrl-C ends the demo as it ends `apply`: the run records the interruption, the server
       // stops, its temp dir goes, exit 130. With --keep, it is the way to stop the kept server.
-      const { installSignalHandlers } = await import('./run-plan-command.js');
       const signals = installSignalHandlers();
       try {
         await runDemo({

@@ -1,7 +1,8 @@
 import { CommanderError } from 'commander';
 import { ExitCode, LeapfrogError } from '../errors/index.js';
+import type { OutputMode } from '../ui/output-mode.js';
+import { firstError } from '../util/disposable-stack.js';
 import { redactKnown } from '../util/secrets.js';
-import type { OutputMode } from './output-mode.js';
 
 /**
  * The one top-level error handler: every verb throws, this prints and chooses the exit code.
@@ -9,7 +10,10 @@ import type { OutputMode } from './output-mode.js';
  * the final JSON line on stdout, as tools expect one summary line. Everything it prints passes
  * through the secrets registered by whoever resolved a database URL (src/util/secrets.ts).
  */
-export function handleError(error: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
+export function handleError(thrown: unknown, mode: OutputMode, argv: readonly string[] = process.argv): number {
+  // `await using` wraps a failure and a later cleanup failure in a SuppressedError: report the
+  // first (the cleanup's is logged by firstError, with --verbose).
+  const error = firstError(thrown);
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander only because exitOverride is on.
     if (error.exitCode === 0) return ExitCode.ok;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { registerEnvironmentSecrets } from '../pg/database-target.js';
+import { enableDebugLogging } from '../util/logger.js';
 import { setCarriedFlags } from '../util/next-command.js';
 import { carriedFlagsOf } from './carried-flags.js';
 import { handleError } from './handle-error.js';
-import { outputModeOfArgv } from './output-mode.js';
+import { outputModeOfArgv } from '../ui/output-mode.js';
 import { leapfrogVersion } from './leapfrog-version.js';
 import { registerVerbs } from './verbs.js';
 
@@ -14,6 +15,7 @@ const program = new Command('leapfrog')
   .description('Skip-level upgrades, one release at a time: plan the path of milestones, then run each release\'s own migrations until its green-light check passes.')
   .version(leapfrogVersion())
   .addOption(new Option('--output <mode>', 'text for people, json for tools (JSON lines)').choices(['text', 'json']).default('text'))
+  .option('--verbose', 'debug lines on stderr for every side effect and every suppressed cleanup error (also LEAPFROG_DEBUG=1)')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -21,6 +23,7 @@ registerEnvironmentSecrets();
 registerVerbs(program);
 // Before any verb runs: the flags its `next:` hints must repeat (src/util/next-command.ts).
 program.hook('preAction', () => {
+  if (program.opts<{ verbose?: boolean }>().verbose === true) enableDebugLogging();
   setCarriedFlags(carriedFlagsOf(program, process.argv));
 });
 

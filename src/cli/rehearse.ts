@@ -4,6 +4,7 @@ import { action } from './action.js';
 import { jobsArgument } from './backup.js';
 import { dockerExecutorOptions, withCatalog, withDatabase, withExecutor, type DockerFlags } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
+import { installSignalHandlers } from './signals.js';
 import { nextCommand } from '../util/next-command.js';
 
 interface Options extends RunVerbOptions, DockerFlags {
@@ -46,7 +47,6 @@ export function register(program: Command): void {
       }
       const { resolveDatabaseTarget, databaseTargetFromUrl } = await import('../pg/database-target.js');
       const { rehearse, defaultScratch } = await import('../rehearse/rehearse.js');
-      const { runPlanCommand } = await import('./run-plan-command.js');
       const { resolvePgTools } = await import('../backup/pg-tools.js');
       const { formatDuration } = await import('../util/duration.js');
       const explicitScratch = options.scratchUrl === undefined ? undefined : databaseTargetFromUrl(options.scratchUrl);
@@ -67,13 +67,14 @@ export function register(program: Command): void {
               jobs: options.jobs ?? 2,
               ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
             };
+      using signals = installSignalHandlers();
       const outcome = await rehearse({
         planFile: options.plan,
         source,
         scratch,
         keep: options.keep === true,
         reportDir: options.reportDir,
-        runPlanCommand,
+        signal: signals.signal,
         run: {
           catalogDir: options.catalog,
           ledgerSchema: options.ledgerSchema,

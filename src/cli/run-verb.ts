@@ -1,26 +1,29 @@
 import type { RunMode } from '../ledger/ledger.js';
 import { resolveDatabaseTarget } from '../pg/database-target.js';
+import { readPlanFile } from '../plan-file/plan-file.js';
+import type { OutputMode } from '../ui/output-mode.js';
+import { runUpgrade, type RunSummary } from '../upgrade/run-upgrade.js';
+import type { BackupOption } from '../upgrade/pre-upgrade-backup.js';
+import { formatBackupLine } from '../backup/format-backup.js';
 import { formatDuration } from '../util/duration.js';
 import type { GlobalOptions } from './action.js';
+import type { SafetyCliOptions } from './backup.js';
 import { dockerExecutorOptions } from './common-options.js';
-import { runPlanCommand, type RunPlanCommandOptions, type RunSummary } from './run-plan-command.js';
 import type { RunVerbOptions } from './run-verb-options.js';
+import { installSignalHandlers } from './signals.js';
 
-export interface RunVerbInput extends RunVerbOptions, GlobalOptions {
+export interface RunVerbInput extends RunVerbOptions, SafetyCliOptions, GlobalOptions {
   mode: RunMode;
   planFile?: string;
   to?: string;
-  /** Extension point for flags other issues add to step/apply (backup). */
-  extend?: (options: RunPlanCommandOptions) => RunPlanCommandOptions | Promise<RunPlanCommandOptions>;
 }
 
-/** `step` and `apply`: run, then print the summary (text) or the summary line (json). */
+/** `step` and `apply`: parse into one call of the run pipeline, then print the summary (text) or the summary line (json). */
 export async function runVerb(input: RunVerbInput): Promise<number> {
-  // A missing or broken plan file is bad input whatever the database: say so before anything
-  // (the backup guards included) tries to connect, and hand the contents on so it is read once.
-  const planFileContents =
-    input.planFile === undefined ? undefined : await (await import('../plan-file/plan-file.js')).readPlanFile(input.planFile);
-  const base: RunPlanCommandOptions = {
+  // A missing or broken plan file is bad input whatever the database: said before anything connects.
+  const planFileContents = input.planFile === undefined ? undefined : await readPlanFile(input.planFile);
+  using signals = installSignalHandlers();
+  const summary = await runUpgrade({
     planFile: input.planFile,
     planFileContents,
     to: input.to,
@@ -33,14 +36,29 @@ export async function runVerb(input: RunVerbInput): Promise<number> {
     output: input.output,
     lockTimeoutMs: input.lockTimeout,
     databaseUrlEnv: input.databaseUrlEnv,
-  };
-  const options = input.extend === undefined ? base : await input.extend(base);
-  const summary = await runPlanCommand(options);
+    signal: signals.signal,
+    safety: { backupDir: input.backupDir, backup: input.backup === false ? undefined : backupOption(input) },
+  });
+  if (summary.result.error !== undefined) throw summary.result.error;
   printSummary(summary, input.output);
   return 0;
 }
 
-export function printSummary(summary: RunSummary, output: 'text' | 'json'): void {
+/** `--backup` (always) or automatic; each backup taken is printed beside the run's own output. */
+function backupOption(input: RunVerbInput): BackupOption {
+  return {
+    backupDir: input.backupDir,
+    ...(input.backupJobs === undefined ? {} : { backupJobs: input.backupJobs }),
+    ...(input.pgBin === undefined ? {} : { pgBin: input.pgBin }),
+    ...(input.backup === true ? { always: true } : {}),
+    onRecorded: (record) => {
+      if (input.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
+      else process.stderr.write(`${formatBackupLine(record)}\n`);
+    },
+  };
+}
+
+export function printSummary(summary: RunSummary, output: OutputMode): void {
   if (output === 'json') {
     const { result: _result, ...rest } = summary;
     process.stdout.write(`${JSON.stringify(rest)}\n`);

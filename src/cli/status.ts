@@ -16,8 +16,12 @@ export function register(program: Command): void {
     .option('--plan <file>', 'show progress through this plan');
   withDatabase(withCatalog(command)).action(
     action<StatusOptions>(async (options) => {
-      const { status } = await import('./status-command.js');
-      return status(options);
+      const { resolveDatabaseTarget } = await import('../pg/database-target.js');
+      const { statusReport } = await import('../upgrade/status-report.js');
+      const { printStatus } = await import('./status-command.js');
+      const report = await statusReport({ target: resolveDatabaseTarget(options.databaseUrl), ledgerSchema: options.ledgerSchema, plan: options.plan });
+      printStatus(report, options.output);
+      return 0;
     }),
   );
 }

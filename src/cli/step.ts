@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from './action.js';
-import { safetyExtension, withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
+import { withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
@@ -16,7 +16,7 @@ export function register(program: Command): void {
   withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<StepOptions>(async (options) => {
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'step', planFile: options.plan, extend: safetyExtension(options, 'step') });
+      return runVerb({ ...options, mode: 'step', planFile: options.plan });
     }),
   );
 }

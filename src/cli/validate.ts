@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { PathRehearsal } from '../validate/rehearse-paths.js';
 import { action } from './action.js';
 import { withCatalog } from './common-options.js';
+import { installSignalHandlers } from './signals.js';
 
 interface Options {
   catalog: string;
@@ -37,10 +38,10 @@ export function register(program: Command): void {
       let rehearsals: PathRehearsal[] | undefined;
       if (options.rehearse === true && report.loaded !== undefined && report.problems.length === 0) {
         const { rehearsePaths } = await import('../validate/rehearse-paths.js');
-        const { runPlanCommand } = await import('./run-plan-command.js');
+        using signals = installSignalHandlers();
         rehearsals = await rehearsePaths(report.loaded, {
           rows: options.rows,
-          runPlanCommand,
+          signal: signals.signal,
           onProgress: options.output === 'json' ? undefined : (line: string) => void process.stderr.write(`${line}\n`),
         });
         report.cases.push(...rehearsals.map((r) => r.case));

@@ -1,12 +1,18 @@
 import type { ExecutorKind } from '../executors/create-executor.js';
-import type { OutputMode } from '../cli/output-mode.js';
-import type { RunSummary } from '../cli/run-plan-command.js';
+import type { OutputMode } from '../ui/output-mode.js';
 import { databaseTargetFromUrl } from '../pg/database-target.js';
 import { withClient } from '../pg/with-client.js';
 import type { Plan } from '../planner/plan.js';
 import { businessFingerprint, type BusinessFingerprint } from './business-checksum.js';
 import { seedDemoDatabase, SEED_RELEASE, type SeedResult } from './seed.js';
 import { nextCommand } from '../util/next-command.js';
+import { startEmbeddedServer } from '../pg/embedded-server.js';
+import { loadCatalog } from '../catalog/load-catalog.js';
+import { findRelease } from '../catalog/find-release.js';
+import { planPath } from '../planner/plan-path.js';
+import { withLockedLedger } from '../ledger/with-locked-ledger.js';
+import { runUpgrade, type RunSummary } from '../upgrade/run-upgrade.js';
+import { ensureDemoImages } from './ensure-demo-images.js';
 
 export const DEMO_TARGET = '2025.1';
 export const DEMO_DATABASE = 'leapfrog_demo';
@@ -51,13 +57,6 @@ export interface DemoReport {
  * `leapfrog apply` uses. The server is stopped however this ends.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
-  const { startEmbeddedServer } = await import('../pg/embedded-server.js');
-  const { loadCatalog } = await import('../catalog/load-catalog.js');
-  const { findRelease } = await import('../catalog/find-release.js');
-  const { planPath } = await import('../planner/plan-path.js');
-  const { withLockedLedger } = await import('../ledger/with-locked-ledger.js');
-  const { runPlanCommand } = await import('../cli/run-plan-command.js');
-
   const catalog = await loadCatalog(options.catalogDir);
   const from = findRelease(catalog, SEED_RELEASE);
   const plan = planPath(catalog, from.id, DEMO_TARGET);
@@ -65,7 +64,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const releasesOnTheWay = catalog.releases.slice(catalog.releases.indexOf(from) + 1, targetIndex + 1).map((r) => r.id);
 
   if (options.executor === 'docker') {
-    const { ensureDemoImages } = await import('./ensure-demo-images.js');
     await ensureDemoImages(catalog, plan, options.say);
   }
 
@@ -98,7 +96,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   for (const line of describePlan(plan)) options.say(`  ${line}`);
   options.signal?.throwIfAborted();
 
-  const summary = await runPlanCommand({
+  const summary = await runUpgrade({
     to: DEMO_TARGET,
     catalogDir: options.catalogDir,
     target,
@@ -110,6 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     rerunCommand: nextCommand('demo'),
   });
+  if (summary.result.error !== undefined) throw summary.result.error;
   const after = await withClient(target, businessFingerprint);
   const report: DemoReport = { seed, plan, releasesOnTheWay, summary, before, after };
   await options.afterUpgrade?.(report, { url, port: server.port, database: DEMO_DATABASE, dataDir: server.dataDir });

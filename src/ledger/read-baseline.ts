@@ -1,8 +1,20 @@
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { LedgerState } from './ledger.js';
-import { openPostgresLedger } from './open-ledger.js';
-import { ledgerDamage } from './migrations.js';
-import { connectClient } from '../pg/connect.js';
+import { LedgerSession } from './open-ledger.js';
+import { BadInputError } from '../errors/index.js';
+import { nextCommand } from '../util/next-command.js';
+
+/**
+ * THE "not baselined" refusal (exit 2), for every verb that needs a recorded release: step,
+ * apply (and so rehearse, demo, validate --rehearse) and the runner itself. `at` is the release
+ * the hint suggests (the plan's `from` when known).
+ */
+export function notBaselinedError(schema: string, at: string = '<the release it is at now>', display?: string): BadInputError {
+  const which = display === undefined ? 'the database' : `the database ${display}`;
+  return new BadInputError(`${which} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`, {
+    hint: `adopt it first: \`${nextCommand('baseline', '--release', at)}\` (the release it is at now)`,
+  });
+}
 
 /**
  * The database's recorded release without writing anything: null when there is no ledger schema
@@ -12,22 +24,6 @@ import { connectClient } from '../pg/connect.js';
  * counts as not baselined: what it records cannot be trusted, and the baseline rebuilds it.
  */
 export async function readBaseline(target: DatabaseTarget, schema: string, options: { repair?: boolean } = {}): Promise<LedgerState | null> {
-  if (options.repair === true && (await isDamaged(target, schema))) return null;
-  const ledger = await openPostgresLedger(target, { schema, migrate: false });
-  if (ledger === null) return null;
-  try {
-    return await ledger.currentRelease();
-  } finally {
-    await ledger[Symbol.asyncDispose]();
-  }
-}
-
-async function isDamaged(target: DatabaseTarget, schema: string): Promise<boolean> {
-  const client = await connectClient(target, 'leapfrog ledger');
-  try {
-    const damage = await ledgerDamage(client, schema);
-    return damage !== null && damage.length > 0;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await using session = await LedgerSession.open(target, schema, { repair: options.repair === true });
+  return session.reading.current;
 }

@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import type { DatabaseTarget } from '../pg/database-target.js';
+import { AsyncDisposableStack } from '../util/disposable-stack.js';
 import type { Ledger } from './ledger.js';
 import { acquireLedgerLock } from './ledger-lock.js';
-import { openPostgresLedger } from './open-ledger.js';
+import { LedgerSession } from './open-ledger.js';
 
 export interface LockedLedgerOptions {
   schema: string;
@@ -13,46 +13,23 @@ export interface LockedLedgerOptions {
 }
 
 /**
- * Takes the lock first, then opens (and migrates) the ledger, claims the fencing token (so every
- * write of this run is checked against the lock it holds), runs `fn`, and releases both in
- * reverse order. A cleanup failure is thrown only when `fn` succeeded: it never hides the
- * first error.
+ * Takes the lock first, then opens the ledger session (migrating it only when behind), claims
+ * the fencing token (so every write of this run is checked against the lock it holds), runs
+ * `fn`, and releases both in reverse order. A cleanup failure never hides the first error
+ * (AsyncDisposableStack). The run pipeline (src/upgrade) does the same in its own order: it reads
+ * the ledger read-only before it locks, so that refusals write nothing.
  */
 export async function withLockedLedger<T>(
   target: DatabaseTarget,
   options: LockedLedgerOptions,
   fn: (ledger: Ledger) => Promise<T>,
 ): Promise<T> {
-  const lock = await acquireLedgerLock(target, { schema: options.schema, timeoutMs: options.lockTimeoutMs, signal: options.signal });
-  const cleanups: (() => Promise<void>)[] = [() => lock.release()];
-  let failed = false;
-  try {
-    const ledger = await openPostgresLedger(target, { schema: options.schema, migrate: true, repair: options.repair === true });
-    if (ledger === null) throw new Error('openPostgresLedger returned null with migrate: true');
-    cleanups.unshift(async () => {
-      await ledger[Symbol.asyncDispose]();
-    });
-    await ledger.claimFence(lock, `${hostname()} pid ${process.pid}`);
-    // We hold the lock, so a run still marked running belongs to a process that died.
-    await ledger.closeAbandonedRuns();
-    return await fn(ledger);
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    await runCleanups(cleanups, failed);
-  }
-}
-
-/** Runs every cleanup; the first cleanup error is thrown only when nothing failed before. */
-export async function runCleanups(cleanups: readonly (() => Promise<void>)[], alreadyFailed: boolean): Promise<void> {
-  let first: Error | null = null;
-  for (const cleanup of cleanups) {
-    try {
-      await cleanup();
-    } catch (error) {
-      first ??= error instanceof Error ? error : new Error(String(error));
-    }
-  }
-  if (first !== null && !alreadyFailed) throw first;
+  await using stack = new AsyncDisposableStack();
+  const lock = stack.use(
+    await acquireLedgerLock(target, { schema: options.schema, timeoutMs: options.lockTimeoutMs, signal: options.signal }),
+    'the ledger lock',
+  );
+  const session = stack.use(await LedgerSession.open(target, options.schema, { repair: options.repair === true }), 'the ledger session');
+  const ledger = await session.underLock(lock, { repair: options.repair === true });
+  return await fn(ledger);
 }

@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { locateBackup } from '../backup/backup-store.js';
 import type { PgTools } from '../backup/pg-tools.js';
-import { restoreBackup, verifyBackup } from '../backup/restore-backup.js';
-import type { RunPlanCommandOptions, RunSummary } from '../cli/run-plan-command.js';
+import { restoreBackup } from '../backup/restore-backup.js';
+import { verifyBackup } from '../backup/restore-backup.js';
 import { LeapfrogError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
@@ -12,6 +12,13 @@ import type { RehearsalReport } from './rehearsal-report.js';
 import { cloneDatabase, scratchHandle, scratchName, type ScratchDatabase } from './scratch-database.js';
 import { TimelineRecorder } from './timeline-recorder.js';
 import { nextCommand } from '../util/next-command.js';
+import { logger } from '../util/logger.js';
+import { loadCatalog } from '../catalog/load-catalog.js';
+import { readPlanFile } from '../plan-file/plan-file.js';
+import { assertPlanMatchesCatalog } from '../plan-file/plan-match.js';
+import { runUpgrade, type RunSummary, type RunUpgradeOptions } from '../upgrade/run-upgrade.js';
+
+const log = logger('rehearse');
 
 export type RehearsalSource =
   | { kind: 'clone'; production: DatabaseTarget }
@@ -25,9 +32,9 @@ export interface RehearseOptions {
   keep: boolean;
   reportDir: string;
   /** The run itself: catalog, ledger schema, executor, output; target and plan are filled in. */
-  run: Omit<RunPlanCommandOptions, 'target' | 'planFile' | 'to' | 'mode' | 'onEvent' | 'beforeFirstCommand'>;
-  /** The shared step/apply implementation (injected: the rehearsal module never imports the CLI). */
-  runPlanCommand: (options: RunPlanCommandOptions) => Promise<RunSummary>;
+  run: Omit<RunUpgradeOptions, 'target' | 'planFile' | 'planFileContents' | 'to' | 'mode' | 'onEvent' | 'safety' | 'signal'>;
+  /** Aborts the run on the scratch copy (the CLI's Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface RehearsalOutcome {
@@ -49,8 +56,6 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   const origin = performance.now();
   const startedAt = new Date();
   const timeline = new TimelineRecorder(origin);
-  const [{ readPlanFile }, { assertPlanMatchesCatalog }] = await Promise.all([import('../plan-file/plan-file.js'), import('../plan-file/plan-match.js')]);
-  const { loadCatalog } = await import('../catalog/load-catalog.js');
   // A bad plan is refused before any copy is made.
   const plan = await readPlanFile(options.planFile);
   assertPlanMatchesCatalog(plan, await loadCatalog(options.run.catalogDir), options.planFile);
@@ -86,15 +91,19 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   let error: LeapfrogError | null = null;
   const runStart = performance.now();
   try {
-    summary = await options.runPlanCommand({
+    summary = await runUpgrade({
       ...options.run,
       target: scratch.target,
       planFile: options.planFile,
+      planFileContents: plan,
       mode: 'apply',
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
       onEvent: timeline.onEvent,
       rerunCommand: `${nextCommand('rehearse', '--plan', options.planFile, ...(options.source.kind === 'clone' ? ['--clone'] : ['--from-backup', options.source.ref]))} (after fixing the cause)`,
     });
+    error = summary.result.error ?? null;
   } catch (caught) {
+    // Refused before the run started (stale plan, not baselined, lock held): nothing ran.
     if (!(caught instanceof LeapfrogError)) {
       await dropUnlessKept(scratch, options.keep, true);
       throw caught;
@@ -117,7 +126,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
     copyMs,
     runMs,
     rowsMigrated: timeline.entries.reduce((sum, e) => sum + (e.rowsMigrated ?? 0), 0),
-    finalRelease: summary?.finalRelease.release ?? finalReleaseOf(error),
+    finalRelease: summary?.finalRelease.release ?? null,
     timeline: timeline.entries,
     error: error === null ? null : { message: redact(error.message, secrets), hint: redact(error.hint, secrets), exitCode: error.exitCode },
   };
@@ -138,12 +147,8 @@ async function dropUnlessKept(scratch: ScratchDatabase, keep: boolean, alreadyFa
     await scratch.drop();
   } catch (error) {
     if (!alreadyFailed) throw error;
+    log.suppressed('dropping the scratch database', error);
   }
-}
-
-function finalReleaseOf(error: LeapfrogError | null): string | null {
-  const run = error?.details['run'] as { finalRelease?: { release?: string } } | undefined;
-  return run?.finalRelease?.release ?? null;
 }
 
 /** The default scratch database: a new name on the server of `base`. */

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { Catalog, Release } from '../catalog/release.js';
 import {
-  BadInputError,
   CheckRedError,
   InterruptedError,
   LeapfrogError,
@@ -12,9 +11,10 @@ import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.
 import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
+import { notBaselinedError } from '../ledger/read-baseline.js';
 import { redact } from '../pg/redact.js';
-import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/forward-only.js';
 import { nextCommand } from '../util/next-command.js';
+import { logger } from '../util/logger.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { PhaseRef, RunnerEventListener } from './events.js';
 import { pendingSteps, type PendingStep } from './pending-steps.js';
@@ -27,14 +27,26 @@ import { parseUpgradeCheckOutput, runUpgradeCheck } from './protocols/upgradeche
 import type { PhaseResult, RunResult, StepResult } from './run-result.js';
 import { stepPhases, type StepPhase } from './step-phases.js';
 
-export interface BeforeFirstCommandContext {
+const log = logger('runner');
+
+/** What the pre-upgrade backup learns when the runner asks for it. */
+export interface BackupMoment {
   runId: string;
   /** Where the database is before this run changes anything. */
   current: ReleaseRef;
   /** The step about to run its first command that can change the database. */
   release: Release;
-  /** The run's event listener, for the hook's own events (the backup's). */
+  /** The run's event listener, for the backup's own events (backup-started/progress/finished/failed). */
   emit: RunnerEventListener;
+}
+
+/**
+ * The pre-upgrade backup as the runner sees it: an object the caller (src/upgrade) hands over.
+ * The runner decides WHEN (once, after a green preflight, right before the first command that
+ * can change the database); the backup decides whether it is due and takes it.
+ */
+export interface PreUpgradeBackup {
+  takeIfDue(moment: BackupMoment): Promise<void>;
 }
 
 export interface RunPlanOptions {
@@ -54,10 +66,21 @@ export interface RunPlanOptions {
   signal: AbortSignal;
   onEvent?: RunnerEventListener;
   /**
-   * Called once, after the preflight and right before the first command this run executes that
+   * Taken once, after the preflight and right before the first command this run executes that
    * can change the database (schema, data or check): a refusing preflight costs no backup.
    */
-  beforeFirstCommand?: (context: BeforeFirstCommandContext) => Promise<void>;
+  backup?: PreUpgradeBackup;
+  /**
+   * Where the ledger says the database is, when the caller already read it under the lock
+   * (src/upgrade reads it once into its context); read here otherwise.
+   */
+  current?: ReleaseRef;
+  /**
+   * After a red check behind schema changes, the sentence that names the way back (the
+   * pre-upgrade backup and its restore command), added to the hint. The runner knows no backups:
+   * src/upgrade gives it the ledger's. Absent, the hint says only how to re-run.
+   */
+  wayBack?: (from: ReleaseRef) => Promise<string>;
   /** The command to re-run, for hints, e.g. "leapfrog apply --plan plans/a-to-b.json". */
   rerunCommand?: string;
 }
@@ -69,8 +92,11 @@ const TAIL_IN_MESSAGE = 8;
  * Walks a plan from where the ledger says the database is: per step preflight, schema, data,
  * check; every phase result recorded before the next begins; the current release advances only
  * with a green check, in the same transaction. In `step` mode it runs exactly the next pending
- * step. Never prints; returns a result per step and phase, or throws a typed error after the
- * ledger has recorded what happened.
+ * step. Never prints.
+ *
+ * Throws only before a run is recorded (not baselined, a stale plan, a database past the plan's
+ * path): nothing happened yet. From the moment the run row exists it always RETURNS its result;
+ * a run that stopped carries its typed `error`, set after the ledger recorded what happened.
  */
 export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const { plan, ledger, mode } = options;
@@ -78,13 +104,8 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const emit: RunnerEventListener = options.onEvent ?? (() => undefined);
   const rerun = options.rerunCommand ?? nextCommand('status');
 
-  const current = await ledger.currentRelease();
-  if (current === null) {
-    throw new BadInputError(`the database has no leapfrog ledger release yet (schema "${ledger.schema}")`, {
-      hint: `adopt it first: \`${nextCommand('baseline', '--release', plan.from.release)}\` (the release it is at now)`,
-    });
-  }
-  const currentRef: ReleaseRef = { release: current.release, version: current.version };
+  const currentRef = options.current ?? (await ledger.currentRelease());
+  if (currentRef === null) throw notBaselinedError(ledger.schema, plan.from.release);
   const pending = pendingSteps(plan, currentRef);
   const selected = mode === 'step' ? pending.slice(0, 1) : pending;
   const releases = selected.map((p) => releaseOf(options.catalog, p));
@@ -130,10 +151,10 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     beforeFirstCommand: async (release) => {
       if (firstCommandDone) return;
       firstCommandDone = true;
-      await options.beforeFirstCommand?.({ runId: run.id, current: currentRef, release, emit });
+      await options.backup?.takeIfDue({ runId: run.id, current: { release: currentRef.release, version: currentRef.version }, release, emit });
     },
   };
-  let failure: Error | null = null;
+  let failure: LeapfrogError | null = null;
   try {
     await options.executor.prepare(releases, run.id);
     for (const [i, pendingStep] of selected.entries()) {
@@ -157,18 +178,14 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     const status = failure instanceof InterruptedError ? 'interrupted' : 'failed';
     for (const p of pending.slice(steps.length - skippedSteps.length)) steps.push(stepOutcome(p.step, 'not-run', []));
     const result: RunResult = {
-      runId: run.id, mode, status, from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started,
+      runId: run.id, mode, status, from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started, error: failure,
     };
-    try {
-      // Refused by the fence when the lock was lost: the run row stays `running` until the next
-      // run that takes the lock closes it as interrupted.
-      await ledger.finishRun(run.id, status);
-    } catch {
-      // The run's own error is the one that matters; a ledger that is also gone must not hide it.
-    }
+    // Refused by the fence when the lock was lost: the run row stays `running` until the next
+    // run that takes the lock closes it as interrupted. The run's own error is the one that
+    // matters; a ledger that is also gone must not hide it.
+    await ledger.finishRun(run.id, status).catch((error: unknown) => log.suppressed('recording the run as ' + status, error));
     emit({ type: 'run-finished', result });
-    if (failure instanceof LeapfrogError) failure.details['run'] = summaryDetails(result);
-    throw failure;
+    return result;
   }
   for (const p of pending.slice(selected.length)) steps.push(stepOutcome(p.step, 'not-run', []));
   await ledger.finishRun(run.id, 'succeeded');
@@ -199,7 +216,7 @@ function releaseOf(catalog: Catalog, pending: PendingStep): Release {
 
 interface StepOutcome {
   step: StepResult;
-  /** Set when the step stopped: the typed error to throw once the run is closed. */
+  /** Set when the step stopped: the typed error the run's result carries once the run is closed. */
   error: LeapfrogError | null;
 }
 
@@ -238,7 +255,7 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     let outcome: ProtocolOutcome;
     let runError: Error | null = null;
     try {
-      outcome = await runPhase(context, release, phase, phaseRef);
+      outcome = await runPhaseCommand(phaseRunOf(context, release), phase);
     } catch (error) {
       // The executor could not run the command at all (missing binary, image, engine).
       runError = error instanceof Error ? error : new Error(String(error));
@@ -290,8 +307,8 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     if (runError !== null && !(runError instanceof LeapfrogError)) throw runError;
     // A red check behind commands that changed the database: name the backup as the way back.
     const changed = phase.phase === 'check' && phases.slice(0, i).some((p) => p.phase !== 'preflight');
-    const wayBack = outcome.status === 'red' && changed ? await wayBackOf(options.ledger, pending.from) : undefined;
-    return { step, error: runError ?? phaseError(context, release, phase, outcome, wayBack) };
+    const wayBack = outcome.status === 'red' && changed && options.wayBack !== undefined ? await options.wayBack(pending.from) : undefined;
+    return { step, error: runError instanceof LeapfrogError ? runError : phaseError(context, release, phase, outcome, wayBack) };
   }
   // A step whose phases were all recorded by an earlier run (or that has none) still moves the
   // release: its last phase's record was written, so advancing is what that run would have done.
@@ -301,9 +318,36 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
   return { step, error: null };
 }
 
-function runPhase(context: StepContext, release: Release, phase: StepPhase, ref: PhaseRef): Promise<ProtocolOutcome> {
+/** What running one phase command needs: the runner's per-step state, or baseline's verification. */
+export interface PhaseRun {
+  runId: string;
+  release: Release;
+  executor: PhaseExecutor;
+  database: PhaseDatabase;
+  env?: Readonly<Record<string, string>> | undefined;
+  secrets: readonly string[];
+  signal: AbortSignal;
+  emit: RunnerEventListener;
+}
+
+function phaseRunOf(context: StepContext, release: Release): PhaseRun {
+  const { options } = context;
+  return {
+    runId: context.runId, release, executor: options.executor, database: options.database, env: options.env,
+    secrets: options.secrets, signal: options.signal, emit: context.emit,
+  };
+}
+
+/**
+ * THE one way a phase command runs (the runner's steps and `baseline`'s verification): the
+ * phase's protocol over the executor, with the release's environment, the phase's time budget,
+ * redacted output as events and progress lines summed up. Records nothing: that is the caller's.
+ */
+export function runPhaseCommand(run: PhaseRun, phase: StepPhase): Promise<ProtocolOutcome> {
+  const { release } = run;
+  const ref: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
   const timeoutMs = release.timeoutsMs[phase.phase];
-  const invoke = makeInvoke(context, release, phase, ref, timeoutMs);
+  const invoke = makeInvoke(run, phase, ref, timeoutMs);
   switch (phase.protocol) {
     case 'exit0':
       return runExit0(invoke, phase.run, timeoutMs);
@@ -319,8 +363,8 @@ function runPhase(context: StepContext, release: Release, phase: StepPhase, ref:
  * budget (shared by every batch of a data phase), redacted output lines as events, and progress
  * lines added up per migration and for the phase (done, remaining, rate and ETA).
  */
-function makeInvoke(context: StepContext, release: Release, phase: StepPhase, ref: PhaseRef, timeoutMs: number): Invoke {
-  const { options, emit } = context;
+function makeInvoke(options: PhaseRun, phase: StepPhase, ref: PhaseRef, timeoutMs: number): Invoke {
+  const { emit, release } = options;
   const phaseStarted = performance.now();
   const deadline = phaseStarted + timeoutMs;
   const phaseProgress = new PhaseProgress(phaseStarted);
@@ -331,7 +375,7 @@ function makeInvoke(context: StepContext, release: Release, phase: StepPhase, re
     phaseProgress.nextInvocation();
     const budget = Math.max(1, Math.round(deadline - performance.now()));
     const result: PhaseRunResult = await options.executor.run(command, {
-      runId: context.runId,
+      runId: options.runId,
       release,
       phase: phase.phase,
       env,
@@ -389,15 +433,6 @@ function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
   if (outcome.invocations > 1) details['invocations'] = outcome.invocations;
   if (outcome.message !== null) details['message'] = outcome.message;
   return Object.keys(details).length === 0 ? null : details;
-}
-
-async function wayBackOf(ledger: Ledger, from: ReleaseRef): Promise<string> {
-  try {
-    return wayBackAfterRedCheck(await ledger.backups(), from) ?? NO_RECORDED_BACKUP;
-  } catch {
-    // The hint is advice; a ledger that cannot be read must not replace the check's own error.
-    return NO_RECORDED_BACKUP;
-  }
 }
 
 function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome, wayBack?: string): LeapfrogError {
@@ -462,10 +497,6 @@ function phaseOutcome(ref: PhaseRef, status: PhaseResult['status']): PhaseResult
 
 function stepOutcome(step: { release: string; version: string }, status: StepResult['status'], phases: PhaseResult[]): StepResult {
   return { release: step.release, version: step.version, status, durationMs: 0, phases };
-}
-
-function summaryDetails(result: RunResult): Record<string, unknown> {
-  return { runId: result.runId, status: result.status, finalRelease: result.finalRelease };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { PhaseName } from '../catalog/release.js';
 import type { ReleaseRef } from '../planner/plan.js';
+import type { LeapfrogError } from '../errors/index.js';
 import type { CheckResult } from './protocols/upgradecheck.js';
 
 /**
@@ -42,4 +43,9 @@ export interface RunResult {
   finalRelease: ReleaseRef;
   steps: readonly StepResult[];
   durationMs: number;
+  /**
+   * Why the run stopped, when it did not succeed: typed (its exit code, message and `next:` hint),
+   * set only after the ledger recorded what happened. The CLI maps it to the exit code.
+   */
+  error?: LeapfrogError;
 }

@@ -1,4 +1,4 @@
-import type { OutputMode } from '../cli/output-mode.js';
+import type { OutputMode } from './output-mode.js';
 import { JsonRenderer } from './json-renderer.js';
 import { PlainRenderer } from './plain-renderer.js';
 import type { OutputSink, Renderer } from './renderer.js';

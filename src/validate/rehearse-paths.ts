@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { seedDemoDatabase, SEED_RELEASE } from '../demo/seed.js';
+import { openPostgresLedger } from '../ledger/open-ledger.js';
+import { startEmbeddedServer } from '../pg/embedded-server.js';
 import semver from 'semver';
 import type { Catalog } from '../catalog/release.js';
-import type { RunPlanCommandOptions, RunSummary } from '../cli/run-plan-command.js';
 import { BadInputError, LeapfrogError } from '../errors/index.js';
 import { databaseTargetFromUrl } from '../pg/database-target.js';
 import { redact } from '../pg/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ValidationCase } from './validation-case.js';
 import { nextCommand } from '../util/next-command.js';
+import { runUpgrade, type RunSummary } from '../upgrade/run-upgrade.js';
 
 export interface PathRehearsalSummary {
   from: string;
@@ -28,8 +32,8 @@ export interface PathRehearsal {
 
 export interface RehearsePathsOptions {
   rows: number;
-  /** The shared step/apply implementation (injected: validate never imports the CLI). */
-  runPlanCommand: (options: RunPlanCommandOptions) => Promise<RunSummary>;
+  /** Aborts the path being rehearsed (the CLI's Ctrl-C). */
+  signal?: AbortSignal;
   onProgress?: ((line: string) => void) | undefined;
 }
 
@@ -42,7 +46,6 @@ const silent = { out: () => undefined, err: () => undefined, isTTY: false };
  * and process executor as `apply`. Each path is one JUnit case.
  */
 export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOptions): Promise<PathRehearsal[]> {
-  const { seedDemoDatabase, SEED_RELEASE } = await import('../demo/seed.js');
   const seed = catalog.releases.find((r) => r.id === SEED_RELEASE);
   if (seed === undefined) {
     throw new BadInputError(`validate --rehearse seeds demo data at release ${SEED_RELEASE}, which ${catalog.dir} does not have`, {
@@ -53,14 +56,11 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
   const latest = supported[supported.length - 1];
   if (latest === undefined) return [];
   const froms = supported.filter((r) => r !== latest && semver.gte(r.version, seed.version));
-  const { startEmbeddedServer } = await import('../pg/embedded-server.js');
-  const { openPostgresLedger } = await import('../ledger/open-ledger.js');
-  const pg = await import('pg');
   await using server = await startEmbeddedServer();
   const results: PathRehearsal[] = [];
   for (const from of froms) {
     const name = `rehearse_${from.id.replace(/[^a-z0-9]/gi, '_')}_${randomBytes(3).toString('hex')}`.toLowerCase();
-    const admin = new pg.default.Client({ connectionString: server.adminUrl });
+    const admin = new pg.Client({ connectionString: server.adminUrl });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${name}"`);
     await admin.end();
@@ -74,6 +74,14 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
       output: 'text' as const,
       lockTimeoutMs: 10_000,
       sink: silent,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      rerunCommand: nextCommand('validate', '--rehearse'),
+    };
+    // The same pipeline as `apply`; a run that stopped is a failed path, with its typed error.
+    const apply = async (to: string): Promise<RunSummary> => {
+      const ran = await runUpgrade({ ...base, to });
+      if (ran.result.error !== undefined) throw ran.result.error;
+      return ran;
     };
     const started = performance.now();
     let summary: RunSummary | null = null;
@@ -86,9 +94,9 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
         await using opened = ledger;
         await opened.setCurrentRelease({ release: seed.id, version: seed.version });
       }
-      if (from !== seed) await options.runPlanCommand({ ...base, to: from.id, rerunCommand: nextCommand('validate', '--rehearse') });
+      if (from !== seed) await apply(from.id);
       const measured = performance.now();
-      summary = await options.runPlanCommand({ ...base, to: latest.id, rerunCommand: nextCommand('validate', '--rehearse') });
+      summary = await apply(latest.id);
       summary = { ...summary, durationMs: performance.now() - measured };
     } catch (caught) {
       if (!(caught instanceof LeapfrogError)) throw caught;
@@ -117,7 +125,7 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
         output: result.phases.map((p) => `${p.release} ${p.phase} ${p.name}: ${p.status} ${formatDuration(p.durationMs)}${p.rowsMigrated ? ` ${p.rowsMigrated} rows` : ''}`).join('\n'),
       },
     });
-    const drop = new pg.default.Client({ connectionString: server.adminUrl });
+    const drop = new pg.Client({ connectionString: server.adminUrl });
     await drop.connect();
     await drop.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => drop.end());
   }

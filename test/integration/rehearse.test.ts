@@ -8,7 +8,6 @@ import { fingerprintDatabase, type DatabaseFingerprint } from '../helpers/databa
 import { resolvePgTools } from '../../src/backup/pg-tools.js';
 import { prepareBackup, takeBackup } from '../../src/backup/take-backup.js';
 import { loadCatalog } from '../../src/catalog/load-catalog.js';
-import { runPlanCommand } from '../../src/cli/run-plan-command.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { RefusedError } from '../../src/errors/index.js';
 import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
@@ -56,7 +55,6 @@ function options(source: RehearseOptions['source'], scratch: DatabaseTarget, kee
     scratch,
     keep,
     reportDir: join(work, 'reports'),
-    runPlanCommand,
     run: { catalogDir, ledgerSchema: 'leapfrog', executorKind: 'process', output: 'text', lockTimeoutMs: 5_000, databaseUrlEnv: 'DATABASE_URL', sink: silent },
   };
 }

@@ -36,11 +36,13 @@ describe('runPlan with PostgresLedger and ProcessExecutor', () => {
       const error = await runPlan({
         plan, planDigest: 'sha256:test', catalog, ledger, executor: new ProcessExecutor({ killGraceMs: 500 }), mode: 'apply',
         database: { url: target.url }, env: { FX_SLEEP_MS: '30000' }, secrets: target.secrets, signal: new AbortController().signal,
-        beforeFirstCommand: () => {
-          hookCalls += 1;
-          return Promise.resolve();
+        backup: {
+          takeIfDue: () => {
+            hookCalls += 1;
+            return Promise.resolve();
+          },
         },
-      }).catch((e: unknown) => e);
+      }).then((r) => r.error);
       expect(error).toBeInstanceOf(PhaseFailedError);
       expect((error as Error).message).toContain('release 2023.2, phase data failed');
       expect((error as Error).message).toContain('timed out after 2s');

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { carriedFlagsOf } from '../../src/cli/carried-flags.js';
-import { outputModeOfArgv } from '../../src/cli/output-mode.js';
+import { outputModeOfArgv } from '../../src/ui/output-mode.js';
 import { registerVerbs } from '../../src/cli/verbs.js';
 import { nextCommand, setCarriedFlags } from '../../src/util/next-command.js';
 

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleError } from '../../src/cli/handle-error.js';
 import { durationArgument } from '../../src/cli/common-options.js';
-import { BadInputError } from '../../src/errors/index.js';
+import { BadInputError, LockHeldError } from '../../src/errors/index.js';
 import { databaseTargetFromUrl, registerEnvironmentSecrets } from '../../src/pg/database-target.js';
 
 /** A small program shaped like leapfrog's: exitOverride, a verb with a required option and a duration flag. */
@@ -111,5 +111,17 @@ describe('handleError redacts the secrets registered by whoever resolved a datab
     const err = captureStderr();
     handleError(new Error('echo not a url: hunter2hunter2'), 'text', ['node', 'main.js']);
     expect(err.text()).not.toContain('hunter2hunter2');
+  });
+});
+
+describe('handleError with a SuppressedError from `await using`', () => {
+  it('reports the first error (the scope body), with its exit code, not the cleanup error that followed it', () => {
+    const first = new LockHeldError('another run holds the ledger lock on db', { hint: 'wait for it' });
+    const cleanup = new Error('closing the ledger session: connection terminated');
+    // What TypeScript's `await using` helper throws when the body and a disposal both fail.
+    const suppressed = Object.assign(new Error('An error was suppressed during disposal.'), { name: 'SuppressedError', error: cleanup, suppressed: first });
+    const out = captureStdout();
+    expect(handleError(suppressed, 'json', [])).toBe(4);
+    expect(out.lines()[0]).toMatchObject({ type: 'error', exitCode: 4, error: 'LockHeldError', message: 'another run holds the ledger lock on db' });
   });
 });

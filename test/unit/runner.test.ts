@@ -84,7 +84,7 @@ describe('runPlan against a recording fake executor', () => {
         const nthPhase = releases[2]!.id === call.release ? phasesPerStep.indexOf(call.phase) + (call.command.includes('db') && !call.command.includes('api_db') ? 1 : 0) : -1;
         return failing && nthPhase === index ? { exitCode: 7, lines: ['boom s3cret-pw'] } : { exitCode: 0 };
       });
-      const error = await runPlan(options()).catch((e: unknown) => e);
+      const error = await runPlan(options()).then((r) => r.error);
       expect(error).toBeInstanceOf(PhaseFailedError);
       expect((error as Error).message).not.toContain('s3cret-pw');
       expect(ledger.state?.release).toBe('2023.2');
@@ -110,11 +110,11 @@ describe('runPlan against a recording fake executor', () => {
       return { exitCode: 0 };
     });
     let calls = 0;
-    await runPlan(options({ beforeFirstCommand: () => { calls += 1; order.push('hook'); return Promise.resolve(); } }));
+    await runPlan(options({ backup: { takeIfDue: () => { calls += 1; order.push('hook'); return Promise.resolve(); } } }));
     expect(calls).toBe(1);
     expect(order.slice(0, 3)).toEqual(['2023.2:preflight', 'hook', '2023.2:schema']);
     const before = executor.calls.length;
-    const again = await runPlan(options({ beforeFirstCommand: () => { calls += 1; return Promise.resolve(); } }));
+    const again = await runPlan(options({ backup: { takeIfDue: () => { calls += 1; return Promise.resolve(); } } }));
     expect(again.status).toBe('nothing-to-do');
     expect(calls).toBe(1);
     expect(executor.calls.length).toBe(before);
@@ -123,7 +123,7 @@ describe('runPlan against a recording fake executor', () => {
   it('does not call beforeFirstCommand (no backup) when the preflight refuses', async () => {
     const { options } = setup((call) => (call.phase === 'preflight' ? { exitCode: 2 } : { exitCode: 0 }));
     let calls = 0;
-    const error = await runPlan(options({ beforeFirstCommand: () => { calls += 1; return Promise.resolve(); } })).catch((e: unknown) => e);
+    const error = await runPlan(options({ backup: { takeIfDue: () => { calls += 1; return Promise.resolve(); } } })).then((r) => r.error);
     expect(error).toBeInstanceOf(CheckRedError);
     expect(calls).toBe(0);
   });
@@ -137,7 +137,7 @@ describe('runPlan against a recording fake executor', () => {
 
     for (const code of [2, 255]) {
       const red = setup((c) => (c.phase === 'check' && c.release === '2024.1' ? { exitCode: code, lines: json(2) } : { exitCode: 0 }));
-      const error = await runPlan(red.options()).catch((e: unknown) => e);
+      const error = await runPlan(red.options()).then((r) => r.error);
       expect(error).toBeInstanceOf(CheckRedError);
       expect((error as CheckRedError).exitCode).toBe(3);
       expect((error as Error).message).toContain('Cells');
@@ -147,7 +147,7 @@ describe('runPlan against a recording fake executor', () => {
 
   it('an upgradecheck exit the protocol does not define is a failed phase (exit 1), not red', async () => {
     const { options } = setup((c) => (c.phase === 'preflight' ? { exitCode: 9 } : { exitCode: 0 }));
-    await expect(runPlan(options())).rejects.toBeInstanceOf(PhaseFailedError);
+    expect((await runPlan(options())).error).toBeInstanceOf(PhaseFailedError);
   });
 
   it('data loops while the command says more remain, and stalls after stallAfter runs without progress', async () => {
@@ -164,7 +164,7 @@ describe('runPlan against a recording fake executor', () => {
     expect(progressEvents[1]).toMatchObject({ done: 100, remaining: 100 });
 
     const stall = setup((c) => (c.phase === 'data' ? { exitCode: 1, lines: [progress(0, 42)] } : { exitCode: 0 }));
-    const error = await runPlan(stall.options()).catch((e: unknown) => e);
+    const error = await runPlan(stall.options()).then((r) => r.error);
     expect(error).toBeInstanceOf(PhaseFailedError);
     expect((error as Error).message).toMatch(/stalled: migration backfill_x \(42 rows remaining\) made no progress in 3 runs/);
     expect(stall.executor.calls.filter((c) => c.phase === 'data')).toHaveLength(3);
@@ -176,7 +176,7 @@ describe('runPlan against a recording fake executor', () => {
     [5, /exited with code 5/],
   ])('data exit %i fails at once', async (code, message) => {
     const { executor, options } = setup((c) => (c.phase === 'data' ? { exitCode: code } : { exitCode: 0 }));
-    const error = await runPlan(options()).catch((e: unknown) => e);
+    const error = await runPlan(options()).then((r) => r.error);
     expect(error).toBeInstanceOf(PhaseFailedError);
     expect((error as Error).message).toMatch(message);
     expect(executor.calls.filter((c) => c.phase === 'data')).toHaveLength(1);
@@ -184,14 +184,14 @@ describe('runPlan against a recording fake executor', () => {
 
   it('a timeout fails the phase', async () => {
     const { options } = setup((c) => (c.phase === 'schema' ? { exitCode: null, timedOut: true } : { exitCode: 0 }));
-    await expect(runPlan(options())).rejects.toThrow(/timed out after 2s/);
+    expect((await runPlan(options())).error?.message).toMatch(/timed out after 2s/);
   });
 
   it('an abort stops the running command, records it as interrupted and throws InterruptedError', async () => {
     const { ledger, controller, options } = setup((c) => (c.phase === 'data' && c.release === '2024.1' ? { exitCode: null, waitForAbort: true } : { exitCode: 0 }));
     const running = runPlan(options());
     setTimeout(() => controller.abort(), 20);
-    const error = await running.catch((e: unknown) => e);
+    const error = await running.then((r) => r.error);
     expect(error).toBeInstanceOf(InterruptedError);
     expect((error as InterruptedError).exitCode).toBe(130);
     expect([...ledger.phases.values()].find((p) => p.phase === 'data' && p.release === '2024.1')?.status).toBe('interrupted');
@@ -235,7 +235,7 @@ describe('runPlan against a recording fake executor', () => {
       writes += 1;
       return Promise.reject(new Error('connection to postgres://u:s3cret-pw@h/db lost'));
     };
-    const error = await runPlan(options()).catch((e: unknown) => e);
+    const error = await runPlan(options()).then((r) => r.error);
     expect(writes).toBe(1);
     expect(error).toBeInstanceOf(PhaseFailedError);
     expect((error as Error).message).toContain('connection to *** lost');
