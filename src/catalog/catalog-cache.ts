@@ -41,7 +41,10 @@ export function buildId(): string | undefined {
  * nothing appears in a repository. From source (tsx, vitest) there is no default: a schema edit
  * does not change the build key there, so only an explicit LEAPFROG_CACHE_DIR turns it on.
  */
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env, build: string | undefined = buildId()): string | undefined {
+export function cacheDirectory(
+  env: NodeJS.ProcessEnv = process.env,
+  build: string | undefined = buildId(),
+): string | undefined {
   const explicit = env['LEAPFROG_CACHE_DIR'];
   if (explicit !== undefined) return explicit === '' || explicit === 'off' ? undefined : resolve(explicit);
   if (build === undefined) return undefined;
@@ -58,7 +61,10 @@ function sha256Hex(text: string): string {
 }
 
 /** The cache of one catalog folder (one file per catalog and build, so it never grows unbounded). */
-export async function openManifestCache(catalogRoot: string, dir: string | undefined = cacheDirectory()): Promise<ManifestCache> {
+export async function openManifestCache(
+  catalogRoot: string,
+  dir: string | undefined = cacheDirectory(),
+): Promise<ManifestCache> {
   if (dir === undefined) return noCache;
   const build = buildId() ?? 'source';
   const file = join(dir, `catalog-v${FORMAT}`, `${sha256Hex(`${build}\n${catalogRoot}`).slice(0, 32)}.json`);
@@ -107,7 +113,12 @@ async function readEntries(file: string, build: string, catalogRoot: string): Pr
     if (parsed.entries === null || typeof parsed.entries !== 'object' || Array.isArray(parsed.entries)) return none;
     const entries = new Map<string, Manifest>();
     for (const [digest, manifest] of Object.entries(parsed.entries as Record<string, unknown>)) {
-      if (manifest === null || typeof manifest !== 'object' || typeof (manifest as { release?: unknown }).release !== 'string') return none;
+      if (
+        manifest === null ||
+        typeof manifest !== 'object' ||
+        typeof (manifest as { release?: unknown }).release !== 'string'
+      )
+        return none;
       entries.set(digest, manifest as Manifest);
     }
     log.debug(`catalog cache read: ${file} (${entries.size} manifests)`);

@@ -77,7 +77,11 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   await cache.save(valid);
 
   if (entries.length === 0 && problems.length === 0) {
-    problems.push({ file: shown, path: '', message: `no releases: expected folders with a ${MANIFEST_FILE} (e.g. ${shown}/2024.1/${MANIFEST_FILE})` });
+    problems.push({
+      file: shown,
+      path: '',
+      message: `no releases: expected folders with a ${MANIFEST_FILE} (e.g. ${shown}/2024.1/${MANIFEST_FILE})`,
+    });
   }
 
   const { catalog, problems: catalogProblems } = buildCatalog(root, entries);

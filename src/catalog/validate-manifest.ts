@@ -6,7 +6,9 @@ import { parseManifest, type Manifest, type ManifestProblem } from './manifest-s
  * field path. This module is the only one that pulls in yaml and zod (together ~145 ms of CPU
  * at a cold start), so load-catalog.ts imports it only when a manifest is not in the cache.
  */
-export function validateManifest(text: string): { manifest: Manifest; problems: [] } | { manifest: undefined; problems: ManifestProblem[] } {
+export function validateManifest(
+  text: string,
+): { manifest: Manifest; problems: [] } | { manifest: undefined; problems: ManifestProblem[] } {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
