@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { logger } from '../util/logger.js';
 import type { Manifest } from './manifest-schema.js';
@@ -37,9 +36,11 @@ export function buildId(): string | undefined {
 
 /**
  * Where the cache lives: LEAPFROG_CACHE_DIR (empty or `off` disables it), else
- * $XDG_CACHE_HOME/leapfrog, else ~/.cache/leapfrog — never inside the catalog or the project, so
- * nothing appears in a repository. From source (tsx, vitest) there is no default: a schema edit
- * does not change the build key there, so only an explicit LEAPFROG_CACHE_DIR turns it on.
+ * $XDG_CACHE_HOME/leapfrog, else $HOME/.cache/leapfrog — never inside the catalog or the project,
+ * so nothing appears in a repository. Only the environment decides: a process started with a
+ * cleared environment (neither variable set) runs without a cache rather than writing into the
+ * home folder of whoever the password database says it is. From source (tsx, vitest) there is no
+ * default: a schema edit does not change the build key there, so only LEAPFROG_CACHE_DIR turns it on.
  */
 export function cacheDirectory(
   env: NodeJS.ProcessEnv = process.env,
@@ -50,8 +51,8 @@ export function cacheDirectory(
   if (build === undefined) return undefined;
   const xdg = env['XDG_CACHE_HOME'];
   if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'leapfrog');
-  const home = homedir();
-  return home === '' ? undefined : join(home, '.cache', 'leapfrog');
+  const home = env['HOME'];
+  return home !== undefined && isAbsolute(home) ? join(home, '.cache', 'leapfrog') : undefined;
 }
 
 const noCache: ManifestCache = { get: () => undefined, save: () => Promise.resolve() };

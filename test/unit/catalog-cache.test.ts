@@ -1,5 +1,5 @@
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cacheDirectory } from '../../src/catalog/catalog-cache.js';
@@ -169,10 +169,16 @@ describe('cacheDirectory', () => {
     expect(cacheDirectory({ LEAPFROG_CACHE_DIR: '' }, 'build')).toBeUndefined();
   });
 
-  it('uses $XDG_CACHE_HOME/leapfrog, then ~/.cache/leapfrog, for a built leapfrog', () => {
-    expect(cacheDirectory({ XDG_CACHE_HOME: '/var/cache/me' }, 'build')).toBe('/var/cache/me/leapfrog');
-    expect(cacheDirectory({ XDG_CACHE_HOME: 'relative' }, 'build')).toBe(join(homedir(), '.cache', 'leapfrog'));
-    expect(cacheDirectory({}, 'build')).toBe(join(homedir(), '.cache', 'leapfrog'));
+  it('uses $XDG_CACHE_HOME/leapfrog, then $HOME/.cache/leapfrog, for a built leapfrog', () => {
+    expect(cacheDirectory({ XDG_CACHE_HOME: '/var/cache/me', HOME: '/home/me' }, 'build')).toBe(
+      '/var/cache/me/leapfrog',
+    );
+    expect(cacheDirectory({ XDG_CACHE_HOME: 'relative', HOME: '/home/me' }, 'build')).toBe('/home/me/.cache/leapfrog');
+    expect(cacheDirectory({ HOME: '/home/me' }, 'build')).toBe('/home/me/.cache/leapfrog');
+  });
+
+  it('has none in a cleared environment (cron, tests that start the CLI with extendEnv: false)', () => {
+    expect(cacheDirectory({}, 'build')).toBeUndefined();
   });
 
   it('has no default when running from source, where a schema edit would not change the key', () => {
