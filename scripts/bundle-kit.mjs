@@ -16,7 +16,9 @@ if (!existsSync(entry)) {
     outfile: 'dist/kit/leapfrog-kit.mjs',
     // pg tries `require('pg-native')` only when asked for the native driver, which the kit never is.
     external: ['pg-native'],
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
     logLevel: 'warning',
   });
 }

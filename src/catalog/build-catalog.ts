@@ -32,14 +32,24 @@ export function catalogDigestOf(releases: readonly Pick<Release, 'manifestDigest
  * the default upgradeFrom (exactly the previous release), and ranges that admit no older release.
  * Returns every problem rather than stopping at the first.
  */
-export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { catalog: Catalog; problems: CatalogProblem[] } {
+export function buildCatalog(
+  dir: string,
+  entries: readonly ManifestEntry[],
+): { catalog: Catalog; problems: CatalogProblem[] } {
   const problems: CatalogProblem[] = [];
   const versioned: { entry: ManifestEntry; version: string }[] = [];
   for (const entry of entries) {
     const { manifest, file } = entry;
-    const version = manifest.version !== undefined ? semver.valid(manifest.version) : (semver.coerce(manifest.release)?.version ?? null);
+    const version =
+      manifest.version !== undefined
+        ? semver.valid(manifest.version)
+        : (semver.coerce(manifest.release)?.version ?? null);
     if (version === null) {
-      problems.push({ file, path: 'release', message: `"${manifest.release}" is not a version; add version: "<major.minor.patch>"` });
+      problems.push({
+        file,
+        path: 'release',
+        message: `"${manifest.release}" is not a version; add version: "<major.minor.patch>"`,
+      });
       continue;
     }
     versioned.push({ entry, version });
@@ -50,19 +60,27 @@ export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { 
   for (const { entry, version } of versioned) {
     const { file, manifest } = entry;
     const sameId = byId.get(manifest.release);
-    if (sameId !== undefined) problems.push({ file, path: 'release', message: `duplicate release "${manifest.release}" (also in ${sameId})` });
+    if (sameId !== undefined)
+      problems.push({ file, path: 'release', message: `duplicate release "${manifest.release}" (also in ${sameId})` });
     else byId.set(manifest.release, file);
     // Build metadata does not order versions, so 1.0.0+a and 1.0.0+b are the same version.
     const key = semver.parse(version)?.format() ?? version;
     const sameVersion = byVersion.get(key);
-    if (sameVersion !== undefined) problems.push({ file, path: manifest.version === undefined ? 'release' : 'version', message: `duplicate version ${version} (also in ${sameVersion})` });
+    if (sameVersion !== undefined)
+      problems.push({
+        file,
+        path: manifest.version === undefined ? 'release' : 'version',
+        message: `duplicate version ${version} (also in ${sameVersion})`,
+      });
     else byVersion.set(key, file);
   }
 
   // Parse once: semver.compare on strings would parse both sides on every comparison.
   const parsedVersions = new Map(versioned.map((v) => [v, new semver.SemVer(v.version)]));
   const parsedOf = (v: (typeof versioned)[number]) => parsedVersions.get(v) as semver.SemVer;
-  versioned.sort((a, b) => parsedOf(a).compare(parsedOf(b)) || a.entry.manifest.release.localeCompare(b.entry.manifest.release));
+  versioned.sort(
+    (a, b) => parsedOf(a).compare(parsedOf(b)) || a.entry.manifest.release.localeCompare(b.entry.manifest.release),
+  );
 
   const releases: Release[] = versioned.map(({ entry, version }, index) => {
     const { manifest } = entry;
@@ -71,7 +89,8 @@ export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { 
     // the catalog precedes it, so its default accepts any older version.
     const upgradeFrom = manifest.upgradeFrom ?? (previous ? previous.version : `<${version}`);
     const timeouts = manifest.timeouts;
-    const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : (parseDuration(String(value)) ?? fallback));
+    const ms = (value: string | number | undefined, fallback: number) =>
+      value === undefined ? fallback : (parseDuration(String(value)) ?? fallback);
     return {
       id: manifest.release,
       version,
@@ -85,10 +104,24 @@ export function buildCatalog(dir: string, entries: readonly ManifestEntry[]): { 
       env: manifest.env,
       ...(manifest.databaseUrlEnv === undefined ? {} : { databaseUrlEnv: manifest.databaseUrlEnv }),
       phases: {
-        ...(manifest.phases.preflight ? { preflight: { run: manifest.phases.preflight.run, protocol: manifest.phases.preflight.protocol as 'upgradecheck' | 'exit0' } } : {}),
+        ...(manifest.phases.preflight
+          ? {
+              preflight: {
+                run: manifest.phases.preflight.run,
+                protocol: manifest.phases.preflight.protocol as 'upgradecheck' | 'exit0',
+              },
+            }
+          : {}),
         schema: manifest.phases.schema,
         ...(manifest.phases.data ? { data: { ...manifest.phases.data, protocol: 'batches' as const } } : {}),
-        ...(manifest.phases.check ? { check: { run: manifest.phases.check.run, protocol: manifest.phases.check.protocol as 'upgradecheck' | 'exit0' } } : {}),
+        ...(manifest.phases.check
+          ? {
+              check: {
+                run: manifest.phases.check.run,
+                protocol: manifest.phases.check.protocol as 'upgradecheck' | 'exit0',
+              },
+            }
+          : {}),
       },
       timeoutsMs: {
         preflight: ms(timeouts.preflight, DEFAULT_TIMEOUTS.preflight),

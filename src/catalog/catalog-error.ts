@@ -10,7 +10,9 @@ export interface CatalogProblem {
 }
 
 export function formatProblem(problem: CatalogProblem): string {
-  return problem.path === '' ? `${problem.file}: ${problem.message}` : `${problem.file}: ${problem.path}: ${problem.message}`;
+  return problem.path === ''
+    ? `${problem.file}: ${problem.message}`
+    : `${problem.file}: ${problem.path}: ${problem.message}`;
 }
 
 /**

@@ -19,8 +19,11 @@ export function findRelease(catalog: Catalog, wanted: string): Release {
   }
   const ids = catalog.releases.map((r) => r.id);
   const nearest = nearestIds(text, ids);
-  throw new BadInputError(`unknown release "${wanted}"${nearest.length > 0 ? `; nearest known: ${nearest.join(', ')}` : ''}`, {
-    hint: `list the releases of the catalog with: ${nextCommand('releases')}`,
-    details: { release: wanted, nearest },
-  });
+  throw new BadInputError(
+    `unknown release "${wanted}"${nearest.length > 0 ? `; nearest known: ${nearest.join(', ')}` : ''}`,
+    {
+      hint: `list the releases of the catalog with: ${nextCommand('releases')}`,
+      details: { release: wanted, nearest },
+    },
+  );
 }

@@ -1,12 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { BadInputError } from '../errors/index.js';
 import { buildCatalog, type ManifestEntry } from './build-catalog.js';
+import { openManifestCache } from './catalog-cache.js';
 import { CatalogError, type CatalogProblem } from './catalog-error.js';
 import { sha256Digest } from './digest.js';
-import { parseManifest } from './manifest-schema.js';
+import type { Manifest } from './manifest-schema.js';
 import type { Catalog } from './release.js';
+import type { validateManifest as ValidateManifest } from './validate-manifest.js';
 
 export const MANIFEST_FILE = 'release.yaml';
 
@@ -19,7 +20,8 @@ export function displayPath(path: string): string {
 /**
  * Reads every `<dir>/<release>/release.yaml` into a validated, ordered catalog. Folders without
  * a release.yaml are ignored (they may hold shared sources). Every problem of every manifest is
- * collected and thrown at once as a CatalogError (exit 2).
+ * collected and thrown at once as a CatalogError (exit 2). Manifests whose bytes were validated
+ * before come from the cache (catalog-cache.ts) without parsing or validating them again.
  */
 export async function loadCatalog(dir: string): Promise<Catalog> {
   const root = resolve(dir);
@@ -50,29 +52,36 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
     }),
   );
 
+  const cache = await openManifestCache(root);
+  const valid = new Map<string, Manifest>();
+  // yaml and zod are ~145 ms of CPU at a cold start: loaded only when a manifest is not cached.
+  // This is the one lazy import below the verbs, on purpose (issue 10's fixed-cost target).
+  let validate: typeof ValidateManifest | undefined;
   for (const { folder, path, bytes } of files) {
     if (bytes === undefined) continue;
     const file = displayPath(path);
-    const lineCounter = new LineCounter();
-    const document = parseDocument(bytes.toString('utf8'), { prettyErrors: false, uniqueKeys: true, lineCounter });
-    if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        const at = lineCounter.linePos(error.pos[0]);
-        const where = `line ${at.line}, column ${at.col}: `;
-        problems.push({ file, path: '', message: `not valid YAML: ${where}${error.message.split('\n')[0] ?? ''}` });
+    const manifestDigest = sha256Digest(bytes);
+    let manifest = cache.get(manifestDigest);
+    if (manifest === undefined) {
+      validate ??= (await import('./validate-manifest.js')).validateManifest;
+      const parsed = validate(bytes.toString('utf8'));
+      if (parsed.manifest === undefined) {
+        for (const problem of parsed.problems) problems.push({ file, ...problem });
+        continue;
       }
-      continue;
+      manifest = parsed.manifest;
     }
-    const parsed = parseManifest(document.toJS());
-    if (parsed.manifest === undefined) {
-      for (const problem of parsed.problems) problems.push({ file, ...problem });
-      continue;
-    }
-    entries.push({ manifest: parsed.manifest, file, dir: join(root, folder), manifestDigest: sha256Digest(bytes) });
+    valid.set(manifestDigest, manifest);
+    entries.push({ manifest, file, dir: join(root, folder), manifestDigest });
   }
+  await cache.save(valid);
 
   if (entries.length === 0 && problems.length === 0) {
-    problems.push({ file: shown, path: '', message: `no releases: expected folders with a ${MANIFEST_FILE} (e.g. ${shown}/2024.1/${MANIFEST_FILE})` });
+    problems.push({
+      file: shown,
+      path: '',
+      message: `no releases: expected folders with a ${MANIFEST_FILE} (e.g. ${shown}/2024.1/${MANIFEST_FILE})`,
+    });
   }
 
   const { catalog, problems: catalogProblems } = buildCatalog(root, entries);

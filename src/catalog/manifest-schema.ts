@@ -21,15 +21,19 @@ const quotedString = (example: string) =>
 
 const nonEmptyString = z.string().min(1, { error: 'must not be empty' });
 
-const argv = z.array(nonEmptyString, { error: 'expected a list of strings (argv), e.g. [nova-manage, db, sync]' }).min(1, {
-  error: 'must name a command: a list with at least one item',
-});
+const argv = z
+  .array(nonEmptyString, { error: 'expected a list of strings (argv), e.g. [nova-manage, db, sync]' })
+  .min(1, {
+    error: 'must name a command: a list with at least one item',
+  });
 
 const protocol = z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(', ')}` });
 
 const duration = z
   .union([z.string(), z.number()], { error: 'expected a duration such as 10m, 6h or 90s' })
-  .refine((value) => parseDuration(String(value)) !== undefined, { error: 'expected a duration such as 10m, 6h or 90s' });
+  .refine((value) => parseDuration(String(value)) !== undefined, {
+    error: 'expected a duration such as 10m, 6h or 90s',
+  });
 
 const checkCommand = z.strictObject({
   run: argv,
@@ -55,10 +59,16 @@ export const manifestSchema = z
       .refine((value) => semver.valid(value) !== null, { error: 'not a semver version (expected e.g. "2024.1.0")' })
       .optional(),
     image: nonEmptyString,
-    build: z.strictObject({ context: nonEmptyString.default('.'), dockerfile: nonEmptyString.default('Dockerfile') }).optional(),
-    local: z.strictObject({ path: z.array(nonEmptyString).default(['bin']), cwd: nonEmptyString.default('.') }).optional(),
+    build: z
+      .strictObject({ context: nonEmptyString.default('.'), dockerfile: nonEmptyString.default('Dockerfile') })
+      .optional(),
+    local: z
+      .strictObject({ path: z.array(nonEmptyString).default(['bin']), cwd: nonEmptyString.default('.') })
+      .optional(),
     upgradeFrom: quotedString('upgradeFrom: ">=2023.1.0 <2024.1.0"')
-      .refine((value) => semver.validRange(value) !== null, { error: 'not a valid semver range (expected e.g. ">=2023.1.0 <2024.1.0")' })
+      .refine((value) => semver.validRange(value) !== null, {
+        error: 'not a valid semver range (expected e.g. ">=2023.1.0 <2024.1.0")',
+      })
       .optional(),
     milestone: z.boolean({ error: 'expected true or false' }).default(false),
     yanked: z.boolean({ error: 'expected true or false' }).default(false),
@@ -67,7 +77,9 @@ export const manifestSchema = z
     // PGBOSS_DATABASE_URL); `--database-url-env` overrides it.
     databaseUrlEnv: z
       .string({ error: 'expected a variable name, e.g. databaseUrlEnv: APP_DATABASE_URL' })
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'not an environment variable name (letters, digits and _, not starting with a digit)' })
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+        error: 'not an environment variable name (letters, digits and _, not starting with a digit)',
+      })
       .optional(),
     phases: z.strictObject({
       preflight: checkCommand.optional(),
@@ -76,7 +88,12 @@ export const manifestSchema = z
       check: checkCommand.optional(),
     }),
     timeouts: z
-      .strictObject({ preflight: duration.optional(), schema: duration.optional(), data: duration.optional(), check: duration.optional() })
+      .strictObject({
+        preflight: duration.optional(),
+        schema: duration.optional(),
+        data: duration.optional(),
+        check: duration.optional(),
+      })
       .default({}),
   })
   .superRefine((manifest, ctx) => {
@@ -84,17 +101,32 @@ export const manifestSchema = z
     // here the phase decides which protocols make sense for it.
     const { preflight, data, check } = manifest.phases;
     if (data && data.protocol !== 'batches') {
-      ctx.addIssue({ code: 'custom', path: ['phases', 'data', 'protocol'], message: 'the data phase speaks batches (run again while it exits 1)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['phases', 'data', 'protocol'],
+        message: 'the data phase speaks batches (run again while it exits 1)',
+      });
     }
-    for (const [name, phase] of [['preflight', preflight], ['check', check]] as const) {
+    for (const [name, phase] of [
+      ['preflight', preflight],
+      ['check', check],
+    ] as const) {
       if (phase && phase.protocol === 'batches') {
-        ctx.addIssue({ code: 'custom', path: ['phases', name, 'protocol'], message: `the ${name} phase is one-shot: expected upgradecheck or exit0` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', name, 'protocol'],
+          message: `the ${name} phase is one-shot: expected upgradecheck or exit0`,
+        });
       }
     }
     const names = new Set<string>();
     manifest.phases.schema.forEach((command, index) => {
       if (names.has(command.name)) {
-        ctx.addIssue({ code: 'custom', path: ['phases', 'schema', index, 'name'], message: `duplicate schema command name "${command.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', 'schema', index, 'name'],
+          message: `duplicate schema command name "${command.name}"`,
+        });
       }
       names.add(command.name);
     });
@@ -118,9 +150,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Parses one manifest's YAML value; problems carry field paths, never zod's internals. */
-export function parseManifest(value: unknown): { manifest: Manifest; problems: [] } | { manifest: undefined; problems: ManifestProblem[] } {
+export function parseManifest(
+  value: unknown,
+): { manifest: Manifest; problems: [] } | { manifest: undefined; problems: ManifestProblem[] } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { manifest: undefined, problems: [{ path: '', message: 'expected a mapping of release fields (release, image, phases, …)' }] };
+    return {
+      manifest: undefined,
+      problems: [{ path: '', message: 'expected a mapping of release fields (release, image, phases, …)' }],
+    };
   }
   const result = manifestSchema.safeParse(value);
   if (result.success) return { manifest: result.data, problems: [] };
