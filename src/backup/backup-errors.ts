@@ -23,7 +23,10 @@ export interface PgToolFailure {
 export class BackupFailedError extends PhaseFailedError {
   readonly failure: PgToolFailure | null;
 
-  constructor(message: string, options: { hint: string; failure: PgToolFailure | null; cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    message: string,
+    options: { hint: string; failure: PgToolFailure | null; cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, { hint: options.hint, cause: options.cause, details: options.details ?? {} });
     this.failure = options.failure;
   }
@@ -113,7 +116,13 @@ export class DowngradeRefusedError extends RefusedError {
   constructor(
     message: string,
     hint: string,
-    facts: { current: string; requested: string; backup: WayBackBackup | null; restoreCommand: string | null; skippedSidecars: readonly SkippedSidecarFact[] },
+    facts: {
+      current: string;
+      requested: string;
+      backup: WayBackBackup | null;
+      restoreCommand: string | null;
+      skippedSidecars: readonly SkippedSidecarFact[];
+    },
   ) {
     // The JSON keys of before: `restoreCommand` only when there is a backup to restore.
     const { restoreCommand, ...rest } = facts;
@@ -149,7 +158,11 @@ export class OtherDatabaseBackupError extends RefusedError {
   readonly backupDatabase: DatabaseIdentity;
   readonly targetDatabase: DatabaseIdentity;
 
-  constructor(message: string, hint: string, facts: { backup: string; backupDatabase: DatabaseIdentity; targetDatabase: DatabaseIdentity }) {
+  constructor(
+    message: string,
+    hint: string,
+    facts: { backup: string; backupDatabase: DatabaseIdentity; targetDatabase: DatabaseIdentity },
+  ) {
     super(message, { hint, details: { ...facts } });
     this.backup = facts.backup;
     this.backupDatabase = facts.backupDatabase;

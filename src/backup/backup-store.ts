@@ -189,18 +189,30 @@ export async function readSidecar(pathOrSidecar: string): Promise<BackupRecord |
   try {
     raw = JSON.parse(text);
   } catch (cause) {
-    throw new BadInputError(`${sidecar} is not valid JSON`, { cause, hint: `restore it from a copy, or pass --sha256 HEX to restore without it` });
+    throw new BadInputError(`${sidecar} is not valid JSON`, {
+      cause,
+      hint: `restore it from a copy, or pass --sha256 HEX to restore without it`,
+    });
   }
   const parsed = sidecarSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new BadInputError(`${sidecar}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`, {
-      hint: 'the file is not a leapfrog backup sidecar; restore it from a copy, or pass --sha256 HEX',
-    });
+    throw new BadInputError(
+      `${sidecar}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`,
+      {
+        hint: 'the file is not a leapfrog backup sidecar; restore it from a copy, or pass --sha256 HEX',
+      },
+    );
   }
   const { leapfrogBackup: _v, file, databaseId, systemIdentifier, databaseName, ...rest } = parsed.data;
   const path = isAbsolute(file) ? file : resolve(dirname(sidecar), file);
-  return { ...rest, databaseId: databaseId ?? null, systemIdentifier: systemIdentifier ?? null, databaseName: databaseName ?? null, path };
+  return {
+    ...rest,
+    databaseId: databaseId ?? null,
+    systemIdentifier: systemIdentifier ?? null,
+    databaseName: databaseName ?? null,
+    path,
+  };
 }
 
 /** A sidecar in the backup folder that does not describe a usable backup, and why. */
@@ -269,7 +281,10 @@ async function exists(path: string): Promise<boolean> {
 // Known backups of a database: ledger rows and sidecars
 
 /** Ledger rows and sidecars merged by path, newest first. */
-export function mergeKnownBackups(ledger: readonly LedgerBackupRow[], sidecars: readonly BackupRecord[]): KnownBackup[] {
+export function mergeKnownBackups(
+  ledger: readonly LedgerBackupRow[],
+  sidecars: readonly BackupRecord[],
+): KnownBackup[] {
   const byPath = new Map<string, KnownBackup>();
   for (const s of sidecars) {
     byPath.set(resolve(s.path), {
@@ -339,7 +354,11 @@ export interface KnownBackups {
  * so with a database only the backups of that database are its own (database-identity.ts);
  * rows of its own ledger always are.
  */
-export async function knownBackupsOf(target: DatabaseTarget | undefined, schema: string, backupDir: string): Promise<KnownBackups> {
+export async function knownBackupsOf(
+  target: DatabaseTarget | undefined,
+  schema: string,
+  backupDir: string,
+): Promise<KnownBackups> {
   const { records, skipped } = await listSidecars(backupDir);
   if (target === undefined) return { backups: mergeKnownBackups([], records), others: [], skipped, identity: null };
   const identity = await withClient(target, (client) => readDatabaseIdentity(client, ledgerSchemaName(schema)));
@@ -385,7 +404,10 @@ export async function locateBackup(ref: string, backupDir: string): Promise<Loca
   }
   const byId = (await listSidecars(backupDir)).records.find((r) => r.id === ref);
   if (byId) return { path: byId.path, format: byId.format, record: byId };
-  throw new BadInputError(`no backup "${ref}": it is neither a file, a folder, nor a backup id in ${join(resolve(backupDir))}`, {
-    hint: `list the backups with \`${nextCommand('backups')}\` and pass one of their paths`,
-  });
+  throw new BadInputError(
+    `no backup "${ref}": it is neither a file, a folder, nor a backup id in ${join(resolve(backupDir))}`,
+    {
+      hint: `list the backups with \`${nextCommand('backups')}\` and pass one of their paths`,
+    },
+  );
 }

@@ -33,7 +33,9 @@ export async function readDatabaseIdentity(client: pg.ClientBase, schema: string
   const databaseName = rows[0]?.name ?? null;
   let databaseId: string | null = null;
   if (rows[0]?.has_identity === true) {
-    const id = await client.query<{ database_id: string }>(`SELECT database_id::text AS database_id FROM "${schema}".identity`);
+    const id = await client.query<{ database_id: string }>(
+      `SELECT database_id::text AS database_id FROM "${schema}".identity`,
+    );
     databaseId = id.rows[0]?.database_id ?? null;
   }
   let systemIdentifier: string | null = null;

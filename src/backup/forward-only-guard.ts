@@ -54,7 +54,11 @@ export async function assertForwardOnly(check: ForwardOnlyCheck): Promise<void> 
  * the catalog, or the saved plan's `to`. Undefined when neither is readable: the run itself then
  * reports that problem with its own message.
  */
-export async function requestedTarget(catalogDir: string, planFile: string | undefined, to: string | undefined): Promise<ReleaseRef | undefined> {
+export async function requestedTarget(
+  catalogDir: string,
+  planFile: string | undefined,
+  to: string | undefined,
+): Promise<ReleaseRef | undefined> {
   try {
     if (planFile !== undefined) return (await readPlanFile(planFile)).to;
     if (to !== undefined) {

@@ -52,7 +52,10 @@ export function downgradeRefusal(
       { current: current.release, requested: to.release, backup: null, restoreCommand: null, skippedSidecars: skipped },
     );
   }
-  const then = backup.release !== null && backup.release !== to.release ? ` then \`${nextCommand('apply', '--to', to.release)}\` (the backup is at ${backup.release})` : '';
+  const then =
+    backup.release !== null && backup.release !== to.release
+      ? ` then \`${nextCommand('apply', '--to', to.release)}\` (the backup is at ${backup.release})`
+      : '';
   const command = restoreCommand(backup);
   return new DowngradeRefusedError(
     `${message}; the way back is the backup ${backup.path} taken ${backup.createdAt.toISOString()} at ${backup.release ?? 'an unknown release'}${warnings}`,
@@ -60,7 +63,12 @@ export function downgradeRefusal(
     {
       current: current.release,
       requested: to.release,
-      backup: { path: backup.path, release: backup.release, createdAt: backup.createdAt.toISOString(), sha256: backup.sha256 },
+      backup: {
+        path: backup.path,
+        release: backup.release,
+        createdAt: backup.createdAt.toISOString(),
+        sha256: backup.sha256,
+      },
       restoreCommand: command,
       skippedSidecars: skipped,
     },
@@ -77,11 +85,14 @@ export function downgradeRefusal(
  */
 export function wayBackAfterRedCheck(backups: readonly LedgerBackupRow[], at: ReleaseRef): string | null {
   const backup = backups
-    .filter((b) => semver.valid(b.version) !== null && semver.valid(at.version) !== null && semver.lte(b.version, at.version))
+    .filter(
+      (b) => semver.valid(b.version) !== null && semver.valid(at.version) !== null && semver.lte(b.version, at.version),
+    )
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
   if (backup === undefined) return null;
   return `or go back to ${backup.release} with the pre-upgrade backup ${backup.path}: \`${restoreCommand(backup)}\``;
 }
 
 /** The hint's second half when no backup is recorded (taken with --no-backup, or by hand). */
-export const NO_RECORDED_BACKUP = 'or go back by restoring the backup you took before the upgrade (the ledger records none)';
+export const NO_RECORDED_BACKUP =
+  'or go back by restoring the backup you took before the upgrade (the ledger records none)';

@@ -35,7 +35,10 @@ export interface PgToolVersion {
  * `--pg-bin DIR` wins over `PG_BIN`, which wins over PATH: an operator whose distribution ships
  * an older client points leapfrog at e.g. /usr/lib/postgresql/16/bin without touching PATH.
  */
-export async function resolvePgTools(pgBin: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<PgTools> {
+export async function resolvePgTools(
+  pgBin: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PgTools> {
   const dir = pgBin ?? env['PG_BIN'];
   if (dir === undefined || dir === '') return { pgDump: 'pg_dump', pgRestore: 'pg_restore', source: 'PATH' };
   const source = pgBin !== undefined ? `--pg-bin ${dir}` : `PG_BIN=${dir}`;
@@ -76,7 +79,8 @@ export async function pgToolVersion(bin: string, source: string): Promise<PgTool
 
 /** "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> 15.18; "9.6.24" -> 9.6. */
 export function parsePgVersion(text: string): PgToolVersion | undefined {
-  const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text) ?? /\b(\d+)(?:\.(\d+))?(?:\.(\d+))?\b/.exec(text);
+  const match =
+    /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text) ?? /\b(\d+)(?:\.(\d+))?(?:\.(\d+))?\b/.exec(text);
   if (!match) return undefined;
   const major = Number(match[1]);
   // Before 10 the major version had two parts (9.6); the third was the minor.

@@ -11,9 +11,21 @@ import { withClient } from '../pg/with-client.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
-import { BackupCorruptedError, BackupFailedError, DatabaseInUseError, OtherDatabaseBackupError, type BlockingSession } from './backup-errors.js';
+import {
+  BackupCorruptedError,
+  BackupFailedError,
+  DatabaseInUseError,
+  OtherDatabaseBackupError,
+  type BlockingSession,
+} from './backup-errors.js';
 import { digestBackup, type LocatedBackup } from './backup-store.js';
-import { describeIdentity, isUnknownIdentity, readDatabaseIdentity, sameDatabase, type DatabaseIdentity } from './database-identity.js';
+import {
+  describeIdentity,
+  isUnknownIdentity,
+  readDatabaseIdentity,
+  sameDatabase,
+  type DatabaseIdentity,
+} from './database-identity.js';
 import { libpqConnection, type PgTools } from './pg-tools.js';
 
 /**
@@ -31,9 +43,12 @@ const log = logger('backup');
 export async function verifyBackup(backup: LocatedBackup, expectedSha256: string | undefined): Promise<string> {
   const expected = (expectedSha256 ?? backup.record?.sha256)?.toLowerCase();
   if (expected === undefined) {
-    throw new BadInputError(`${backup.path} has no sidecar (${backup.path}.leapfrog.json), so its sha256 cannot be verified`, {
-      hint: `pass --sha256 HEX with the digest from \`${nextCommand('backups')}\` (the ledger also lists it)`,
-    });
+    throw new BadInputError(
+      `${backup.path} has no sidecar (${backup.path}.leapfrog.json), so its sha256 cannot be verified`,
+      {
+        hint: `pass --sha256 HEX with the digest from \`${nextCommand('backups')}\` (the ledger also lists it)`,
+      },
+    );
   }
   const info = await stat(backup.path).catch((e: unknown) => void log.suppressed(`reading ${backup.path}`, e));
   if (!info) {
@@ -99,7 +114,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       try {
         await runPgRestore(options, target);
       } catch (error) {
-        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`).catch((e: unknown) => log.suppressed(`dropping ${name} after a failed restore`, e));
+        await admin
+          .query(`DROP DATABASE IF EXISTS ${ident(name)}`)
+          .catch((e: unknown) => log.suppressed(`dropping ${name} after a failed restore`, e));
         throw error;
       }
       return 'created' as const;
@@ -152,7 +169,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
       }
       await admin.query(`DROP DATABASE ${ident(retired)}`);
     } catch (error) {
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(staging)}`).catch((e: unknown) => log.suppressed(`dropping ${staging}`, e));
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${ident(staging)}`)
+        .catch((e: unknown) => log.suppressed(`dropping ${staging}`, e));
       throw error;
     }
     return 'replaced' as const;
@@ -223,7 +242,11 @@ function assertSameDatabase(options: RestoreOptions, target: DatabaseIdentity): 
 }
 
 function pickIdentity(identity: DatabaseIdentity): DatabaseIdentity {
-  return { databaseId: identity.databaseId, systemIdentifier: identity.systemIdentifier, databaseName: identity.databaseName };
+  return {
+    databaseId: identity.databaseId,
+    systemIdentifier: identity.systemIdentifier,
+    databaseName: identity.databaseName,
+  };
 }
 
 async function createLike(admin: pg.Client, name: string, shape: DatabaseShape): Promise<void> {
@@ -233,7 +256,9 @@ async function createLike(admin: pg.Client, name: string, shape: DatabaseShape):
   for (const setting of shape.settings) {
     const eq = setting.indexOf('=');
     if (eq <= 0) continue;
-    await admin.query(`ALTER DATABASE ${ident(name)} SET ${ident(setting.slice(0, eq))} = ${literal(setting.slice(eq + 1))}`);
+    await admin.query(
+      `ALTER DATABASE ${ident(name)} SET ${ident(setting.slice(0, eq))} = ${literal(setting.slice(eq + 1))}`,
+    );
   }
 }
 

@@ -11,7 +11,14 @@ import type { RunnerEvent } from '../runner/events.js';
 import { stepPhases } from '../runner/step-phases.js';
 import { logger } from '../util/logger.js';
 import { BackupFailedError, BackupFolderFullError } from './backup-errors.js';
-import { digestBackup, ensureBackupDir, PARTIAL_SUFFIX, writeSidecar, type BackupFormat, type BackupRecord } from './backup-store.js';
+import {
+  digestBackup,
+  ensureBackupDir,
+  PARTIAL_SUFFIX,
+  writeSidecar,
+  type BackupFormat,
+  type BackupRecord,
+} from './backup-store.js';
 import { identityOf } from './database-identity.js';
 import { formatBytes } from './format-backup.js';
 import {
@@ -92,7 +99,10 @@ export interface BackupLabel {
 }
 
 /** The runner's backup events (src/runner/events.ts): the UI shows the backup as its own task. */
-export type BackupEvent = Extract<RunnerEvent, { type: 'backup-started' | 'backup-progress' | 'backup-finished' | 'backup-failed' }>;
+export type BackupEvent = Extract<
+  RunnerEvent,
+  { type: 'backup-started' | 'backup-progress' | 'backup-finished' | 'backup-failed' }
+>;
 
 /** How often the size of the growing dump is reported while pg_dump runs. */
 const PROGRESS_EVERY_MS = 500;
@@ -133,7 +143,8 @@ export async function takeBackup(
   const progress = setInterval(() => {
     void sizeOf(partial).then((bytes) => {
       // A size read that finishes after pg_dump must not report progress after the outcome.
-      if (dumping) onEvent({ type: 'backup-progress', path, bytes, elapsedMs: Math.round(performance.now() - started) });
+      if (dumping)
+        onEvent({ type: 'backup-progress', path, bytes, elapsedMs: Math.round(performance.now() - started) });
     });
   }, PROGRESS_EVERY_MS);
   let sidecar: string | undefined;
@@ -153,10 +164,13 @@ export async function takeBackup(
       const output = redact(`${result.stderr}\n${result.stdout}`.trim(), target.secrets);
       const failure = { tool: 'pg_dump', exit: result.exitCode ?? null } as const;
       if (/No space left on device/i.test(output)) throw await folderFullError(prepared, dir, partial, output, failure);
-      throw new BackupFailedError(`pg_dump of ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`, {
-        hint: `fix the cause above and run again; to upgrade without leapfrog's backup (only if you took one yourself) pass --no-backup`,
-        failure,
-      });
+      throw new BackupFailedError(
+        `pg_dump of ${target.display} failed (exit ${result.exitCode ?? 'killed'}): ${output.split('\n').slice(-5).join(' | ')}`,
+        {
+          hint: `fix the cause above and run again; to upgrade without leapfrog's backup (only if you took one yourself) pass --no-backup`,
+          failure,
+        },
+      );
     }
     // A dump is a full copy of the database: readable by its owner only, like the sidecar.
     await chmod(partial, settings.format === 'custom' ? 0o600 : 0o700);
@@ -181,15 +195,23 @@ export async function takeBackup(
     try {
       sidecar = await writeSidecar(record);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw await folderFullError(prepared, dir, partial, 'writing the sidecar: ENOSPC', null);
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+        throw await folderFullError(prepared, dir, partial, 'writing the sidecar: ENOSPC', null);
       throw error;
     }
     await rename(partial, path);
-    onEvent({ type: 'backup-finished', path, bytes: record.bytes, sha256: record.sha256, durationMs: record.durationMs });
+    onEvent({
+      type: 'backup-finished',
+      path,
+      bytes: record.bytes,
+      sha256: record.sha256,
+      durationMs: record.durationMs,
+    });
     return record;
   } catch (error) {
     await rm(partial, { recursive: true, force: true }).catch((e: unknown) => log.suppressed(`removing ${partial}`, e));
-    if (sidecar !== undefined) await rm(sidecar, { force: true }).catch((e: unknown) => log.suppressed(`removing ${sidecar}`, e));
+    if (sidecar !== undefined)
+      await rm(sidecar, { force: true }).catch((e: unknown) => log.suppressed(`removing ${sidecar}`, e));
     onEvent({ type: 'backup-failed', path, message: error instanceof Error ? error.message : String(error) });
     throw error;
   }
@@ -208,7 +230,8 @@ async function sizeOf(path: string): Promise<number> {
     return [];
   });
   for (const name of names) {
-    total += (await stat(join(path, name)).catch((e: unknown) => void log.suppressed(`measuring ${name}`, e)))?.size ?? 0;
+    total +=
+      (await stat(join(path, name)).catch((e: unknown) => void log.suppressed(`measuring ${name}`, e)))?.size ?? 0;
   }
   return total;
 }
@@ -231,10 +254,15 @@ async function folderFullError(
     .then((s) => s.bavail * s.bsize)
     .catch((e: unknown) => void log.suppressed(`reading the free space of ${dir}`, e));
   const databaseBytes = await withClient(prepared.target, async (client) => {
-    const { rows } = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
+    const { rows } = await client.query<{ bytes: string }>(
+      'SELECT pg_database_size(current_database())::text AS bytes',
+    );
     return Number(rows[0]?.bytes ?? 0);
   }).catch((e: unknown) => void log.suppressed('reading the database size', e));
-  const size = databaseBytes === undefined ? '' : `; the database is ${formatBytes(databaseBytes)} on disk (a custom-format dump is usually smaller, rarely larger)`;
+  const size =
+    databaseBytes === undefined
+      ? ''
+      : `; the database is ${formatBytes(databaseBytes)} on disk (a custom-format dump is usually smaller, rarely larger)`;
   return new BackupFolderFullError(
     `the backup folder ${dir} is full: the dump of ${prepared.target.display} needed more than the ${formatBytes(written)} it had written when the disk filled (${free === undefined ? 'free space unknown' : `${formatBytes(free)} free`})${size}; the partial dump was removed and nothing was changed (${output.split('\n').slice(-1).join('')})`,
     `free space in ${dir} (more than ${formatBytes(Math.max(written, databaseBytes ?? 0))}) or pass --backup-dir with a folder that has room, then run the same command again`,
@@ -264,7 +292,12 @@ export async function takeRecordedBackup(
 ): Promise<BackupRecord> {
   const state = ledger === null ? null : await ledger.currentRelease();
   const ledgerSchema = ledger?.schema ?? options.ledgerSchema ?? 'leapfrog';
-  const record = await takeBackup(prepared, { release: state?.release ?? null, version: state?.version ?? null, runId, ledgerSchema }, new Date(), options.onEvent);
+  const record = await takeBackup(
+    prepared,
+    { release: state?.release ?? null, version: state?.version ?? null, runId, ledgerSchema },
+    new Date(),
+    options.onEvent,
+  );
   if (ledger !== null && state !== null) {
     await ledger.recordBackup({
       release: state.release,
@@ -312,7 +345,9 @@ export async function isPreUpgradeBackupDue(
 }
 
 function phaseKeys(fromRelease: string, release: Release): PhaseKey[] {
-  return stepPhases(release).filter((p) => p.phase !== 'preflight').map((p) => ({ fromRelease, release: release.id, phase: p.phase, name: p.name }));
+  return stepPhases(release)
+    .filter((p) => p.phase !== 'preflight')
+    .map((p) => ({ fromRelease, release: release.id, phase: p.phase, name: p.name }));
 }
 
 export interface PreUpgradeFlags extends BackupFlags {
@@ -352,7 +387,9 @@ export async function preparePreUpgradeBackup(
   if (flags.backup === false) return undefined;
   const prepared = await prepareBackup(target, await backupSettingsFrom(flags));
   return async (context) => {
-    const take = flags.backup === true || (await isPreUpgradeBackupDue(context.ledger, mode, context.current, context.planFrom, context.release));
+    const take =
+      flags.backup === true ||
+      (await isPreUpgradeBackupDue(context.ledger, mode, context.current, context.planFrom, context.release));
     if (!take) return;
     onBackup(await takeRecordedBackup(prepared, context.ledger, context.runId, { onEvent: context.emit }));
   };

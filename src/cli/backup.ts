@@ -11,7 +11,8 @@ export interface BackupCliOptions {
 /** A positive integer flag; anything else is a usage error (exit 2). */
 export function jobsArgument(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError(`"${value}" is not a number of jobs from 1 to 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError(`"${value}" is not a number of jobs from 1 to 64`);
   return n;
 }
 
@@ -46,14 +47,18 @@ export function register(program: Command): void {
       // older ledger gains its database identity before the backup records it.
       const existing = await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: false });
       await existing?.[Symbol.asyncDispose]();
-      const ledger = existing === null ? null : await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: true });
+      const ledger =
+        existing === null ? null : await openPostgresLedger(target, { schema: options.ledgerSchema, migrate: true });
       try {
         const record = await takeRecordedBackup(prepared, ledger, null);
         if (options.output === 'json') {
-          process.stdout.write(`${JSON.stringify({ type: 'backup', ...record, inLedger: ledger !== null && record.release !== null })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ type: 'backup', ...record, inLedger: ledger !== null && record.release !== null })}\n`,
+          );
         } else {
           process.stdout.write(`${formatBackupLine(record)}\n`);
-          if (ledger === null) process.stdout.write(`  (the database has no leapfrog ledger: recorded in the sidecar only)\n`);
+          if (ledger === null)
+            process.stdout.write(`  (the database has no leapfrog ledger: recorded in the sidecar only)\n`);
         }
       } finally {
         await ledger?.[Symbol.asyncDispose]();

@@ -25,10 +25,17 @@ export function register(program: Command): void {
       const { restoreCommand } = await import('../backup/forward-only.js');
       const { describeIdentity } = await import('../backup/database-identity.js');
       // No database configured is fine: the sidecars alone list the backups.
-      const hasDatabase = options.databaseUrl !== undefined || process.env['DATABASE_URL'] !== undefined || process.env['PGHOST'] !== undefined || process.env['PGDATABASE'] !== undefined;
+      const hasDatabase =
+        options.databaseUrl !== undefined ||
+        process.env['DATABASE_URL'] !== undefined ||
+        process.env['PGHOST'] !== undefined ||
+        process.env['PGDATABASE'] !== undefined;
       const target = hasDatabase ? resolveDatabaseTarget(options.databaseUrl) : undefined;
       const known = await knownBackupsOf(target, options.ledgerSchema, options.backupDir);
-      const listed = options.all === true ? [...known.backups, ...known.others].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()) : known.backups;
+      const listed =
+        options.all === true
+          ? [...known.backups, ...known.others].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+          : known.backups;
       // Only a backup of this database (or any, when no database was given) gets a restore command.
       const own = new Set(known.backups);
       for (const s of known.skipped) process.stderr.write(`${skippedSidecarLine(s)}\n`);
@@ -38,13 +45,20 @@ export function register(program: Command): void {
             `${JSON.stringify({ type: 'backup', ...b, createdAt: b.createdAt.toISOString(), ownDatabase: own.has(b), restoreCommand: own.has(b) ? restoreCommand(b) : null })}\n`,
           );
         }
-        process.stdout.write(`${JSON.stringify({ type: 'summary', count: listed.length, otherDatabases: known.others.length, skipped: known.skipped })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ type: 'summary', count: listed.length, otherDatabases: known.others.length, skipped: known.skipped })}\n`,
+        );
         return;
       }
-      if (known.identity !== null) process.stdout.write(`backups of ${describeIdentity(known.identity)}${options.all === true ? ' and of other databases' : ''}:\n`);
+      if (known.identity !== null)
+        process.stdout.write(
+          `backups of ${describeIdentity(known.identity)}${options.all === true ? ' and of other databases' : ''}:\n`,
+        );
       process.stdout.write(`${formatBackupTable(listed)}\n`);
       if (known.others.length > 0 && options.all !== true) {
-        process.stdout.write(`(${known.others.length} backup(s) of other databases in ${options.backupDir} not shown: add --all)\n`);
+        process.stdout.write(
+          `(${known.others.length} backup(s) of other databases in ${options.backupDir} not shown: add --all)\n`,
+        );
       }
       const newest = known.backups[0];
       if (newest) process.stdout.write(`\nto restore the newest: ${restoreCommand(newest)}\n`);

@@ -17,16 +17,26 @@ export function printBaseline(o: BaselineOutcome, output: OutputMode): void {
   const lines: string[] = [];
   const v = o.verification;
   if (v?.status === 'skipped') lines.push(`not verified (--no-verify): release ${o.release}'s check was not run`);
-  else if (v?.status === 'no-check') lines.push(`not verified: release ${o.release} has no check in its manifest, so nothing could confirm the database is at it`);
+  else if (v?.status === 'no-check')
+    lines.push(
+      `not verified: release ${o.release} has no check in its manifest, so nothing could confirm the database is at it`,
+    );
   else if (v !== null) {
-    lines.push(`verified: release ${o.release}'s own check is ${v.status === 'green' ? 'green' : `green with a warning (${v.message ?? 'warning'})`}`);
-    for (const c of v.checks) lines.push(`  ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details === null ? '' : ` — ${c.details}`}`);
+    lines.push(
+      `verified: release ${o.release}'s own check is ${v.status === 'green' ? 'green' : `green with a warning (${v.message ?? 'warning'})`}`,
+    );
+    for (const c of v.checks)
+      lines.push(
+        `  ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details === null ? '' : ` — ${c.details}`}`,
+      );
   }
   lines.push(
     o.status === 'replaced'
       ? `replaced the recorded release of ${o.database}: ${o.previous ?? '?'} -> ${o.release} (${o.version}); ledger schema "${o.schema}"`
       : `baselined ${o.database} at ${o.release} (${o.version}); ledger schema "${o.schema}"`,
   );
-  lines.push(`next: ${nextCommand('plan', '--from', o.release, '--to', '<release>', '--out', `plans/${o.release}-to-<release>.json`)}`);
+  lines.push(
+    `next: ${nextCommand('plan', '--from', o.release, '--to', '<release>', '--out', `plans/${o.release}-to-<release>.json`)}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

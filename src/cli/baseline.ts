@@ -13,7 +13,9 @@ interface BaselineOptions extends RunVerbOptions {
 export function register(program: Command): void {
   const command = program
     .command('baseline')
-    .description("adopt a database leapfrog has never seen: record the release it is at now, once that release's own check agrees")
+    .description(
+      "adopt a database leapfrog has never seen: record the release it is at now, once that release's own check agrees",
+    )
     .requiredOption('--release <release>', 'the release the database is at (id or version)')
     .option('--no-verify', "record without running the release's green-light check (only when you are sure)")
     .option('--force', 'replace a different release the ledger records (a wrong earlier baseline)');

@@ -35,7 +35,11 @@ export const DATABASE_URL_PLACEHOLDER = '<url>';
  * table here. A `--database-url` equal to $DATABASE_URL is left out (the environment gives the
  * same database); any other becomes `--database-url <url>`.
  */
-export function carriedFlagsOf(program: Command, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CarriedFlag[] {
+export function carriedFlagsOf(
+  program: Command,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CarriedFlag[] {
   const accepting = verbsByFlag(program);
   const flags: CarriedFlag[] = [];
   for (const given of givenFlags(argv, accepting)) {
@@ -63,7 +67,10 @@ function verbsByFlag(program: Command): Map<string, Accepting> {
     const verb = [...path, command.name()].join(' ');
     for (const option of command.options) {
       if (option.long === undefined || !(CARRIED as readonly string[]).includes(option.long)) continue;
-      const entry = byFlag.get(option.long) ?? { verbs: new Set<string>(), takesValue: option.required || option.optional };
+      const entry = byFlag.get(option.long) ?? {
+        verbs: new Set<string>(),
+        takesValue: option.required || option.optional,
+      };
       entry.verbs.add(verb);
       byFlag.set(option.long, entry);
     }
@@ -80,7 +87,10 @@ function verbsByFlag(program: Command): Map<string, Accepting> {
 }
 
 /** The carried flags on the command line, last occurrence winning, in the order first given. */
-function givenFlags(argv: readonly string[], accepting: ReadonlyMap<string, Accepting>): { flag: string; value: string | undefined }[] {
+function givenFlags(
+  argv: readonly string[],
+  accepting: ReadonlyMap<string, Accepting>,
+): { flag: string; value: string | undefined }[] {
   const given = new Map<string, string | undefined>();
   const words = argv.slice(2);
   for (let i = 0; i < words.length; i++) {

@@ -26,16 +26,26 @@ export function executorOption(): Option {
 
 /** `--executor` on verbs that run phase commands. */
 export function withExecutor(command: Command): Command {
-  return command
-    .addOption(
-      executorOption(),
-    )
-    // No commander default: absent means "the manifest's databaseUrlEnv, then DATABASE_URL".
-    .option('--database-url-env <name>', "environment variable that carries the database URL to phase commands (default: the release's databaseUrlEnv, then DATABASE_URL); leapfrog's own DATABASE_URL and PG* never reach them")
-    .option('--docker-network <mode>', 'docker executor: container network mode (host reaches a database on localhost)', 'host')
-    .option('--docker-user <user>', "docker executor: run phase commands as this user[:group] (default: the image's)")
-    .option('--docker-read-only', 'docker executor: read-only root filesystem (a tmpfs on /tmp)')
-    .option('--docker-socket <path>', 'docker executor: Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)');
+  return (
+    command
+      .addOption(executorOption())
+      // No commander default: absent means "the manifest's databaseUrlEnv, then DATABASE_URL".
+      .option(
+        '--database-url-env <name>',
+        "environment variable that carries the database URL to phase commands (default: the release's databaseUrlEnv, then DATABASE_URL); leapfrog's own DATABASE_URL and PG* never reach them",
+      )
+      .option(
+        '--docker-network <mode>',
+        'docker executor: container network mode (host reaches a database on localhost)',
+        'host',
+      )
+      .option('--docker-user <user>', "docker executor: run phase commands as this user[:group] (default: the image's)")
+      .option('--docker-read-only', 'docker executor: read-only root filesystem (a tmpfs on /tmp)')
+      .option(
+        '--docker-socket <path>',
+        'docker executor: Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)',
+      )
+  );
 }
 
 /** The `--docker-*` flags of withExecutor, as the docker executor's options. */
@@ -46,7 +56,13 @@ export interface DockerFlags {
   dockerSocket?: string;
 }
 
-export function dockerExecutorOptions(flags: DockerFlags): { network?: string; user?: string; readOnly?: boolean; socketPath?: string; onNotice: (line: string) => void } {
+export function dockerExecutorOptions(flags: DockerFlags): {
+  network?: string;
+  user?: string;
+  readOnly?: boolean;
+  socketPath?: string;
+  onNotice: (line: string) => void;
+} {
   return {
     // Reaped leftovers and pulls: on stderr, so that stdout stays the renderer's (JSON lines for tools).
     onNotice: (line) => process.stderr.write(`leapfrog: ${line}\n`),

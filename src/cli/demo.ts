@@ -62,10 +62,13 @@ export function register(program: Command): void {
         if (!signals.signal.aborted) throw error;
         // Whatever the interruption broke on the way out (the server stopping, a phase command
         // cut short), the operator pressed Ctrl-C: say that, and that nothing is left behind.
-        throw new InterruptedError('the demo was interrupted: its throwaway PostgreSQL server is stopped and its temp dir removed', {
-          hint: `run \`${nextCommand('demo')}\` again: it starts over on a fresh database`,
-          cause: error,
-        });
+        throw new InterruptedError(
+          'the demo was interrupted: its throwaway PostgreSQL server is stopped and its temp dir removed',
+          {
+            hint: `run \`${nextCommand('demo')}\` again: it starts over on a fresh database`,
+            cause: error,
+          },
+        );
       } finally {
         signals.dispose();
       }
@@ -84,7 +87,11 @@ export function register(program: Command): void {
  * Enter, Ctrl-C or SIGTERM (the demo's signal handler aborts `signal`). The temp dir is removed
  * on exit as well, in case the process ends another way.
  */
-function waitWhileKept(connection: { url: string; port: number; database: string; dataDir: string }, text: boolean, signal: AbortSignal): Promise<void> {
+function waitWhileKept(
+  connection: { url: string; port: number; database: string; dataDir: string },
+  text: boolean,
+  signal: AbortSignal,
+): Promise<void> {
   process.once('exit', () => rmSync(dirname(connection.dataDir), { recursive: true, force: true }));
   // A throwaway server made for this demo: its URL is not a secret worth hiding here.
   if (text) {
@@ -97,7 +104,9 @@ function waitWhileKept(connection: { url: string; port: number; database: string
       ].join('\n'),
     );
   } else {
-    process.stdout.write(`${JSON.stringify({ type: 'demo-kept', url: connection.url, port: connection.port, database: connection.database })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ type: 'demo-kept', url: connection.url, port: connection.port, database: connection.database })}\n`,
+    );
   }
   return new Promise<void>((resolve) => {
     const stop = () => {
@@ -120,6 +129,7 @@ function waitWhileKept(connection: { url: string; port: number; database: string
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number (example: --rows 100000)`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a positive whole number (example: --rows 100000)`);
   return n;
 }

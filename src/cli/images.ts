@@ -14,22 +14,35 @@ interface BuildOptions extends ImagesOptions {
   kitBundle?: string;
 }
 
-
 export function register(program: Command): void {
   const images = program
     .command('images')
     .description("build and list the releases' migration images (the docker executor runs phases in them)")
-    .addHelpText('after', '\nExamples:\n  leapfrog images build --release 2024.1\n  leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images list');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  leapfrog images build --release 2024.1\n  leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images list',
+    );
 
   withSocket(
     withCatalog(
       images
         .command('build')
-        .description('build release images with the Docker Engine: tag = the manifest `image`; context = the Dockerfile, the kit bundle and every release folder up to it')
+        .description(
+          'build release images with the Docker Engine: tag = the manifest `image`; context = the Dockerfile, the kit bundle and every release folder up to it',
+        )
         .option('--release <release>', 'build only this release (default: every release of the catalog)')
-        .option('--base-image <image>', 'BASE_IMAGE build argument (default: the Dockerfile\'s, an official Node image); offline: leapfrog/node-base:local from scripts/build-base-image.sh')
-        .option('--kit-bundle <file>', 'the bundled release kit to put in the images (default: dist/kit/leapfrog-kit.mjs, made by npm run build)')
-        .addHelpText('after', '\nExamples:\n  scripts/build-base-image.sh && leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images build --release 2025.1'),
+        .option(
+          '--base-image <image>',
+          "BASE_IMAGE build argument (default: the Dockerfile's, an official Node image); offline: leapfrog/node-base:local from scripts/build-base-image.sh",
+        )
+        .option(
+          '--kit-bundle <file>',
+          'the bundled release kit to put in the images (default: dist/kit/leapfrog-kit.mjs, made by npm run build)',
+        )
+        .addHelpText(
+          'after',
+          '\nExamples:\n  scripts/build-base-image.sh && leapfrog images build --base-image leapfrog/node-base:local\n  leapfrog images build --release 2025.1',
+        ),
     ),
   ).action(action<BuildOptions>(buildImages));
 
@@ -37,24 +50,30 @@ export function register(program: Command): void {
     withCatalog(
       images
         .command('list')
-        .description("each release's image, whether it is present on the engine, and its digest (the image id a saved plan pins)")
+        .description(
+          "each release's image, whether it is present on the engine, and its digest (the image id a saved plan pins)",
+        )
         .addHelpText('after', '\nExamples:\n  leapfrog images list\n  leapfrog images list --output json'),
     ),
   ).action(action<ImagesOptions>(listImages));
 }
 
 function withSocket(command: Command): Command {
-  return command.option('--docker-socket <path>', 'Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)');
+  return command.option(
+    '--docker-socket <path>',
+    'Docker Engine unix socket (default: $DOCKER_HOST, then /var/run/docker.sock)',
+  );
 }
 
 async function buildImages(options: BuildOptions & GlobalOptions): Promise<number> {
-  const [{ loadCatalog }, { findRelease }, { connectDocker }, { buildReleaseImage }, { requireKitBundle }] = await Promise.all([
-    import('../catalog/load-catalog.js'),
-    import('../catalog/find-release.js'),
-    import('../images/docker-connection.js'),
-    import('../images/build-image.js'),
-    import('../images/kit-bundle.js'),
-  ]);
+  const [{ loadCatalog }, { findRelease }, { connectDocker }, { buildReleaseImage }, { requireKitBundle }] =
+    await Promise.all([
+      import('../catalog/load-catalog.js'),
+      import('../catalog/find-release.js'),
+      import('../images/docker-connection.js'),
+      import('../images/build-image.js'),
+      import('../images/kit-bundle.js'),
+    ]);
   const catalog = await loadCatalog(options.catalog);
   const targets = options.release === undefined ? [...catalog.releases] : [findRelease(catalog, options.release)];
   const kitBundlePath = requireKitBundle(options.kitBundle);
@@ -89,8 +108,13 @@ async function buildImages(options: BuildOptions & GlobalOptions): Promise<numbe
     return 0;
   }
   const { textTable } = await import('./text-table.js');
-  const rows = [['RELEASE', 'IMAGE', 'ID', 'CARRIES', 'TIME'], ...built.map((b) => [b.release, b.image, b.id.slice(0, 19), b.carries.join(' '), `${b.seconds.toFixed(1)} s`])];
-  process.stdout.write(`built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: ${nextCommand('apply', '--to', '<release>', '--executor', 'docker')}\n`);
+  const rows = [
+    ['RELEASE', 'IMAGE', 'ID', 'CARRIES', 'TIME'],
+    ...built.map((b) => [b.release, b.image, b.id.slice(0, 19), b.carries.join(' '), `${b.seconds.toFixed(1)} s`]),
+  ];
+  process.stdout.write(
+    `built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: ${nextCommand('apply', '--to', '<release>', '--executor', 'docker')}\n`,
+  );
   return 0;
 }
 
@@ -124,6 +148,8 @@ async function listImages(options: ImagesOptions & GlobalOptions): Promise<numbe
     missing.length === 0
       ? `next: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', 'plans/<from>-to-<to>.json')} (pins these digests)`
       : `next: ${nextCommand('images build', ...(missing.length === 1 ? ['--release', missing[0]?.release ?? ''] : []))} (offline: add --base-image leapfrog/node-base:local after scripts/build-base-image.sh)`;
-  process.stdout.write(`${rows.length - missing.length} of ${rows.length} release images present\n\n${textTable(table)}\n\n${next}\n`);
+  process.stdout.write(
+    `${rows.length - missing.length} of ${rows.length} release images present\n\n${textTable(table)}\n\n${next}\n`,
+  );
   return 0;
 }

@@ -12,10 +12,19 @@ import { registerVerbs } from './verbs.js';
 // Only commander and the verbs' option definitions load here: each verb imports its heavy
 // modules (pg, dockerode, listr2) inside its action, so `leapfrog plan` starts fast.
 const program = new Command('leapfrog')
-  .description('Skip-level upgrades, one release at a time: plan the path of milestones, then run each release\'s own migrations until its green-light check passes.')
+  .description(
+    "Skip-level upgrades, one release at a time: plan the path of milestones, then run each release's own migrations until its green-light check passes.",
+  )
   .version(leapfrogVersion())
-  .addOption(new Option('--output <mode>', 'text for people, json for tools (JSON lines)').choices(['text', 'json']).default('text'))
-  .option('--verbose', 'debug lines on stderr for every side effect and every suppressed cleanup error (also LEAPFROG_DEBUG=1)')
+  .addOption(
+    new Option('--output <mode>', 'text for people, json for tools (JSON lines)')
+      .choices(['text', 'json'])
+      .default('text'),
+  )
+  .option(
+    '--verbose',
+    'debug lines on stderr for every side effect and every suppressed cleanup error (also LEAPFROG_DEBUG=1)',
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -12,12 +12,13 @@ interface PlanOptions {
   out?: string;
 }
 
-
 export function register(program: Command): void {
   withCatalog(
     program
       .command('plan')
-      .description('compute the path of releases from --from to --to (milestones, accepted ranges, newest patches); --out saves it for apply')
+      .description(
+        'compute the path of releases from --from to --to (milestones, accepted ranges, newest patches); --out saves it for apply',
+      )
       .option('--from <release>', 'the release the database is at (id such as 2023.1, or its version)')
       .option('--to <release>', 'the release to upgrade to')
       .option('--out <file>', 'write the plan file (planVersion 1, digests pinned), e.g. plans/2023.1-to-2025.1.json')
@@ -29,11 +30,17 @@ export function register(program: Command): void {
     action<PlanOptions>(async (options) => {
       if (options.from === undefined || options.to === undefined) {
         const missing = options.from === undefined ? '--from' : '--to';
-        throw new BadInputError(`${missing} is required: ${missing === '--from' ? 'the release the database is at' : 'the release to upgrade to'}`, {
-          hint: `${nextCommand('plan', '--from', '<release>', '--to', '<release>')} (list the ids with: ${nextCommand('releases')})`,
-        });
+        throw new BadInputError(
+          `${missing} is required: ${missing === '--from' ? 'the release the database is at' : 'the release to upgrade to'}`,
+          {
+            hint: `${nextCommand('plan', '--from', '<release>', '--to', '<release>')} (list the ids with: ${nextCommand('releases')})`,
+          },
+        );
       }
-      const [{ loadCatalog }, { planPath }] = await Promise.all([import('../catalog/load-catalog.js'), import('../planner/plan-path.js')]);
+      const [{ loadCatalog }, { planPath }] = await Promise.all([
+        import('../catalog/load-catalog.js'),
+        import('../planner/plan-path.js'),
+      ]);
       const catalog = await loadCatalog(options.catalog);
       const plan = planPath(catalog, options.from, options.to);
 
@@ -46,7 +53,10 @@ export function register(program: Command): void {
           import('../images/pin-image-digests.js'),
         ]);
         // Saved plans pin each image's digest when Docker answers, so apply can refuse a rebuilt tag.
-        const file = await writePlanFile(options.out, await pinImageDigests(plan), { createdAt: new Date().toISOString(), leapfrogVersion: leapfrogVersion() });
+        const file = await writePlanFile(options.out, await pinImageDigests(plan), {
+          createdAt: new Date().toISOString(),
+          leapfrogVersion: leapfrogVersion(),
+        });
         written = { path: options.out, planDigest: file.planDigest };
         printed = file;
       }
@@ -56,7 +66,10 @@ export function register(program: Command): void {
         return 0;
       }
       const { textTable } = await import('./text-table.js');
-      const rows = [['STEP', 'RELEASE', 'VERSION', 'WHY'], ...plan.steps.map((step, i) => [String(i + 1), step.release, step.version, explain(step.reasons)])];
+      const rows = [
+        ['STEP', 'RELEASE', 'VERSION', 'WHY'],
+        ...plan.steps.map((step, i) => [String(i + 1), step.release, step.version, explain(step.reasons)]),
+      ];
       const lines = [
         `${plan.from.release} (${plan.from.version}) -> ${plan.to.release} (${plan.to.version}): ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, ${pathOf(plan)}`,
         '',
@@ -67,7 +80,9 @@ export function register(program: Command): void {
         lines.push(`wrote ${written.path} (${written.planDigest.slice(0, 19)}…)`);
         lines.push(`next: ${nextCommand('apply', '--plan', written.path)}`);
       } else {
-        lines.push(`next: ${nextCommand('plan', '--from', plan.from.release, '--to', plan.to.release, '--out', `plans/${plan.from.release}-to-${plan.to.release}.json`)}`);
+        lines.push(
+          `next: ${nextCommand('plan', '--from', plan.from.release, '--to', plan.to.release, '--out', `plans/${plan.from.release}-to-${plan.to.release}.json`)}`,
+        );
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       return 0;

@@ -23,11 +23,16 @@ interface Options extends RunVerbOptions, DockerFlags {
 export function register(program: Command): void {
   const command = program
     .command('rehearse')
-    .description('run a whole plan on a scratch copy of production (a clone or a backup), then write a JSON report and an HTML timeline; production is never written to')
+    .description(
+      'run a whole plan on a scratch copy of production (a clone or a backup), then write a JSON report and an HTML timeline; production is never written to',
+    )
     .requiredOption('--plan <file>', 'the plan to rehearse (from `leapfrog plan --out`)')
     .option('--from-backup <file>', 'make the copy from this backup (dump, folder, sidecar or backup id)')
     .option('--clone', 'make the copy with CREATE DATABASE … TEMPLATE on the same server (needs the source idle)')
-    .option('--scratch-url <url>', 'the scratch database (default: a new <db>_rehearsal_<hex> on the --database-url server); never printed')
+    .option(
+      '--scratch-url <url>',
+      'the scratch database (default: a new <db>_rehearsal_<hex> on the --database-url server); never printed',
+    )
     .option('--keep', 'keep the scratch database afterwards, to inspect it')
     .option('--report-dir <dir>', 'where to write the JSON and HTML reports', 'reports')
     .option('--sha256 <hex>', 'expected digest of a backup that has no sidecar')
@@ -51,10 +56,15 @@ export function register(program: Command): void {
       const { formatDuration } = await import('../util/duration.js');
       const explicitScratch = options.scratchUrl === undefined ? undefined : databaseTargetFromUrl(options.scratchUrl);
       // With a backup and an explicit scratch URL, production need not be reachable at all.
-      const production = options.clone === true || explicitScratch === undefined ? resolveDatabaseTarget(options.databaseUrl) : undefined;
+      const production =
+        options.clone === true || explicitScratch === undefined
+          ? resolveDatabaseTarget(options.databaseUrl)
+          : undefined;
       const scratch = explicitScratch ?? defaultScratch(production as NonNullable<typeof production>);
       if (production !== undefined && scratch.url === production.url) {
-        throw new BadInputError('the scratch database is the production database', { hint: 'leave out --scratch-url, or point it at another database' });
+        throw new BadInputError('the scratch database is the production database', {
+          hint: 'leave out --scratch-url, or point it at another database',
+        });
       }
       const source =
         options.clone === true
@@ -87,7 +97,9 @@ export function register(program: Command): void {
       });
       const { report } = outcome;
       if (options.output === 'json') {
-        process.stdout.write(`${JSON.stringify({ ...report, timeline: undefined, phases: report.timeline.length, json: outcome.jsonPath, html: outcome.htmlPath })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...report, timeline: undefined, phases: report.timeline.length, json: outcome.jsonPath, html: outcome.htmlPath })}\n`,
+        );
       } else {
         process.stdout.write(
           `rehearsal ${report.status}: ${report.plan.from} -> ${report.plan.path.join(' -> ')} on ${report.scratch.database} (${report.scratch.kept ? 'kept' : 'dropped'}); copy ${formatDuration(report.copyMs)}, upgrade ${formatDuration(report.runMs)}, ${report.rowsMigrated.toLocaleString('en-US')} rows migrated\n`,

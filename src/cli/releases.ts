@@ -11,7 +11,10 @@ export function register(program: Command): void {
     program
       .command('releases')
       .description('list the release catalog: release, version, milestone, accepted-from range, yanked, image')
-      .addHelpText('after', '\nExamples:\n  leapfrog releases\n  leapfrog releases --catalog release-images --output json'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  leapfrog releases\n  leapfrog releases --catalog release-images --output json',
+      ),
   ).action(
     action<ReleasesOptions>(async (options) => {
       const { loadCatalog } = await import('../catalog/load-catalog.js');
@@ -28,7 +31,9 @@ export function register(program: Command): void {
           manifestDigest: r.manifestDigest,
           file: r.file,
         }));
-        process.stdout.write(`${JSON.stringify({ catalog: options.catalog, catalogDigest: catalog.digest, releases })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ catalog: options.catalog, catalogDigest: catalog.digest, releases })}\n`,
+        );
         return 0;
       }
       const { textTable } = await import('./text-table.js');
@@ -39,13 +44,19 @@ export function register(program: Command): void {
           r.version,
           r.milestone ? 'yes' : '-',
           // The oldest release's default is where databases enter the catalog (baseline).
-          r.upgradeFromIsDefault ? (i === 0 ? `${r.upgradeFrom} (oldest)` : `${r.upgradeFrom} (previous)`) : r.upgradeFrom,
+          r.upgradeFromIsDefault
+            ? i === 0
+              ? `${r.upgradeFrom} (oldest)`
+              : `${r.upgradeFrom} (previous)`
+            : r.upgradeFrom,
           r.yanked ? 'YANKED' : '-',
           r.image,
         ]),
       ];
       const count = catalog.releases.length;
-      process.stdout.write(`${count} release${count === 1 ? '' : 's'} in ${options.catalog} (catalog ${catalog.digest.slice(0, 19)}…)\n\n${textTable(rows)}\n`);
+      process.stdout.write(
+        `${count} release${count === 1 ? '' : 's'} in ${options.catalog} (catalog ${catalog.digest.slice(0, 19)}…)\n\n${textTable(rows)}\n`,
+      );
       return 0;
     }),
   );

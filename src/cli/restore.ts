@@ -20,10 +20,15 @@ export function register(program: Command): void {
   const command = program
     .command('restore')
     .argument('<backup>', 'a dump file or folder, its .leapfrog.json sidecar, or a backup id from `leapfrog backups`')
-    .description('verify a backup\'s sha256 and restore it into the database (the same one or a new one); shows the release its ledger records')
+    .description(
+      "verify a backup's sha256 and restore it into the database (the same one or a new one); shows the release its ledger records",
+    )
     .option('--yes', 'replace a database that is not empty (it is swapped only after the restore succeeded)')
     .option('--create', 'create the database named by --database-url when it does not exist')
-    .option('--other-database', "replace the database with a backup of another database (refused otherwise: see docs/restore.md)")
+    .option(
+      '--other-database',
+      'replace the database with a backup of another database (refused otherwise: see docs/restore.md)',
+    )
     .option('--sha256 <hex>', 'expected digest, for a dump that has no sidecar')
     .option('--jobs <n>', 'pg_restore parallel jobs for a directory-format backup', jobsArgument)
     .option('--backup-dir <dir>', 'where to look up a backup id', 'backups')
@@ -59,9 +64,15 @@ export function register(program: Command): void {
         );
         return;
       }
-      const how = { created: 'into the new database', replaced: 'replacing the database', 'filled-empty': 'into the empty database' }[outcome.action];
+      const how = {
+        created: 'into the new database',
+        replaced: 'replacing the database',
+        'filled-empty': 'into the empty database',
+      }[outcome.action];
       process.stdout.write(`sha256 verified: ${sha256}\n`);
-      process.stdout.write(`restored ${backup.path} ${how} ${outcome.database} in ${formatDuration(outcome.durationMs)}\n`);
+      process.stdout.write(
+        `restored ${backup.path} ${how} ${outcome.database} in ${formatDuration(outcome.durationMs)}\n`,
+      );
       process.stdout.write(
         release === null
           ? `the restored database has no leapfrog ledger: adopt it with \`${nextCommand('baseline', '--release', 'X')}\`\n`

@@ -4,7 +4,9 @@ import { durationArgument, type DockerFlags } from './common-options.js';
 /** The flags `step` and `apply` share beyond catalog, database and executor. */
 export function withRunOptions(command: Command): Command {
   return command.addOption(
-    new Option('--lock-timeout <duration>', 'how long to wait for another run to release the ledger lock').argParser(durationArgument).default(10_000, '10s'),
+    new Option('--lock-timeout <duration>', 'how long to wait for another run to release the ledger lock')
+      .argParser(durationArgument)
+      .default(10_000, '10s'),
   );
 }
 

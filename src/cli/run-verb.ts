@@ -65,7 +65,9 @@ export function printSummary(summary: RunSummary, output: OutputMode): void {
     return;
   }
   if (summary.status === 'nothing-to-do') {
-    process.stdout.write(`nothing to do: the database is at ${summary.finalRelease.release}, the plan's target is ${summary.to.release}\n`);
+    process.stdout.write(
+      `nothing to do: the database is at ${summary.finalRelease.release}, the plan's target is ${summary.to.release}\n`,
+    );
     return;
   }
   const ran = summary.result.steps.filter((s) => s.status === 'succeeded').map((s) => s.release);
@@ -73,5 +75,7 @@ export function printSummary(summary: RunSummary, output: OutputMode): void {
   process.stdout.write(
     `done: the database is at ${summary.finalRelease.release} (${ran.length} step${ran.length === 1 ? '' : 's'}: ${ran.join(', ')}; ${formatDuration(summary.durationMs)}${rows})\n`,
   );
-  process.stdout.write(summary.next === null ? `the plan's target ${summary.to.release} is reached\n` : `next: ${summary.next}\n`);
+  process.stdout.write(
+    summary.next === null ? `the plan's target ${summary.to.release} is reached\n` : `next: ${summary.next}\n`,
+  );
 }

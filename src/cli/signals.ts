@@ -18,7 +18,9 @@ export function installSignalHandlers(): SignalHandlers {
     if (received === 1) {
       controller.abort(new Error(`received ${name}`));
     } else if (received === 2) {
-      process.stderr.write(`\nleapfrog: already stopping (${name === 'SIGINT' ? 'Ctrl-C' : name} once more quits without waiting; the ledger would then still show the run as running)\n`);
+      process.stderr.write(
+        `\nleapfrog: already stopping (${name === 'SIGINT' ? 'Ctrl-C' : name} once more quits without waiting; the ledger would then still show the run as running)\n`,
+      );
     } else {
       // The terminal gets its cursor back even when the renderer never ends.
       if (process.stdout.isTTY) process.stdout.write('\u001b[?25h\n');

@@ -9,21 +9,36 @@ export function printStatus(report: StatusReport, output: OutputMode): void {
     return;
   }
   const lines: string[] = [`database: ${report.database} (ledger schema "${report.ledgerSchema}")`];
-  lines.push(report.current ? `current release: ${report.current.release} (${report.current.version}) since ${report.current.since}` : 'current release: unknown (not baselined)');
-  if (report.running) lines.push(`running now: leapfrog on ${report.running.host ?? '?'} pid ${report.running.pid ?? '?'} since ${report.running.since ?? '?'}${report.running.plan ? `, plan ${report.running.plan}` : ''}`);
+  lines.push(
+    report.current
+      ? `current release: ${report.current.release} (${report.current.version}) since ${report.current.since}`
+      : 'current release: unknown (not baselined)',
+  );
+  if (report.running)
+    lines.push(
+      `running now: leapfrog on ${report.running.host ?? '?'} pid ${report.running.pid ?? '?'} since ${report.running.since ?? '?'}${report.running.plan ? `, plan ${report.running.plan}` : ''}`,
+    );
   if (report.lastRun) {
-    const took = report.lastRun.finishedAt ? ` in ${formatDuration(Date.parse(report.lastRun.finishedAt) - Date.parse(report.lastRun.startedAt))}` : '';
+    const took = report.lastRun.finishedAt
+      ? ` in ${formatDuration(Date.parse(report.lastRun.finishedAt) - Date.parse(report.lastRun.startedAt))}`
+      : '';
     const state = report.lastRun.alive === false ? 'interrupted (process gone; no lock held)' : report.lastRun.status;
-    lines.push(`last run: ${report.lastRun.mode} ${report.lastRun.from} -> ${report.lastRun.to}: ${state}${took} (started ${report.lastRun.startedAt})`);
+    lines.push(
+      `last run: ${report.lastRun.mode} ${report.lastRun.from} -> ${report.lastRun.to}: ${state}${took} (started ${report.lastRun.startedAt})`,
+    );
   }
   if (report.plan) {
-    lines.push(report.plan.problem !== null
-      ? `plan ${report.plan.file}: ${report.plan.problem}`
-      : `plan ${report.plan.file}: ${report.plan.from} -> ${report.plan.to}; done: ${report.plan.done.join(', ') || 'none'}; pending: ${report.plan.pending.join(', ') || 'none'}`);
+    lines.push(
+      report.plan.problem !== null
+        ? `plan ${report.plan.file}: ${report.plan.problem}`
+        : `plan ${report.plan.file}: ${report.plan.from} -> ${report.plan.to}; done: ${report.plan.done.join(', ') || 'none'}; pending: ${report.plan.pending.join(', ') || 'none'}`,
+    );
   }
   if (report.lastFailure) {
     const f = report.lastFailure;
-    lines.push(`last failure: ${f.release} ${f.phase}${f.phase === 'schema' ? ` (${f.name})` : ''} ${f.status}${f.exitCode === null ? '' : `, exit ${f.exitCode}`}, attempt ${f.attempts}${f.at ? ` at ${f.at}` : ''}`);
+    lines.push(
+      `last failure: ${f.release} ${f.phase}${f.phase === 'schema' ? ` (${f.name})` : ''} ${f.status}${f.exitCode === null ? '' : `, exit ${f.exitCode}`}, attempt ${f.attempts}${f.at ? ` at ${f.at}` : ''}`,
+    );
     for (const line of f.outputTail.slice(-20)) lines.push(`    | ${line}`);
   }
   lines.push(`next: ${report.next}`);

@@ -12,14 +12,20 @@ interface StatusOptions {
 export function register(program: Command): void {
   const command = program
     .command('status')
-    .description("the database's current release, the plan's progress, the last failure with its output, and the next command")
+    .description(
+      "the database's current release, the plan's progress, the last failure with its output, and the next command",
+    )
     .option('--plan <file>', 'show progress through this plan');
   withDatabase(withCatalog(command)).action(
     action<StatusOptions>(async (options) => {
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
       const { statusReport } = await import('../upgrade/status-report.js');
       const { printStatus } = await import('./status-command.js');
-      const report = await statusReport({ target: resolveDatabaseTarget(options.databaseUrl), ledgerSchema: options.ledgerSchema, plan: options.plan });
+      const report = await statusReport({
+        target: resolveDatabaseTarget(options.databaseUrl),
+        ledgerSchema: options.ledgerSchema,
+        plan: options.plan,
+      });
       printStatus(report, options.output);
       return 0;
     }),

@@ -11,7 +11,9 @@ interface StepOptions extends RunVerbOptions, SafetyCliOptions {
 export function register(program: Command): void {
   const command = program
     .command('step')
-    .description('run exactly the next pending step of a plan (one release), then exit: for tools that restart services between releases')
+    .description(
+      'run exactly the next pending step of a plan (one release), then exit: for tools that restart services between releases',
+    )
     .requiredOption('--plan <file>', 'a plan written by `leapfrog plan --out`');
   withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<StepOptions>(async (options) => {

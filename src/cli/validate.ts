@@ -23,13 +23,21 @@ export function register(program: Command): void {
   withCatalog(
     program
       .command('validate')
-      .description('for release engineers: lint every manifest, check every supported path, milestones and yanked releases, and scan release folders for down migrations')
+      .description(
+        'for release engineers: lint every manifest, check every supported path, milestones and yanked releases, and scan release folders for down migrations',
+      )
       .option('--matrix', 'print the planned path for every (from, to) pair, as a table (or JSON with --output json)')
-      .option('--rehearse', 'run every supported from -> newest path for real on embedded PostgreSQL with seeded demo data')
+      .option(
+        '--rehearse',
+        'run every supported from -> newest path for real on embedded PostgreSQL with seeded demo data',
+      )
       .option('--rows <n>', 'demo rows to seed for --rehearse', rowsArgument, 2000)
       .option('--plans <dir>', 'saved plans to check for yanked stops', 'plans')
       .option('--junit <file>', 'also write the results as JUnit XML for CI')
-      .addHelpText('after', '\nExamples:\n  leapfrog validate\n  leapfrog validate --matrix --junit reports/validate.xml\n  leapfrog validate --rehearse --rows 5000'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  leapfrog validate\n  leapfrog validate --matrix --junit reports/validate.xml\n  leapfrog validate --rehearse --rows 5000',
+      ),
   ).action(
     action<Options>(async (options) => {
       const { validateCatalog } = await import('../validate/validate-catalog.js');
@@ -65,7 +73,9 @@ export function register(program: Command): void {
           })}\n`,
         );
       } else {
-        process.stdout.write(`${formatValidationText(report, { matrix: options.matrix === true, rehearsals, rehearseRequested: options.rehearse === true, junit: options.junit })}\n`);
+        process.stdout.write(
+          `${formatValidationText(report, { matrix: options.matrix === true, rehearsals, rehearseRequested: options.rehearse === true, junit: options.junit })}\n`,
+        );
       }
       // Problems in the catalog are bad input (exit 2); a rehearsed path that failed is a
       // failed phase (exit 1), the same codes `apply` would give.

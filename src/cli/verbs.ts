@@ -15,7 +15,21 @@ import { register as validate } from './validate.js';
 
 /** Every verb, in the order `leapfrog --help` lists them: the operator's path first. */
 export function registerVerbs(program: Command): void {
-  for (const register of [releases, plan, baseline, step, apply, status, backup, backups, restore, rehearse, validate, images, demo]) {
+  for (const register of [
+    releases,
+    plan,
+    baseline,
+    step,
+    apply,
+    status,
+    backup,
+    backups,
+    restore,
+    rehearse,
+    validate,
+    images,
+    demo,
+  ]) {
     register(program);
   }
 }

@@ -75,8 +75,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   // the run instead, and `await using` stops this server and removes its temp dir.
   dropListenersAddedSince(signalListeners);
   options.signal?.throwIfAborted();
-  options.say(`started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`);
-  await withClient(databaseTargetFromUrl(server.adminUrl), (client) => client.query(`CREATE DATABASE ${DEMO_DATABASE}`));
+  options.say(
+    `started a throwaway PostgreSQL on 127.0.0.1:${server.port} (${Math.round(performance.now() - started)} ms)`,
+  );
+  await withClient(databaseTargetFromUrl(server.adminUrl), (client) =>
+    client.query(`CREATE DATABASE ${DEMO_DATABASE}`),
+  );
   const url = server.urlFor(DEMO_DATABASE);
   const target = databaseTargetFromUrl(url);
 
@@ -129,7 +133,9 @@ function dropListenersAddedSince(before: Map<NodeJS.Signals, Set<unknown>>): voi
 
 function describePlan(plan: Plan): string[] {
   return plan.steps.map((step) => {
-    const why = step.reasons.map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind)).join(', ');
+    const why = step.reasons
+      .map((r) => (r.kind === 'accepts' ? `accepts ${r.previous} (${r.range})` : r.kind))
+      .join(', ');
     return `${step.release}: ${why}`;
   });
 }

@@ -33,7 +33,9 @@ export const SEED_RELEASE = '2023.1';
  */
 export async function seedDemoDatabase(url: string, options: SeedOptions): Promise<SeedResult> {
   if (!Number.isInteger(options.rows) || options.rows < 1) {
-    throw new BadInputError(`--rows must be a positive integer, got ${options.rows}`, { hint: 'pass e.g. --rows 100000' });
+    throw new BadInputError(`--rows must be a positive integer, got ${options.rows}`, {
+      hint: 'pass e.g. --rows 100000',
+    });
   }
   const started = performance.now();
   const client = new pg.Client({ connectionString: url, application_name: 'leapfrog-demo-seed' });
@@ -45,13 +47,20 @@ export async function seedDemoDatabase(url: string, options: SeedOptions): Promi
       const tree = await loadReleaseTree(options.catalogDir ?? defaultCatalogDir(), SEED_RELEASE);
       await applySchema(client, tree, options.log ?? (() => undefined));
     } else if (shape === 'other') {
-      throw new BadInputError(`the database has customers/orders tables that are not the demo's ${SEED_RELEASE} schema`, {
-        hint: 'seed an empty database (or one created by the 2023.1 kit: leapfrog-kit schema)',
-      });
+      throw new BadInputError(
+        `the database has customers/orders tables that are not the demo's ${SEED_RELEASE} schema`,
+        {
+          hint: 'seed an empty database (or one created by the 2023.1 kit: leapfrog-kit schema)',
+        },
+      );
     }
-    const existing = await client.query<{ n: string }>('SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders) AS n');
+    const existing = await client.query<{ n: string }>(
+      'SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders) AS n',
+    );
     if (Number(existing.rows[0]?.n) > 0) {
-      throw new BadInputError('the demo database already holds customers or orders', { hint: 'seed a fresh database (leapfrog demo creates one)' });
+      throw new BadInputError('the demo database already holds customers or orders', {
+        hint: 'seed a fresh database (leapfrog demo creates one)',
+      });
     }
     const customers = Math.max(1, Math.ceil(options.rows / 4));
     await client.query('BEGIN');
@@ -78,14 +87,21 @@ export async function seedDemoDatabase(url: string, options: SeedOptions): Promi
        FROM generate_series(1, $1::bigint) AS g, (SELECT min(id) AS id FROM customers) AS first`,
       [options.rows, customers],
     );
-    await client.query('ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id)');
+    await client.query(
+      'ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id)',
+    );
     await client.query('COMMIT');
     await client.query('ANALYZE customers, orders');
     return { customers, orders: options.rows, durationMs: performance.now() - started };
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => log.suppressed('rolling back the demo seed', rollbackError));
+    await client
+      .query('ROLLBACK')
+      .catch((rollbackError: unknown) => log.suppressed('rolling back the demo seed', rollbackError));
     if (error instanceof KitError) {
-      throw new BadInputError(`the ${SEED_RELEASE} schema could not be created: ${error.message}`, { hint: error.hint, cause: error });
+      throw new BadInputError(`the ${SEED_RELEASE} schema could not be created: ${error.message}`, {
+        hint: error.hint,
+        cause: error,
+      });
     }
     throw error;
   } finally {
@@ -100,5 +116,7 @@ async function tableShape(client: pg.Client): Promise<'absent' | 'seedable' | 'o
   );
   if (result.rows.length === 0) return 'absent';
   const has = (t: string, c: string) => result.rows.some((r) => r.table_name === t && r.column_name === c);
-  return has('customers', 'street') && has('orders', 'total') && !has('customers', 'email_lower') ? 'seedable' : 'other';
+  return has('customers', 'street') && has('orders', 'total') && !has('customers', 'email_lower')
+    ? 'seedable'
+    : 'other';
 }

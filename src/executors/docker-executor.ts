@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Release } from '../catalog/release.js';
-import type { LeapfrogError} from '../errors/index.js';
+import type { LeapfrogError } from '../errors/index.js';
 import { BadInputError, PhaseFailedError } from '../errors/index.js';
 import { connectDocker, dockerMessage, dockerStatusCode } from '../images/docker-connection.js';
 import { OutputLines } from './output-lines.js';
@@ -78,10 +78,13 @@ export class DockerExecutor implements PhaseExecutor {
     const reaped: string[] = [];
     for (const info of containers) {
       const labels = info.Labels;
-      if (currentRunId !== undefined && labels[LABEL.run] === currentRunId && labels[LABEL.owner] === this.#owner) continue;
+      if (currentRunId !== undefined && labels[LABEL.run] === currentRunId && labels[LABEL.owner] === this.#owner)
+        continue;
       if (!ownerIsGone(labels[LABEL.owner])) continue;
       try {
-        log.debug(`reaping container ${info.Id.slice(0, 12)} of run ${labels[LABEL.run] ?? '?'} (owner ${labels[LABEL.owner] ?? 'none'} is gone)`);
+        log.debug(
+          `reaping container ${info.Id.slice(0, 12)} of run ${labels[LABEL.run] ?? '?'} (owner ${labels[LABEL.owner] ?? 'none'} is gone)`,
+        );
         await docker.getContainer(info.Id).remove({ force: true });
         reaped.push(info.Id);
         this.#options.onNotice?.(
@@ -127,7 +130,9 @@ export class DockerExecutor implements PhaseExecutor {
 
   async #create(docker: Dockerode, command: readonly string[], options: PhaseRunOptions): Promise<Dockerode.Container> {
     const { release, phase, runId } = options;
-    log.debug(`creating a container of ${release.image} for \`${command.join(' ')}\` (release ${release.id}, phase ${phase})`);
+    log.debug(
+      `creating a container of ${release.image} for \`${command.join(' ')}\` (release ${release.id}, phase ${phase})`,
+    );
     try {
       return await docker.createContainer({
         Image: release.image,
@@ -149,11 +154,14 @@ export class DockerExecutor implements PhaseExecutor {
       });
     } catch (error) {
       if (dockerStatusCode(error) === 404) throw missingImageError(release);
-      throw new PhaseFailedError(`could not create the ${phase} container of release ${release.id} (${release.image}): ${dockerMessage(error)}`, {
-        hint: `check \`docker info\` and the image, then re-run the same command; it resumes at the ${phase} phase`,
-        cause: error,
-        details: { release: release.id, phase, image: release.image },
-      });
+      throw new PhaseFailedError(
+        `could not create the ${phase} container of release ${release.id} (${release.image}): ${dockerMessage(error)}`,
+        {
+          hint: `check \`docker info\` and the image, then re-run the same command; it resumes at the ${phase} phase`,
+          cause: error,
+          details: { release: release.id, phase, image: release.image },
+        },
+      );
     }
   }
 
@@ -171,7 +179,9 @@ export class DockerExecutor implements PhaseExecutor {
     // next-exit: the default (not-running) is already true of a created container and returns at once.
     const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
     // A failed start still settles wait(); keep it from becoming an unhandled rejection.
-    exited.catch((error: unknown) => log.suppressed(`waiting for container ${container.id.slice(0, 12)} (a failed start settles it too)`, error));
+    exited.catch((error: unknown) =>
+      log.suppressed(`waiting for container ${container.id.slice(0, 12)} (a failed start settles it too)`, error),
+    );
     log.debug(`starting container ${container.id.slice(0, 12)}`);
     await container.start();
 
@@ -198,13 +208,17 @@ export class DockerExecutor implements PhaseExecutor {
         await withDeadline(drained, DRAIN_MS);
         return result(first.status.StatusCode, false, false);
       }
-      log.debug(`killing container ${container.id.slice(0, 12)} (${stopReason === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'aborted'})`);
+      log.debug(
+        `killing container ${container.id.slice(0, 12)} (${stopReason === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'aborted'})`,
+      );
       await container.kill().catch((error: unknown) => {
         // 409: it exited between the race and the kill; the wait below still settles.
         if (dockerStatusCode(error) !== 409 && dockerStatusCode(error) !== 404) throw error;
         log.suppressed(`killing container ${container.id.slice(0, 12)} (it had already exited)`, error);
       });
-      await exited.catch((error: unknown) => log.suppressed(`waiting for the killed container ${container.id.slice(0, 12)}`, error));
+      await exited.catch((error: unknown) =>
+        log.suppressed(`waiting for the killed container ${container.id.slice(0, 12)}`, error),
+      );
       await withDeadline(drained, DRAIN_MS);
       return result(null, stopReason === 'timeout', stopReason === 'abort');
     } finally {
@@ -235,7 +249,9 @@ export class DockerExecutor implements PhaseExecutor {
   }
 
   async #engine(): Promise<Dockerode> {
-    this.#docker ??= await connectDocker(this.#options.socketPath === undefined ? {} : { socketPath: this.#options.socketPath });
+    this.#docker ??= await connectDocker(
+      this.#options.socketPath === undefined ? {} : { socketPath: this.#options.socketPath },
+    );
     return this.#docker;
   }
 
@@ -258,7 +274,10 @@ export class DockerExecutor implements PhaseExecutor {
           (error) => (error ? reject(error) : resolve()),
           (event: { status?: string; progress?: string; error?: string }) => {
             if (event.error !== undefined) reject(new Error(event.error));
-            else if (event.status !== undefined) this.#options.onNotice?.(`${release.image}: ${event.status}${event.progress ? ` ${event.progress}` : ''}`);
+            else if (event.status !== undefined)
+              this.#options.onNotice?.(
+                `${release.image}: ${event.status}${event.progress ? ` ${event.progress}` : ''}`,
+              );
           },
         );
       });

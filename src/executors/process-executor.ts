@@ -50,7 +50,9 @@ export class ProcessExecutor implements PhaseExecutor {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    log.debug(`spawned \`${command.join(' ')}\` (release ${options.release.id}, phase ${options.phase}) in ${cwd}, pid ${child.pid ?? 'none'}`);
+    log.debug(
+      `spawned \`${command.join(' ')}\` (release ${options.release.id}, phase ${options.phase}) in ${cwd}, pid ${child.pid ?? 'none'}`,
+    );
     child.stdout.on('data', (chunk: Buffer) => output.write('stdout', chunk));
     child.stderr.on('data', (chunk: Buffer) => output.write('stderr', chunk));
     // A pipe error must not crash leapfrog; the exit code still decides the phase.
@@ -70,7 +72,9 @@ export class ProcessExecutor implements PhaseExecutor {
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: string) => {
       if (child.pid === undefined || killTimer !== undefined) return;
-      log.debug(`stopping pid ${child.pid} and its process group (${why}): SIGTERM, SIGKILL after ${this.killGraceMs} ms`);
+      log.debug(
+        `stopping pid ${child.pid} and its process group (${why}): SIGTERM, SIGKILL after ${this.killGraceMs} ms`,
+      );
       signalGroup(child.pid, 'SIGTERM');
       const pid = child.pid;
       killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.killGraceMs);
@@ -95,7 +99,12 @@ export class ProcessExecutor implements PhaseExecutor {
           `release ${options.release.id}, phase ${options.phase}: cannot run \`${command.join(' ')}\`: ${spawnError.code === 'ENOENT' ? 'command not found' : spawnError.message}`,
           {
             hint: `check ${options.release.file}: the command must be on PATH or in the release's local.path (${(options.release.local?.path ?? []).join(', ') || 'none set'})`,
-            details: { release: options.release.id, phase: options.phase, command: [...command], code: spawnError.code },
+            details: {
+              release: options.release.id,
+              phase: options.phase,
+              command: [...command],
+              code: spawnError.code,
+            },
           },
         );
       }
@@ -143,6 +152,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch (error) {
     // ESRCH: the group is already gone, which is what we wanted.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') log.suppressed(`sending ${signal} to process group ${pid}`, error);
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH')
+      log.suppressed(`sending ${signal} to process group ${pid}`, error);
   }
 }

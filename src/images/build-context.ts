@@ -46,10 +46,13 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
   try {
     dockerfileBytes = await readFile(dockerfile);
   } catch (error) {
-    throw new BadInputError(`release ${release.id} has no Dockerfile at ${relative(process.cwd(), dockerfile) || dockerfile}`, {
-      hint: `add one (see release-images/2024.1/Dockerfile) or fix \`build\` in ${release.file}`,
-      cause: error,
-    });
+    throw new BadInputError(
+      `release ${release.id} has no Dockerfile at ${relative(process.cwd(), dockerfile) || dockerfile}`,
+      {
+        hint: `add one (see release-images/2024.1/Dockerfile) or fix \`build\` in ${release.file}`,
+        cause: error,
+      },
+    );
   }
 
   const pack = tar.pack();
@@ -70,7 +73,9 @@ export async function createBuildContext(options: BuildContextOptions): Promise<
 
 function addBuffer(pack: tar.Pack, name: string, content: Buffer, mode: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    pack.entry({ name, mode, size: content.length, mtime: new Date(0) }, content, (error) => (error ? reject(error) : resolve()));
+    pack.entry({ name, mode, size: content.length, mtime: new Date(0) }, content, (error) =>
+      error ? reject(error) : resolve(),
+    );
   });
 }
 

@@ -54,18 +54,27 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
   if (options.baseImage !== undefined) buildargs['BASE_IMAGE'] = options.baseImage;
   const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`${nextCommand('images build', '--release', release.id)}\``;
 
-  log.debug(`building ${release.image} for release ${release.id}${options.baseImage === undefined ? '' : ` on ${options.baseImage}`}`);
+  log.debug(
+    `building ${release.image} for release ${release.id}${options.baseImage === undefined ? '' : ` on ${options.baseImage}`}`,
+  );
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(context, {
       t: release.image,
       buildargs,
-      labels: { 'leapfrog.image.release': release.id, 'leapfrog.image.version': release.version, 'leapfrog.image.manifest-digest': release.manifestDigest },
+      labels: {
+        'leapfrog.image.release': release.id,
+        'leapfrog.image.version': release.version,
+        'leapfrog.image.manifest-digest': release.manifestDigest,
+      },
       rm: true,
       forcerm: true,
     });
   } catch (error) {
-    throw new ImageBuildError(`the Docker Engine refused to build ${release.image}: ${dockerMessage(error)}`, { hint, cause: error });
+    throw new ImageBuildError(`the Docker Engine refused to build ${release.image}: ${dockerMessage(error)}`, {
+      hint,
+      cause: error,
+    });
   }
 
   let imageId: string | undefined;
@@ -87,7 +96,10 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
     failure ??= dockerMessage(error);
   });
   if (failure !== undefined) {
-    throw new ImageBuildError(`building ${release.image} for release ${release.id} failed: ${failure}`, { hint, details: { release: release.id, image: release.image } });
+    throw new ImageBuildError(`building ${release.image} for release ${release.id} failed: ${failure}`, {
+      hint,
+      details: { release: release.id, image: release.image },
+    });
   }
   const id = imageId ?? (await docker.getImage(release.image).inspect()).Id;
   log.debug(`built ${release.image}: ${id}`);

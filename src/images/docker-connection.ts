@@ -31,7 +31,8 @@ export async function connectDocker(options: DockerConnectionOptions = {}): Prom
 /** Like connectDocker, but null when no engine answers: for callers to whom Docker is optional. */
 export async function tryConnectDocker(options: DockerConnectionOptions = {}): Promise<Dockerode | null> {
   const { default: DockerodeClass } = await import('dockerode');
-  const docker = options.socketPath === undefined ? new DockerodeClass() : new DockerodeClass({ socketPath: options.socketPath });
+  const docker =
+    options.socketPath === undefined ? new DockerodeClass() : new DockerodeClass({ socketPath: options.socketPath });
   const where = options.socketPath ?? process.env['DOCKER_HOST'] ?? '/var/run/docker.sock';
   log.debug(`pinging the Docker Engine at ${where}`);
   try {
@@ -61,7 +62,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** The HTTP status dockerode attaches to an Engine API error (404 no such image, 409 conflict…). */
 export function dockerStatusCode(error: unknown): number | undefined {
   if (typeof error === 'object' && error !== null && 'statusCode' in error) {
-    const code = (error).statusCode;
+    const code = error.statusCode;
     return typeof code === 'number' ? code : undefined;
   }
   return undefined;

@@ -19,11 +19,25 @@ export async function listReleaseImages(docker: Dockerode, catalog: Catalog): Pr
   for (const release of catalog.releases) {
     const digest = await imageDigest(release.image, docker);
     if (digest === null) {
-      rows.push({ release: release.id, image: release.image, present: false, digest: null, created: null, sizeBytes: null });
+      rows.push({
+        release: release.id,
+        image: release.image,
+        present: false,
+        digest: null,
+        created: null,
+        sizeBytes: null,
+      });
       continue;
     }
     const info = await docker.getImage(digest).inspect();
-    rows.push({ release: release.id, image: release.image, present: true, digest, created: info.Created, sizeBytes: info.Size });
+    rows.push({
+      release: release.id,
+      image: release.image,
+      present: true,
+      digest,
+      created: info.Created,
+      sizeBytes: info.Size,
+    });
   }
   return rows;
 }

@@ -20,22 +20,34 @@ export interface PlanImageCheck {
  * mismatches: there is nothing to compare, and the docker executor's prepare() reports a
  * missing image on its own. Returns what was compared, for the run's log.
  */
-export async function verifyPlanImages(plan: Plan, options: { planFile?: string; docker?: Dockerode; socketPath?: string } = {}): Promise<PlanImageCheck[]> {
+export async function verifyPlanImages(
+  plan: Plan,
+  options: { planFile?: string; docker?: Dockerode; socketPath?: string } = {},
+): Promise<PlanImageCheck[]> {
   const pinnedSteps = plan.steps.filter((step) => step.imageDigest !== null);
   if (pinnedSteps.length === 0) return [];
   let docker = options.docker;
   if (docker === undefined) {
-    const connected = await tryConnectDocker(options.socketPath === undefined ? {} : { socketPath: options.socketPath });
+    const connected = await tryConnectDocker(
+      options.socketPath === undefined ? {} : { socketPath: options.socketPath },
+    );
     if (connected === null) return [];
     docker = connected;
   }
   const checks: PlanImageCheck[] = [];
   for (const step of pinnedSteps) {
-    checks.push({ release: step.release, image: step.image, pinned: step.imageDigest as string, current: await imageDigest(step.image, docker) });
+    checks.push({
+      release: step.release,
+      image: step.image,
+      pinned: step.imageDigest as string,
+      current: await imageDigest(step.image, docker),
+    });
   }
   const changed = checks.filter((check) => check.current !== null && check.current !== check.pinned);
   if (changed.length > 0) {
-    const what = changed.map((c) => `${c.image} (release ${c.release}) is now ${short(c.current)} but the plan pinned ${short(c.pinned)}`).join('; ');
+    const what = changed
+      .map((c) => `${c.image} (release ${c.release}) is now ${short(c.current)} but the plan pinned ${short(c.pinned)}`)
+      .join('; ');
     const file = options.planFile ?? 'plans/<from>-to-<to>.json';
     throw new StalePlanError(`the plan is stale: ${what}`, {
       hint: `review the rebuilt image${changed.length === 1 ? '' : 's'}, then plan again: ${nextCommand('plan', '--from', plan.from.release, '--to', plan.to.release, '--out', file)}`,

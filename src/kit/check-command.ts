@@ -46,11 +46,16 @@ export async function runChecks(client: pg.ClientBase, tree: ReleaseTree): Promi
  */
 export async function runPreflight(client: pg.ClientBase, tree: ReleaseTree): Promise<UpgradeCheckReport> {
   const checks: CheckOutcome[] = [];
-  const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v);
+  const version = Number(
+    (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v,
+  );
   checks.push(
     version >= MIN_SERVER_VERSION
       ? ok('PostgreSQL version', `server_version_num ${version}`)
-      : fail('PostgreSQL version', `server_version_num ${version} is older than ${MIN_SERVER_VERSION}; upgrade PostgreSQL first`),
+      : fail(
+          'PostgreSQL version',
+          `server_version_num ${version} is older than ${MIN_SERVER_VERSION}; upgrade PostgreSQL first`,
+        ),
   );
   const state = await readSchemaState(client, tree);
   checks.push(historyOutcome(state.edited, state.unknown, tree));
@@ -65,7 +70,10 @@ function historyOutcome(
 ): CheckOutcome {
   const name = 'Migration history';
   if (unknown.length > 0) {
-    return fail(name, `the database has ${unknown.length} migrations release ${tree.release} does not know (first: ${unknown[0]}): it is newer than this release`);
+    return fail(
+      name,
+      `the database has ${unknown.length} migrations release ${tree.release} does not know (first: ${unknown[0]}): it is newer than this release`,
+    );
   }
   if (edited.length > 0) {
     return fail(name, `${edited.length} applied migrations were edited since (first: ${edited[0]?.id})`);

@@ -10,7 +10,10 @@ export function databaseUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   const url = env['DATABASE_URL'];
   if (url !== undefined && url !== '') return url;
   if (env['PGHOST'] !== undefined || env['PGDATABASE'] !== undefined) return undefined;
-  throw new KitUsageError('no database: DATABASE_URL is not set', 'run the kit through leapfrog, or set DATABASE_URL (or PGHOST/PGDATABASE) in its environment');
+  throw new KitUsageError(
+    'no database: DATABASE_URL is not set',
+    'run the kit through leapfrog, or set DATABASE_URL (or PGHOST/PGDATABASE) in its environment',
+  );
 }
 
 /** The server ended the kit's session (a restart, pg_terminate_backend, a timeout) or never answered. */
@@ -29,7 +32,9 @@ export async function connectKit(url: string | undefined): Promise<pg.Client> {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new KitConnectionLostError(`cannot connect to the database: ${(error as Error).message}`, RETRY_HINT, { cause: error });
+    throw new KitConnectionLostError(`cannot connect to the database: ${(error as Error).message}`, RETRY_HINT, {
+      cause: error,
+    });
   }
   return client;
 }
@@ -38,7 +43,9 @@ export async function connectKit(url: string | undefined): Promise<pg.Client> {
 export function connectionLost(error: unknown): KitConnectionLostError | null {
   if (error instanceof KitConnectionLostError) return error;
   if (!isConnectionLoss(error)) return null;
-  return new KitConnectionLostError(`lost the connection to the database: ${(error as Error).message}`, RETRY_HINT, { cause: error });
+  return new KitConnectionLostError(`lost the connection to the database: ${(error as Error).message}`, RETRY_HINT, {
+    cause: error,
+  });
 }
 
 /** The URL and its password: strings that must never reach output. */

@@ -41,7 +41,11 @@ const KEY_START = '-9223372036854775808';
  * in keyset batches of at most `transactionRows`, one short transaction per batch, skipping rows
  * the application has locked (a later invocation picks them up), until `maxCount` rows are done.
  */
-export async function runDataMigrations(client: pg.ClientBase, tree: ReleaseTree, options: DataOptions): Promise<DataResult> {
+export async function runDataMigrations(
+  client: pg.ClientBase,
+  tree: ReleaseTree,
+  options: DataOptions,
+): Promise<DataResult> {
   const state = await readSchemaState(client, tree);
   if (state.pending.length > 0) {
     throw new KitError(

@@ -22,7 +22,9 @@ export async function ensureHistoryTable(client: pg.ClientBase): Promise<void> {
 
 /** Applied migrations in the order they were applied; empty when the kit never ran here. */
 export async function readHistory(client: pg.ClientBase): Promise<AppliedMigration[]> {
-  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('${KIT_SCHEMA}.schema_migrations')::text AS t`);
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('${KIT_SCHEMA}.schema_migrations')::text AS t`,
+  );
   if (exists.rows[0]?.t == null) return [];
   const result = await client.query<AppliedMigration>(
     `SELECT id, checksum FROM ${KIT_SCHEMA}.schema_migrations ORDER BY applied_at, id`,
@@ -35,10 +37,8 @@ export async function recordApplied(
   migration: { id: string; release: string; checksum: string },
   durationMs: number,
 ): Promise<void> {
-  await client.query(`INSERT INTO ${KIT_SCHEMA}.schema_migrations (id, release, checksum, duration_ms) VALUES ($1, $2, $3, $4)`, [
-    migration.id,
-    migration.release,
-    migration.checksum,
-    Math.round(durationMs),
-  ]);
+  await client.query(
+    `INSERT INTO ${KIT_SCHEMA}.schema_migrations (id, release, checksum, duration_ms) VALUES ($1, $2, $3, $4)`,
+    [migration.id, migration.release, migration.checksum, Math.round(durationMs)],
+  );
 }

@@ -66,7 +66,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (positionals.length > 1) throw new KitUsageError(`unexpected argument "${positionals[1]}"`, USAGE);
     if (values.release === undefined || values.sources === undefined) {
-      throw new KitUsageError('--release and --sources are required', "run the kit through the release's bin/leapfrog-kit");
+      throw new KitUsageError(
+        '--release and --sources are required',
+        "run the kit through the release's bin/leapfrog-kit",
+      );
     }
     const tree = await loadReleaseTree(values.sources, values.release);
     const url = databaseUrlFromEnv(process.env);
@@ -92,12 +95,19 @@ async function run(
   command: Command,
   tree: ReleaseTree,
   client: pg.Client,
-  values: { 'max-count'?: string | undefined; 'transaction-rows'?: string | undefined; json?: boolean | undefined; preflight?: boolean | undefined },
+  values: {
+    'max-count'?: string | undefined;
+    'transaction-rows'?: string | undefined;
+    json?: boolean | undefined;
+    preflight?: boolean | undefined;
+  },
 ): Promise<number> {
   switch (command) {
     case 'schema': {
       const result = await applySchema(client, tree, log);
-      log(`release ${tree.release}: ${result.applied.length} migrations applied, ${result.alreadyApplied} were already`);
+      log(
+        `release ${tree.release}: ${result.applied.length} migrations applied, ${result.alreadyApplied} were already`,
+      );
       return 0;
     }
     case 'data': {
@@ -131,7 +141,8 @@ async function run(
 function positiveInt(raw: string | undefined, flag: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new KitUsageError(`${flag} must be a positive integer, got "${raw}"`, `pass e.g. ${flag} 5000`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new KitUsageError(`${flag} must be a positive integer, got "${raw}"`, `pass e.g. ${flag} 5000`);
   return n;
 }
 

@@ -91,7 +91,7 @@ export async function loadReleaseTree(sourcesDir: string, release: string): Prom
   if (target === undefined || !existsSync(join(sourcesDir, release))) {
     throw new KitUsageError(
       `release "${release}" has no folder in ${sourcesDir}`,
-      'run the kit through the release\'s bin/leapfrog-kit, which passes its own --release and --sources',
+      "run the kit through the release's bin/leapfrog-kit, which passes its own --release and --sources",
     );
   }
   const entries = await readdir(sourcesDir, { withFileTypes: true });
@@ -133,7 +133,14 @@ export async function loadReleaseTree(sourcesDir: string, release: string): Prom
           }
           retiredBy.set(name, id);
         }
-        migrations.push({ kind: 'blocker', id: `${id}/${file}`, release: id, path, requireFinished: spec.requireFinished, checksum });
+        migrations.push({
+          kind: 'blocker',
+          id: `${id}/${file}`,
+          release: id,
+          path,
+          requireFinished: spec.requireFinished,
+          checksum,
+        });
       } else if (file.endsWith('.sql')) {
         migrations.push({ kind: 'sql', id: `${id}/${file}`, release: id, path, sql: text, checksum });
       } else {
@@ -165,7 +172,10 @@ export function checksumOf(text: string): string {
 
 async function readDataMigration(release: string, path: string, name: string): Promise<DataMigration> {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) {
-    throw new KitUsageError(`${path}: the file name must be a lower-case identifier`, 'rename it, e.g. data/backfill_orders_x.yaml');
+    throw new KitUsageError(
+      `${path}: the file name must be a lower-case identifier`,
+      'rename it, e.g. data/backfill_orders_x.yaml',
+    );
   }
   const spec = parseStrict(dataMigrationSchema, await readFile(path, 'utf8'), path);
   return { name, release, path, ...spec };
@@ -176,7 +186,9 @@ function parseStrict<T>(schema: z.ZodType<T>, text: string, path: string): T {
   try {
     raw = parseYaml(text);
   } catch (cause) {
-    throw new KitUsageError(`${path} is not valid YAML: ${(cause as Error).message}`, `fix the YAML in ${path}`, { cause });
+    throw new KitUsageError(`${path} is not valid YAML: ${(cause as Error).message}`, `fix the YAML in ${path}`, {
+      cause,
+    });
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

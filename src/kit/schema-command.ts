@@ -15,7 +15,11 @@ export interface SchemaResult {
  * its history row, so a failure leaves every earlier migration recorded and this one not at all.
  * There is no down migration: the way back from a bad migration is the backup leapfrog took.
  */
-export async function applySchema(client: pg.ClientBase, tree: ReleaseTree, log: (line: string) => void): Promise<SchemaResult> {
+export async function applySchema(
+  client: pg.ClientBase,
+  tree: ReleaseTree,
+  log: (line: string) => void,
+): Promise<SchemaResult> {
   // Two kits migrating one database at once would race on the history table.
   await client.query(`SELECT pg_advisory_lock(hashtext('${KIT_SCHEMA}.schema'))`);
   try {

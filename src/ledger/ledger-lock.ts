@@ -95,7 +95,8 @@ export async function acquireLedgerLock(target: DatabaseTarget, options: Acquire
     released = true;
     clearInterval(keepAlive);
     try {
-      if (!lost.signal.aborted) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
+      if (!lost.signal.aborted)
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
     } finally {
       // Ending the session releases the lock even if the unlock query failed.
       await client.end().catch(() => undefined);
@@ -118,10 +119,13 @@ export const LOCK_HELD_BY = `EXISTS (SELECT 1 FROM pg_locks l
 export { LOCK_CLASS };
 
 export function lockLostError(display: string, cause: string): LockLostError {
-  return new LockLostError(`lost the ledger lock on ${display}: ${cause}; leapfrog stopped the run (and its phase command) and recorded nothing further`, {
-    hint: `check that the database is reachable and that no other run is going (\`${nextCommand('status')}\`), then run the command again: it resumes at the first phase not recorded as succeeded`,
-    details: { target: display, cause },
-  });
+  return new LockLostError(
+    `lost the ledger lock on ${display}: ${cause}; leapfrog stopped the run (and its phase command) and recorded nothing further`,
+    {
+      hint: `check that the database is reachable and that no other run is going (\`${nextCommand('status')}\`), then run the command again: it resumes at the first phase not recorded as succeeded`,
+      details: { target: display, cause },
+    },
+  );
 }
 
 function applicationName(): string {
@@ -129,7 +133,14 @@ function applicationName(): string {
 }
 
 export async function describeHolder(client: pg.ClientBase, schema: string): Promise<LockHolder> {
-  const holder: LockHolder = { host: null, pid: null, since: null, plan: null, backendPid: null, applicationName: null };
+  const holder: LockHolder = {
+    host: null,
+    pid: null,
+    since: null,
+    plan: null,
+    backendPid: null,
+    applicationName: null,
+  };
   const session = await client.query<{ pid: number; application_name: string; backend_start: Date }>(
     `SELECT a.pid, a.application_name, a.backend_start
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -153,7 +164,14 @@ export async function describeHolder(client: pg.ClientBase, schema: string): Pro
   }
   const exists = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [`"${schema}".runs`]);
   if (exists.rows[0]?.ok === true) {
-    const run = await client.query<{ host: string; pid: number; started_at: Date; plan_digest: string; from_release: string; to_release: string }>(
+    const run = await client.query<{
+      host: string;
+      pid: number;
+      started_at: Date;
+      plan_digest: string;
+      from_release: string;
+      to_release: string;
+    }>(
       `SELECT host, pid, started_at, plan_digest, from_release, to_release FROM "${schema}".runs
         WHERE status = 'running' ORDER BY started_at DESC LIMIT 1`,
     );
@@ -170,10 +188,7 @@ export async function describeHolder(client: pg.ClientBase, schema: string): Pro
 }
 
 function lockHeldError(target: DatabaseTarget, holder: LockHolder, timeoutMs: number): LockHeldError {
-  const who =
-    holder.pid === null
-      ? 'another session'
-      : `leapfrog on host ${holder.host ?? '?'} (pid ${holder.pid})`;
+  const who = holder.pid === null ? 'another session' : `leapfrog on host ${holder.host ?? '?'} (pid ${holder.pid})`;
   const since = holder.since === null ? '' : ` since ${holder.since.toISOString()}`;
   const plan = holder.plan === null ? '' : `, running plan ${holder.plan}`;
   return new LockHeldError(

@@ -133,7 +133,11 @@ export interface MigrateOptions {
  * Brings the ledger schema up to date inside one transaction. Safe under concurrency: the
  * transaction-level advisory lock makes a second process wait, then see the work as done.
  */
-export async function migrateLedger(client: pg.ClientBase, schema: string, options: MigrateOptions = {}): Promise<number[]> {
+export async function migrateLedger(
+  client: pg.ClientBase,
+  schema: string,
+  options: MigrateOptions = {},
+): Promise<number[]> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -167,7 +171,10 @@ export async function migrateLedger(client: pg.ClientBase, schema: string, optio
     for (const migration of ledgerMigrations) {
       if (done.has(migration.id)) continue;
       await client.query(migration.sql(schema));
-      await client.query(`INSERT INTO "${schema}".ledger_migrations (id, name) VALUES ($1, $2)`, [migration.id, migration.name]);
+      await client.query(`INSERT INTO "${schema}".ledger_migrations (id, name) VALUES ($1, $2)`, [
+        migration.id,
+        migration.name,
+      ]);
       applied.push(migration.id);
     }
     if (aside !== null) await copySurvivingRows(client, aside, schema);
@@ -215,14 +222,21 @@ async function existingTables(client: pg.ClientBase, schema: string): Promise<Se
 }
 
 function missingTables(tables: ReadonlySet<string>, done: ReadonlySet<number>): string[] {
-  return ledgerMigrations.filter((m) => done.has(m.id)).flatMap((m) => m.tables ?? []).filter((t) => !tables.has(t));
+  return ledgerMigrations
+    .filter((m) => done.has(m.id))
+    .flatMap((m) => m.tables ?? [])
+    .filter((t) => !tables.has(t));
 }
 
 /**
  * A damaged ledger is bad input (exit 2), not a bug: name what is missing and both ways out. The
  * recorded release, when the state table survived, makes the baseline command exact.
  */
-async function damagedLedgerError(client: pg.ClientBase, schema: string, missing: readonly string[]): Promise<BadInputError> {
+async function damagedLedgerError(
+  client: pg.ClientBase,
+  schema: string,
+  missing: readonly string[],
+): Promise<BadInputError> {
   let release = '<the release the database is at>';
   try {
     const { rows } = await client.query<{ release: string }>(`SELECT release FROM "${schema}".state`);
@@ -247,7 +261,10 @@ async function damagedLedgerError(client: pg.ClientBase, schema: string, missing
  * migration transaction, so it happens whole or not at all.
  */
 async function rebuildDamagedLedger(client: pg.ClientBase, schema: string): Promise<string> {
-  const stamp = new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14);
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[^0-9]/g, '')
+    .slice(0, 14);
   const aside = `${schema.slice(0, 40)}_damaged_${stamp}`;
   await client.query(`ALTER SCHEMA "${schema}" RENAME TO "${aside}"`);
   return aside;
@@ -279,13 +296,15 @@ async function copySurvivingRows(client: pg.ClientBase, from: string, to: string
     await client.query(`INSERT INTO "${to}".${table} (${list}) SELECT ${list} FROM "${from}".${table}`);
     // Copied rows keep their ids: move each serial column's sequence past them.
     for (const column of wanted) {
-      const { rows: serial } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
-        `"${to}".${table}`,
-        column,
-      ]);
+      const { rows: serial } = await client.query<{ seq: string | null }>(
+        'SELECT pg_get_serial_sequence($1, $2) AS seq',
+        [`"${to}".${table}`, column],
+      );
       const seq = serial[0]?.seq ?? null;
       if (seq === null) continue;
-      await client.query(`SELECT setval($1, coalesce((SELECT max("${column}") FROM "${to}".${table}), 0) + 1, false)`, [seq]);
+      await client.query(`SELECT setval($1, coalesce((SELECT max("${column}") FROM "${to}".${table}), 0) + 1, false)`, [
+        seq,
+      ]);
     }
   }
 }

@@ -26,7 +26,10 @@ export interface OpenLedgerOptions {
  * Opens the ledger of a database. Returns null when `migrate` is false and the database has no
  * ledger yet, so `status` can say "not baselined" without writing anything.
  */
-export async function openPostgresLedger(target: DatabaseTarget, options: OpenLedgerOptions): Promise<PostgresLedger | null> {
+export async function openPostgresLedger(
+  target: DatabaseTarget,
+  options: OpenLedgerOptions,
+): Promise<PostgresLedger | null> {
   const schema = ledgerSchemaName(options.schema);
   const connect = () => connectClient(target, 'leapfrog ledger');
   const client = await connect();
@@ -74,7 +77,11 @@ export class LedgerSession implements AsyncDisposable {
     readonly reading: LedgerReading,
   ) {}
 
-  static async open(target: DatabaseTarget, schemaOption: string, options: { repair?: boolean } = {}): Promise<LedgerSession> {
+  static async open(
+    target: DatabaseTarget,
+    schemaOption: string,
+    options: { repair?: boolean } = {},
+  ): Promise<LedgerSession> {
     const schema = ledgerSchemaName(schemaOption);
     const client = await connectClient(target, 'leapfrog ledger');
     log.debug(`opened the ledger session on ${target.display} (schema "${schema}")`);
@@ -145,9 +152,13 @@ async function readLedger(client: pg.Client, schema: string, repair: boolean): P
   } else if (!(await ledgerExists(client, schema))) {
     return { exists: false, needsMigration: true, current: null };
   }
-  const migrated = await client.query<{ newest: number | null }>(`SELECT max(id) AS newest FROM "${schema}".ledger_migrations`);
+  const migrated = await client.query<{ newest: number | null }>(
+    `SELECT max(id) AS newest FROM "${schema}".ledger_migrations`,
+  );
   const newest = migrated.rows[0]?.newest ?? 0;
-  const state = await client.query<{ release: string; version: string; updated_at: Date }>(`SELECT release, version, updated_at FROM "${schema}".state`);
+  const state = await client.query<{ release: string; version: string; updated_at: Date }>(
+    `SELECT release, version, updated_at FROM "${schema}".state`,
+  );
   const row = state.rows[0];
   return {
     exists: true,

@@ -170,9 +170,16 @@ export class PostgresLedger implements Ledger {
     );
     const row = rows[0];
     if (row?.token !== fence.token) {
-      throw lockLostError(this.display(), `another run took the lock since (fencing token ${fence.token}, now ${row?.token ?? 'none'})`);
+      throw lockLostError(
+        this.display(),
+        `another run took the lock since (fencing token ${fence.token}, now ${row?.token ?? 'none'})`,
+      );
     }
-    if (!row.held) throw lockLostError(this.display(), `the lock session (backend ${fence.lock.backendPid}) no longer holds the advisory lock`);
+    if (!row.held)
+      throw lockLostError(
+        this.display(),
+        `the lock session (backend ${fence.lock.backendPid}) no longer holds the advisory lock`,
+      );
   }
 
   private display(): string {
@@ -187,8 +194,13 @@ export class PostgresLedger implements Ledger {
     const client = await this.live();
     await client.query('BEGIN');
     try {
-      const held = await client.query<{ held: boolean }>(`SELECT ${LOCK_HELD_BY} AS held`, [LOCK_CLASS, lock.schema, lock.backendPid]);
-      if (held.rows[0]?.held !== true) throw lockLostError(this.display(), 'the lock session no longer holds the advisory lock');
+      const held = await client.query<{ held: boolean }>(`SELECT ${LOCK_HELD_BY} AS held`, [
+        LOCK_CLASS,
+        lock.schema,
+        lock.backendPid,
+      ]);
+      if (held.rows[0]?.held !== true)
+        throw lockLostError(this.display(), 'the lock session no longer holds the advisory lock');
       const { rows } = await client.query<{ token: string }>(
         `INSERT INTO ${this.t('lock_fence')} (singleton, token, holder, lock_backend_pid) VALUES (true, 1, $1, $2)
          ON CONFLICT (singleton) DO UPDATE SET token = ${this.t('lock_fence')}.token + 1, holder = EXCLUDED.holder,
@@ -234,7 +246,17 @@ export class PostgresLedger implements Ledger {
       const { rows } = await client.query<RunRow>(
         `INSERT INTO ${this.t('runs')} (id, plan_digest, from_release, from_version, to_release, to_version, mode, host, pid, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running') RETURNING *`,
-        [id, run.planDigest, run.from.release, run.from.version, run.to.release, run.to.version, run.mode, run.host, run.pid],
+        [
+          id,
+          run.planDigest,
+          run.from.release,
+          run.from.version,
+          run.to.release,
+          run.to.version,
+          run.mode,
+          run.host,
+          run.pid,
+        ],
       );
       // The fence names the run that holds the lock, for whoever looks at the ledger.
       if (this.fence !== null) await client.query(`UPDATE ${this.t('lock_fence')} SET run_id = $1`, [id]);
@@ -254,13 +276,17 @@ export class PostgresLedger implements Ledger {
         `UPDATE ${this.t('runs')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`,
       );
       // Phases a killed process left running are not succeeded, so they run again; say so.
-      await client.query(`UPDATE ${this.t('phases')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`);
+      await client.query(
+        `UPDATE ${this.t('phases')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`,
+      );
       return result.rowCount ?? 0;
     });
   }
 
   async runningRuns(): Promise<RunRecord[]> {
-    const { rows } = await this.read<RunRow>(`SELECT * FROM ${this.t('runs')} WHERE status = 'running' ORDER BY started_at DESC`);
+    const { rows } = await this.read<RunRow>(
+      `SELECT * FROM ${this.t('runs')} WHERE status = 'running' ORDER BY started_at DESC`,
+    );
     return rows.map(runOf);
   }
 

@@ -9,11 +9,18 @@ import { nextCommand } from '../util/next-command.js';
  * apply (and so rehearse, demo, validate --rehearse) and the runner itself. `at` is the release
  * the hint suggests (the plan's `from` when known).
  */
-export function notBaselinedError(schema: string, at: string = '<the release it is at now>', display?: string): BadInputError {
+export function notBaselinedError(
+  schema: string,
+  at: string = '<the release it is at now>',
+  display?: string,
+): BadInputError {
   const which = display === undefined ? 'the database' : `the database ${display}`;
-  return new BadInputError(`${which} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`, {
-    hint: `adopt it first: \`${nextCommand('baseline', '--release', at)}\` (the release it is at now)`,
-  });
+  return new BadInputError(
+    `${which} has no leapfrog ledger release yet (schema "${schema}"), so there is nothing to plan from; nothing was changed`,
+    {
+      hint: `adopt it first: \`${nextCommand('baseline', '--release', at)}\` (the release it is at now)`,
+    },
+  );
 }
 
 /**
@@ -23,7 +30,11 @@ export function notBaselinedError(schema: string, at: string = '<the release it 
  * A damaged ledger is refused (exit 2), except with `repair` (`baseline --force`), where it
  * counts as not baselined: what it records cannot be trusted, and the baseline rebuilds it.
  */
-export async function readBaseline(target: DatabaseTarget, schema: string, options: { repair?: boolean } = {}): Promise<LedgerState | null> {
+export async function readBaseline(
+  target: DatabaseTarget,
+  schema: string,
+  options: { repair?: boolean } = {},
+): Promise<LedgerState | null> {
   await using session = await LedgerSession.open(target, schema, { repair: options.repair === true });
   return session.reading.current;
 }

@@ -26,10 +26,17 @@ export async function withLockedLedger<T>(
 ): Promise<T> {
   await using stack = new AsyncDisposableStack();
   const lock = stack.use(
-    await acquireLedgerLock(target, { schema: options.schema, timeoutMs: options.lockTimeoutMs, signal: options.signal }),
+    await acquireLedgerLock(target, {
+      schema: options.schema,
+      timeoutMs: options.lockTimeoutMs,
+      signal: options.signal,
+    }),
     'the ledger lock',
   );
-  const session = stack.use(await LedgerSession.open(target, options.schema, { repair: options.repair === true }), 'the ledger session');
+  const session = stack.use(
+    await LedgerSession.open(target, options.schema, { repair: options.repair === true }),
+    'the ledger session',
+  );
   const ledger = await session.underLock(lock, { repair: options.repair === true });
   return await fn(ledger);
 }

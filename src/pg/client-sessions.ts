@@ -14,7 +14,11 @@ export interface ClientSession {
  * template copy (PostgreSQL stops an autovacuum worker itself for both), and right after an
  * upgrade that rewrote many rows is exactly when one is busy.
  */
-export async function clientSessionsOf(admin: pg.ClientBase, name: string, options: { clientsOnly?: boolean } = {}): Promise<ClientSession[]> {
+export async function clientSessionsOf(
+  admin: pg.ClientBase,
+  name: string,
+  options: { clientsOnly?: boolean } = {},
+): Promise<ClientSession[]> {
   const { rows } = await admin.query<ClientSession>(
     `SELECT pid, coalesce(backend_type, '?') AS backend_type, coalesce(application_name, '') AS application_name
        FROM pg_stat_activity

@@ -22,7 +22,11 @@ export async function connectClient(target: DatabaseTarget, applicationName: str
   // pg stays lazy here, at the one place a connection is opened: a verb that may or may not
   // touch a database (`plan` without one) must not pay ~50 ms CPU to load it.
   const { default: pgModule } = await import('pg');
-  const client = new pgModule.Client({ connectionString: target.url, application_name: applicationName, keepAlive: true });
+  const client = new pgModule.Client({
+    connectionString: target.url,
+    application_name: applicationName,
+    keepAlive: true,
+  });
   // An idle client whose server goes away emits 'error'; without a listener Node would crash.
   client.on('error', (error) => log.suppressed(`an idle connection to ${target.display} (${applicationName})`, error));
   const started = performance.now();
@@ -34,8 +38,12 @@ export async function connectClient(target: DatabaseTarget, applicationName: str
         WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')`,
     );
   } catch (cause) {
-    await client.end().catch((error: unknown) => log.suppressed(`closing the failed connection to ${target.display}`, error));
-    log.debug(`connecting to ${target.display} as ${applicationName} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    await client
+      .end()
+      .catch((error: unknown) => log.suppressed(`closing the failed connection to ${target.display}`, error));
+    log.debug(
+      `connecting to ${target.display} as ${applicationName} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     const message = redact(cause instanceof Error ? cause.message : String(cause), target.secrets);
     throw new BadInputError(`cannot connect to the database ${target.display}: ${message}`, {
       hint: 'check --database-url (or DATABASE_URL / PG* variables) and that the server is running',

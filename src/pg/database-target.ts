@@ -13,10 +13,7 @@ export interface DatabaseTarget {
   readonly secrets: readonly string[];
 }
 
-export function resolveDatabaseTarget(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): DatabaseTarget {
+export function resolveDatabaseTarget(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
   const raw = flag ?? env['DATABASE_URL'] ?? urlFromPgVariables(env);
   if (raw === undefined || raw === '') {
     throw new BadInputError('no database given', {

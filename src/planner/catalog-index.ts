@@ -54,7 +54,8 @@ export class CatalogIndex {
 
   positionOf(release: Release): number {
     const position = this.#positionById.get(release.id);
-    if (position === undefined || this.releases[position] !== release) throw new Error(`release ${release.id} is not in this catalog`);
+    if (position === undefined || this.releases[position] !== release)
+      throw new Error(`release ${release.id} is not in this catalog`);
     return position;
   }
 
@@ -79,7 +80,8 @@ export class CatalogIndex {
         runs.push({ lo, hi: hi - 1 });
         continue;
       }
-      for (let i = lo; i < hi; i++) if ((range as semver.Range).test(this.versions[i] as SemVer)) runs.push({ lo: i, hi: i });
+      for (let i = lo; i < hi; i++)
+        if ((range as semver.Range).test(this.versions[i] as SemVer)) runs.push({ lo: i, hi: i });
     }
     runs.sort((a, b) => a.lo - b.lo);
     const merged: PositionRange[] = [];

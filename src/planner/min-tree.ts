@@ -18,7 +18,8 @@ export class MinTree {
   set(position: number, value: number): void {
     let i = position + this.#size;
     this.#tree[i] = value;
-    for (i >>= 1; i >= 1; i >>= 1) this.#tree[i] = Math.min(this.#tree[2 * i] as number, this.#tree[2 * i + 1] as number);
+    for (i >>= 1; i >= 1; i >>= 1)
+      this.#tree[i] = Math.min(this.#tree[2 * i] as number, this.#tree[2 * i + 1] as number);
   }
 
   /** Smallest value in [lo, hi] (inclusive); +Infinity when empty. */

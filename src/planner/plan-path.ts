@@ -38,10 +38,13 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
     });
   }
   if (t < f) {
-    throw new RefusedError(`refusing to downgrade from ${fromRelease.id} (${fromRelease.version}) to ${toRelease.id} (${toRelease.version})`, {
-      hint: `leapfrog is forward-only; restore the backup taken before you upgraded (${nextCommand('backups')})`,
-      details: { from: fromRelease.id, to: toRelease.id },
-    });
+    throw new RefusedError(
+      `refusing to downgrade from ${fromRelease.id} (${fromRelease.version}) to ${toRelease.id} (${toRelease.version})`,
+      {
+        hint: `leapfrog is forward-only; restore the backup taken before you upgraded (${nextCommand('backups')})`,
+        details: { from: fromRelease.id, to: toRelease.id },
+      },
+    );
   }
   if (toRelease.yanked) {
     const alternative = newestUsableInSeries(index, t, f);
@@ -56,7 +59,13 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
   const exits = exitPositions(index, f, t);
   const required = requiredStops(index, f, t, exits);
   const milestoneAt = new Map(required.map((stop) => [stop.position, stop.milestone]));
-  const stops = shortestPath(index, exits, f, t, required.map((stop) => stop.position)).map((position) => ({
+  const stops = shortestPath(
+    index,
+    exits,
+    f,
+    t,
+    required.map((stop) => stop.position),
+  ).map((position) => ({
     position,
     milestone: milestoneAt.get(position),
   }));
@@ -66,10 +75,20 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
   for (const stop of stops) {
     const release = index.releases[stop.position] as Release;
     const reasons: StepReason[] = [];
-    if (stop.milestone) reasons.push(stop.milestone === release ? { kind: 'milestone' } : { kind: 'milestone', milestone: stop.milestone.id });
+    if (stop.milestone)
+      reasons.push(
+        stop.milestone === release ? { kind: 'milestone' } : { kind: 'milestone', milestone: stop.milestone.id },
+      );
     reasons.push({ kind: 'accepts', range: release.upgradeFrom, previous: previous.id });
     if (stop.position === t) reasons.push({ kind: 'target' });
-    steps.push({ release: release.id, version: release.version, image: release.image, imageDigest: null, manifestDigest: release.manifestDigest, reasons });
+    steps.push({
+      release: release.id,
+      version: release.version,
+      image: release.image,
+      imageDigest: null,
+      manifestDigest: release.manifestDigest,
+      reasons,
+    });
     previous = release;
   }
 
@@ -112,7 +131,12 @@ function exitPositions(index: CatalogIndex, f: number, t: number): Uint8Array {
 }
 
 /** The milestone series strictly between from and to, each resolved to its exit release. */
-function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Array): { position: number; milestone: Release }[] {
+function requiredStops(
+  index: CatalogIndex,
+  f: number,
+  t: number,
+  exits: Uint8Array,
+): { position: number; milestone: Release }[] {
   const stops: { position: number; milestone: Release }[] = [];
   for (let p = f + 1; p < t; p++) {
     const release = index.releases[p] as Release;
@@ -147,7 +171,13 @@ function requiredStops(index: CatalogIndex, f: number, t: number, exits: Uint8Ar
  * intervals its upgradeFrom admits, clamped to start at the last required stop (a path may not
  * skip it). Keys order by (steps, then newest predecessor), which is the documented tie-break.
  */
-function shortestPath(index: CatalogIndex, exits: Uint8Array, f: number, t: number, required: readonly number[]): number[] {
+function shortestPath(
+  index: CatalogIndex,
+  exits: Uint8Array,
+  f: number,
+  t: number,
+  required: readonly number[],
+): number[] {
   const length = t - f + 1;
   // A key packs (steps, newest predecessor first) into one number: steps * length + (length-1-p).
   const any = new MinTree(length); // every reached release: predecessors within the same series
@@ -198,16 +228,30 @@ function shortestPath(index: CatalogIndex, exits: Uint8Array, f: number, t: numb
 }
 
 /** The refusal for a release no path can enter: what it accepts and why none of that is usable. */
-function unreachable(index: CatalogIndex, exits: Uint8Array, f: number, t: number, a: number, b: number, steps: Int32Array): RefusedError {
+function unreachable(
+  index: CatalogIndex,
+  exits: Uint8Array,
+  f: number,
+  t: number,
+  a: number,
+  b: number,
+  steps: Int32Array,
+): RefusedError {
   const target = index.releases[b] as Release;
   const start = index.releases[f] as Release;
-  const accepts = target.upgradeFromIsDefault ? `${target.upgradeFrom} (default: only the previous release)` : target.upgradeFrom;
+  const accepts = target.upgradeFromIsDefault
+    ? `${target.upgradeFrom} (default: only the previous release)`
+    : target.upgradeFrom;
   const why: string[] = [];
   for (const run of index.admittedBy(b)) {
     for (let q = run.lo; q <= run.hi && why.length < 6; q++) {
       const release = index.releases[q] as Release;
       let reason: string;
-      if (q < a) reason = q < f ? `older than ${start.id}, where the database is` : `older than the required stop ${(index.releases[a] as Release).id}`;
+      if (q < a)
+        reason =
+          q < f
+            ? `older than ${start.id}, where the database is`
+            : `older than the required stop ${(index.releases[a] as Release).id}`;
       else if (release.yanked) reason = 'yanked';
       else if (q !== f && !index.sameSeries(q, b) && exits[q - f] !== 1) reason = `not the newest patch of its series`;
       else if (steps[q - f] === -1) reason = `itself unreachable from ${start.id}`;
@@ -215,12 +259,18 @@ function unreachable(index: CatalogIndex, exits: Uint8Array, f: number, t: numbe
       why.push(`${release.id} (${reason})`);
     }
   }
-  const admitted = why.length > 0 ? `; it admits ${why.join(', ')}` : '; no release of the catalog between them satisfies it';
+  const admitted =
+    why.length > 0 ? `; it admits ${why.join(', ')}` : '; no release of the catalog between them satisfies it';
   return new RefusedError(
     `no path from ${start.id} to ${(index.releases[t] as Release).id}: no path can enter ${target.id}${target.milestone ? ' (milestone)' : ''}, which accepts ${accepts}${admitted}`,
     {
       hint: `see the accepted ranges with: ${nextCommand('releases')}; to support this path, a release engineer widens upgradeFrom in ${target.file}`,
-      details: { from: start.id, to: (index.releases[t] as Release).id, unenterable: target.id, accepts: target.upgradeFrom },
+      details: {
+        from: start.id,
+        to: (index.releases[t] as Release).id,
+        unenterable: target.id,
+        accepts: target.upgradeFrom,
+      },
     },
   );
 }

@@ -17,7 +17,10 @@ const CHECK_NAMES: Record<number, string> = { 0: 'success', 1: 'warning', 2: 'fa
  */
 export function rehearsalHtml(report: RehearsalReport): string {
   const title = `Rehearsal ${report.plan.from} → ${report.plan.to}: ${report.status}`;
-  const source = report.source.kind === 'clone' ? `clone of ${report.source.database}` : `backup ${report.source.path} (sha256 ${report.source.sha256.slice(0, 16)}…)`;
+  const source =
+    report.source.kind === 'clone'
+      ? `clone of ${report.source.database}`
+      : `backup ${report.source.path} (sha256 ${report.source.sha256.slice(0, 16)}…)`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -53,7 +56,9 @@ export function rehearsalHtml(report: RehearsalReport): string {
 </dl>
 ${report.error ? `<div class="error"><strong>${esc(report.error.message)}</strong>\nnext: ${esc(report.error.hint)}</div>` : ''}
 <h2>Timeline</h2>
-<p class="legend">${Object.entries(COLORS).map(([k, c]) => `<span><i style="background:${c}"></i>${esc(k)}</span>`).join('')}<span><i style="background:#fff;border:2px solid #c5221f"></i>failed</span></p>
+<p class="legend">${Object.entries(COLORS)
+    .map(([k, c]) => `<span><i style="background:${c}"></i>${esc(k)}</span>`)
+    .join('')}<span><i style="background:#fff;border:2px solid #c5221f"></i>failed</span></p>
 ${timelineSvg(report.timeline, report.durationMs)}
 <h2>Phases</h2>
 <table>
@@ -77,14 +82,18 @@ function timelineSvg(entries: readonly TimelineEntry[], totalMs: number): string
   const x = (ms: number) => labelWidth + (ms / span) * barArea;
   const ticks = niceTicks(span);
   const axis = ticks
-    .map((t) => `<line x1="${x(t).toFixed(1)}" y1="${top - 4}" x2="${x(t).toFixed(1)}" y2="${height - 6}" stroke="#e0e0e0"/><text class="axis" x="${x(t).toFixed(1)}" y="${top - 8}" text-anchor="middle">${esc(formatDuration(t))}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${x(t).toFixed(1)}" y1="${top - 4}" x2="${x(t).toFixed(1)}" y2="${height - 6}" stroke="#e0e0e0"/><text class="axis" x="${x(t).toFixed(1)}" y="${top - 8}" text-anchor="middle">${esc(formatDuration(t))}</text>`,
+    )
     .join('');
   const bars = entries
     .map((e, i) => {
       const y = top + i * rowHeight;
       const width = Math.max(2, (e.durationMs / span) * barArea);
       const failed = e.status === 'failed' || e.status === 'interrupted';
-      const label = e.phase === 'copy' ? `copy: ${e.name}` : `${e.release} ${e.phase}${e.name !== e.phase ? ` ${e.name}` : ''}`;
+      const label =
+        e.phase === 'copy' ? `copy: ${e.name}` : `${e.release} ${e.phase}${e.name !== e.phase ? ` ${e.name}` : ''}`;
       const tip = `${label}: ${e.status}, ${formatDuration(e.durationMs)}${e.rowsMigrated !== null ? `, ${e.rowsMigrated} rows` : ''}`;
       return `<g><title>${esc(tip)}</title><text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${esc(label)}</text><rect x="${x(e.startMs).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 6}" rx="3" fill="${COLORS[e.phase] ?? '#777'}"${failed ? ' stroke="#c5221f" stroke-width="3"' : ''}/></g>`;
     })
@@ -93,7 +102,9 @@ function timelineSvg(entries: readonly TimelineEntry[], totalMs: number): string
 }
 
 function niceTicks(span: number): number[] {
-  const steps = [100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+  const steps = [
+    100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
+  ];
   const step = steps.find((s) => span / s <= 8) ?? Math.ceil(span / 8);
   const ticks: number[] = [];
   for (let t = 0; t <= span; t += step) ticks.push(t);
@@ -101,7 +112,12 @@ function niceTicks(span: number): number[] {
 }
 
 function row(e: TimelineEntry): string {
-  const checks = e.checks.map((c) => `${esc(c.check)}: ${esc(CHECK_NAMES[c.result] ?? String(c.result))}${c.details ? ` (${esc(c.details)})` : ''}`).join('<br>');
+  const checks = e.checks
+    .map(
+      (c) =>
+        `${esc(c.check)}: ${esc(CHECK_NAMES[c.result] ?? String(c.result))}${c.details ? ` (${esc(c.details)})` : ''}`,
+    )
+    .join('<br>');
   return `<tr><td>${esc(e.release)}</td><td>${esc(e.phase === e.name ? e.phase : `${e.phase} ${e.name}`)}</td><td>${esc(e.status)}${e.message ? `<br><small>${esc(e.message)}</small>` : ''}</td><td class="num">${esc(formatDuration(e.startMs))}</td><td class="num">${esc(formatDuration(e.durationMs))}</td><td class="num">${e.rowsMigrated === null ? '' : e.rowsMigrated.toLocaleString('en-US')}</td><td>${checks}</td></tr>`;
 }
 

@@ -32,7 +32,10 @@ export interface RehearseOptions {
   keep: boolean;
   reportDir: string;
   /** The run itself: catalog, ledger schema, executor, output; target and plan are filled in. */
-  run: Omit<RunUpgradeOptions, 'target' | 'planFile' | 'planFileContents' | 'to' | 'mode' | 'onEvent' | 'safety' | 'signal'>;
+  run: Omit<
+    RunUpgradeOptions,
+    'target' | 'planFile' | 'planFileContents' | 'to' | 'mode' | 'onEvent' | 'safety' | 'signal'
+  >;
   /** Aborts the run on the scratch copy (the CLI's Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -70,7 +73,14 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   } else {
     const backup = await locateBackup(options.source.ref, options.source.backupDir);
     const sha256 = await verifyBackup(backup, options.source.sha256);
-    await restoreBackup({ backup, target: scratchTarget, tools: options.source.tools, yes: false, create: true, jobs: options.source.jobs });
+    await restoreBackup({
+      backup,
+      target: scratchTarget,
+      tools: options.source.tools,
+      yes: false,
+      create: true,
+      jobs: options.source.jobs,
+    });
     scratch = scratchHandle(scratchTarget);
     reportSource = { kind: 'backup', path: backup.path, sha256 };
   }
@@ -113,12 +123,21 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
   const runMs = performance.now() - runStart;
   await dropUnlessKept(scratch, options.keep, error !== null);
 
-  const secrets = [...scratch.target.secrets, ...(options.source.kind === 'clone' ? options.source.production.secrets : [])];
+  const secrets = [
+    ...scratch.target.secrets,
+    ...(options.source.kind === 'clone' ? options.source.production.secrets : []),
+  ];
   const report: RehearsalReport = {
     type: 'rehearsal',
     reportVersion: 1,
     status: error === null ? 'succeeded' : 'failed',
-    plan: { file: options.planFile, from: plan.from.release, to: plan.to.release, path: plan.steps.map((s) => s.release), planDigest: plan.planDigest },
+    plan: {
+      file: options.planFile,
+      from: plan.from.release,
+      to: plan.to.release,
+      path: plan.steps.map((s) => s.release),
+      planDigest: plan.planDigest,
+    },
     source: reportSource,
     scratch: { database: scratch.target.display, kept: options.keep },
     startedAt: startedAt.toISOString(),
@@ -128,7 +147,10 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
     rowsMigrated: timeline.entries.reduce((sum, e) => sum + (e.rowsMigrated ?? 0), 0),
     finalRelease: summary?.finalRelease.release ?? null,
     timeline: timeline.entries,
-    error: error === null ? null : { message: redact(error.message, secrets), hint: redact(error.hint, secrets), exitCode: error.exitCode },
+    error:
+      error === null
+        ? null
+        : { message: redact(error.message, secrets), hint: redact(error.hint, secrets), exitCode: error.exitCode },
   };
   const dir = resolve(options.reportDir);
   await mkdir(dir, { recursive: true });

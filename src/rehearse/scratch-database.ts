@@ -61,7 +61,9 @@ export async function cloneDatabase(source: DatabaseTarget, scratch: string): Pr
     if (clients.length > 0) {
       throw new RefusedError(
         `cannot clone ${source.display}: ${clients.length} other client session(s) are connected (${clients.map(describeSession).join('; ')}), and PostgreSQL copies a database only while nobody uses it`,
-        { hint: `rehearse from a backup instead: ${nextCommand('backup')}, then ${nextCommand('rehearse', '--plan', 'FILE', '--from-backup', 'backups/<file>.dump')}` },
+        {
+          hint: `rehearse from a backup instead: ${nextCommand('backup')}, then ${nextCommand('rehearse', '--plan', 'FILE', '--from-backup', 'backups/<file>.dump')}`,
+        },
       );
     }
     try {

@@ -23,11 +23,23 @@ export class TimelineRecorder {
     const now = performance.now() - this.#origin;
     if (event.type === 'phase-started') {
       const key = `${event.release}\u0000${event.phase}\u0000${event.name}`;
-      const entry: TimelineEntry = { release: event.release, phase: event.phase, name: event.name, status: 'running', startMs: now, durationMs: 0, rowsMigrated: null, checks: [], message: null };
+      const entry: TimelineEntry = {
+        release: event.release,
+        phase: event.phase,
+        name: event.name,
+        status: 'running',
+        startMs: now,
+        durationMs: 0,
+        rowsMigrated: null,
+        checks: [],
+        message: null,
+      };
       this.#open.set(key, entry);
       this.entries.push(entry);
     } else if (event.type === 'check-result') {
-      this.#open.get(`${event.release}\u0000${event.phase}\u0000${event.name}`)?.checks.push({ check: event.check, result: event.result, details: event.details });
+      this.#open
+        .get(`${event.release}\u0000${event.phase}\u0000${event.name}`)
+        ?.checks.push({ check: event.check, result: event.result, details: event.details });
     } else if (event.type === 'phase-finished') {
       const key = `${event.release}\u0000${event.phase}\u0000${event.name}`;
       const entry = this.#open.get(key);

@@ -17,7 +17,15 @@ export interface PhaseRef {
  * JSON lines); the runner itself never prints. Output lines are already redacted.
  */
 export type RunnerEvent =
-  | { type: 'run-started'; runId: string; mode: 'step' | 'apply'; from: ReleaseRef; to: ReleaseRef; steps: readonly string[]; pending: readonly string[] }
+  | {
+      type: 'run-started';
+      runId: string;
+      mode: 'step' | 'apply';
+      from: ReleaseRef;
+      to: ReleaseRef;
+      steps: readonly string[];
+      pending: readonly string[];
+    }
   | { type: 'step-started'; release: string; version: string; index: number; phases: readonly PhaseRef[] }
   | ({ type: 'phase-started'; attempt: number } & PhaseRef)
   | ({ type: 'phase-output'; line: string; stream: OutputStream } & PhaseRef)
@@ -25,7 +33,14 @@ export type RunnerEvent =
   // `rowsPerSecond` keep their old names and are the phase's, in `phaseUnit`.
   | ({ type: 'progress' } & ProgressSnapshot & PhaseRef)
   | ({ type: 'check-result'; check: string; result: number; details: string | null } & PhaseRef)
-  | ({ type: 'phase-finished'; status: PhaseOutcomeStatus; exitCode: number | null; durationMs: number; rowsMigrated: number | null; message: string | null } & PhaseRef)
+  | ({
+      type: 'phase-finished';
+      status: PhaseOutcomeStatus;
+      exitCode: number | null;
+      durationMs: number;
+      rowsMigrated: number | null;
+      message: string | null;
+    } & PhaseRef)
   | { type: 'step-finished'; result: StepResult }
   // The pre-upgrade backup, taken after a green preflight and before the first command that can
   // change the database. `path` is known (and shown) from the start; `bytes` grows while pg_dump runs.

@@ -46,7 +46,8 @@ export class PhaseProgress {
 
   /** A new invocation of the command starts: what the last one did is now history. */
   nextInvocation(): void {
-    for (const [migration, report] of this.current) this.earlier.set(migration, (this.earlier.get(migration) ?? 0) + report.done);
+    for (const [migration, report] of this.current)
+      this.earlier.set(migration, (this.earlier.get(migration) ?? 0) + report.done);
     this.current = new Map();
   }
 

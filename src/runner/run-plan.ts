@@ -1,12 +1,6 @@
 import { hostname } from 'node:os';
 import type { Catalog, Release } from '../catalog/release.js';
-import {
-  CheckRedError,
-  InterruptedError,
-  LeapfrogError,
-  PhaseFailedError,
-  StalePlanError,
-} from '../errors/index.js';
+import { CheckRedError, InterruptedError, LeapfrogError, PhaseFailedError, StalePlanError } from '../errors/index.js';
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
 import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
@@ -110,7 +104,9 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
   const selected = mode === 'step' ? pending.slice(0, 1) : pending;
   const releases = selected.map((p) => releaseOf(options.catalog, p));
 
-  const skippedSteps = plan.steps.slice(0, plan.steps.length - pending.length).map((s) => stepOutcome(s, 'skipped', []));
+  const skippedSteps = plan.steps
+    .slice(0, plan.steps.length - pending.length)
+    .map((s) => stepOutcome(s, 'skipped', []));
   if (selected.length === 0) {
     const result: RunResult = {
       runId: null,
@@ -126,7 +122,14 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     return result;
   }
 
-  const run = await ledger.startRun({ planDigest: options.planDigest, from: plan.from, to: plan.to, mode, host: hostname(), pid: process.pid });
+  const run = await ledger.startRun({
+    planDigest: options.planDigest,
+    from: plan.from,
+    to: plan.to,
+    mode,
+    host: hostname(),
+    pid: process.pid,
+  });
   emit({
     type: 'run-started',
     runId: run.id,
@@ -151,7 +154,12 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     beforeFirstCommand: async (release) => {
       if (firstCommandDone) return;
       firstCommandDone = true;
-      await options.backup?.takeIfDue({ runId: run.id, current: { release: currentRef.release, version: currentRef.version }, release, emit });
+      await options.backup?.takeIfDue({
+        runId: run.id,
+        current: { release: currentRef.release, version: currentRef.version },
+        release,
+        emit,
+      });
     },
   };
   let failure: LeapfrogError | null = null;
@@ -178,19 +186,36 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     const status = failure instanceof InterruptedError ? 'interrupted' : 'failed';
     for (const p of pending.slice(steps.length - skippedSteps.length)) steps.push(stepOutcome(p.step, 'not-run', []));
     const result: RunResult = {
-      runId: run.id, mode, status, from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started, error: failure,
+      runId: run.id,
+      mode,
+      status,
+      from: plan.from,
+      to: plan.to,
+      finalRelease,
+      steps,
+      durationMs: performance.now() - started,
+      error: failure,
     };
     // Refused by the fence when the lock was lost: the run row stays `running` until the next
     // run that takes the lock closes it as interrupted. The run's own error is the one that
     // matters; a ledger that is also gone must not hide it.
-    await ledger.finishRun(run.id, status).catch((error: unknown) => log.suppressed('recording the run as ' + status, error));
+    await ledger
+      .finishRun(run.id, status)
+      .catch((error: unknown) => log.suppressed('recording the run as ' + status, error));
     emit({ type: 'run-finished', result });
     return result;
   }
   for (const p of pending.slice(selected.length)) steps.push(stepOutcome(p.step, 'not-run', []));
   await ledger.finishRun(run.id, 'succeeded');
   const result: RunResult = {
-    runId: run.id, mode, status: 'succeeded', from: plan.from, to: plan.to, finalRelease, steps, durationMs: performance.now() - started,
+    runId: run.id,
+    mode,
+    status: 'succeeded',
+    from: plan.from,
+    to: plan.to,
+    finalRelease,
+    steps,
+    durationMs: performance.now() - started,
   };
   emit({ type: 'run-finished', result });
   return result;
@@ -235,12 +260,25 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
   const results: PhaseResult[] = [];
   let advanced = false;
   for (const [i, phase] of phases.entries()) {
-    const key: PhaseKey = { fromRelease: pending.from.release, release: release.id, phase: phase.phase, name: phase.name };
+    const key: PhaseKey = {
+      fromRelease: pending.from.release,
+      release: release.id,
+      phase: phase.phase,
+      name: phase.name,
+    };
     const phaseRef: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
     const previous = await options.ledger.phase(key);
     if (previous?.status === 'succeeded') {
       results.push(phaseOutcome(phaseRef, 'skipped'));
-      emit({ type: 'phase-finished', ...phaseRef, status: 'skipped', exitCode: previous.exitCode, durationMs: 0, rowsMigrated: null, message: null });
+      emit({
+        type: 'phase-finished',
+        ...phaseRef,
+        status: 'skipped',
+        exitCode: previous.exitCode,
+        durationMs: 0,
+        rowsMigrated: null,
+        message: null,
+      });
       continue;
     }
     throwIfLockLost(context);
@@ -261,8 +299,15 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       runError = error instanceof Error ? error : new Error(String(error));
       const message = redact(error instanceof Error ? error.message : String(error), options.secrets);
       outcome = {
-        status: 'failed', exitCode: null, invocations: 0, rowsMigrated: null, checks: [], warning: false,
-        message, outputTail: [message], durationMs: 0,
+        status: 'failed',
+        exitCode: null,
+        invocations: 0,
+        rowsMigrated: null,
+        checks: [],
+        warning: false,
+        message,
+        outputTail: [message],
+        durationMs: 0,
       };
     }
     // Nothing is recorded after the lock is lost: not even that the phase was stopped.
@@ -295,20 +340,38 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     results.push(result);
     for (const check of outcome.checks) emit({ type: 'check-result', ...phaseRef, ...check });
     emit({
-      type: 'phase-finished', ...phaseRef, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs,
-      rowsMigrated: result.rowsMigrated, message: result.message,
+      type: 'phase-finished',
+      ...phaseRef,
+      status: result.status,
+      exitCode: result.exitCode,
+      durationMs: result.durationMs,
+      rowsMigrated: result.rowsMigrated,
+      message: result.message,
     });
     if (ok) continue;
 
-    const remaining = phases.slice(i + 1).map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run'));
+    const remaining = phases
+      .slice(i + 1)
+      .map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run'));
     const stepStatus = outcome.status === 'interrupted' ? 'interrupted' : 'failed';
-    const step: StepResult = { ...ref, status: stepStatus, durationMs: performance.now() - started, phases: [...results, ...remaining] };
+    const step: StepResult = {
+      ...ref,
+      status: stepStatus,
+      durationMs: performance.now() - started,
+      phases: [...results, ...remaining],
+    };
     emit({ type: 'step-finished', result: step });
     if (runError !== null && !(runError instanceof LeapfrogError)) throw runError;
     // A red check behind commands that changed the database: name the backup as the way back.
     const changed = phase.phase === 'check' && phases.slice(0, i).some((p) => p.phase !== 'preflight');
-    const wayBack = outcome.status === 'red' && changed && options.wayBack !== undefined ? await options.wayBack(pending.from) : undefined;
-    return { step, error: runError instanceof LeapfrogError ? runError : phaseError(context, release, phase, outcome, wayBack) };
+    const wayBack =
+      outcome.status === 'red' && changed && options.wayBack !== undefined
+        ? await options.wayBack(pending.from)
+        : undefined;
+    return {
+      step,
+      error: runError instanceof LeapfrogError ? runError : phaseError(context, release, phase, outcome, wayBack),
+    };
   }
   // A step whose phases were all recorded by an earlier run (or that has none) still moves the
   // release: its last phase's record was written, so advancing is what that run would have done.
@@ -333,8 +396,14 @@ export interface PhaseRun {
 function phaseRunOf(context: StepContext, release: Release): PhaseRun {
   const { options } = context;
   return {
-    runId: context.runId, release, executor: options.executor, database: options.database, env: options.env,
-    secrets: options.secrets, signal: options.signal, emit: context.emit,
+    runId: context.runId,
+    release,
+    executor: options.executor,
+    database: options.database,
+    env: options.env,
+    secrets: options.secrets,
+    signal: options.signal,
+    emit: context.emit,
   };
 }
 
@@ -354,7 +423,11 @@ export function runPhaseCommand(run: PhaseRun, phase: StepPhase): Promise<Protoc
     case 'upgradecheck':
       return runUpgradeCheck(invoke, phase.run, timeoutMs);
     case 'batches':
-      return runBatches(invoke, { run: phase.run, protocol: 'batches', batchSize: phase.batchSize, stallAfter: phase.stallAfter }, timeoutMs);
+      return runBatches(
+        invoke,
+        { run: phase.run, protocol: 'batches', batchSize: phase.batchSize, stallAfter: phase.stallAfter },
+        timeoutMs,
+      );
   }
 }
 
@@ -435,11 +508,25 @@ function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
   return Object.keys(details).length === 0 ? null : details;
 }
 
-function phaseError(context: StepContext, release: Release, phase: StepPhase, outcome: ProtocolOutcome, wayBack?: string): LeapfrogError {
+function phaseError(
+  context: StepContext,
+  release: Release,
+  phase: StepPhase,
+  outcome: ProtocolOutcome,
+  wayBack?: string,
+): LeapfrogError {
   const where = `release ${release.id}, phase ${phase.phase}${phase.phase === 'schema' ? ` (${phase.name})` : ''}`;
   const commandText = phase.run.join(' ');
-  const tail = outcome.outputTail.slice(-TAIL_IN_MESSAGE).map((l) => `    | ${l}`).join('\n');
-  const checks = outcome.checks.map((c) => `    ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details ? ` — ${c.details}` : ''}`).join('\n');
+  const tail = outcome.outputTail
+    .slice(-TAIL_IN_MESSAGE)
+    .map((l) => `    | ${l}`)
+    .join('\n');
+  const checks = outcome.checks
+    .map(
+      (c) =>
+        `    ${['ok', 'warning', 'FAILURE'][c.result] ?? `result ${c.result}`}: ${c.check}${c.details ? ` — ${c.details}` : ''}`,
+    )
+    .join('\n');
   const details = {
     release: release.id,
     phase: phase.phase,
@@ -449,10 +536,13 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
     checks: outcome.checks,
   };
   if (outcome.status === 'interrupted') {
-    return new InterruptedError(`interrupted during ${where}: the command was stopped and the phase recorded as interrupted`, {
-      hint: `re-run \`${context.rerun}\` to resume at this phase`,
-      details,
-    });
+    return new InterruptedError(
+      `interrupted during ${where}: the command was stopped and the phase recorded as interrupted`,
+      {
+        hint: `re-run \`${context.rerun}\` to resume at this phase`,
+        details,
+      },
+    );
   }
   if (outcome.status === 'red') {
     return new CheckRedError(
@@ -465,7 +555,10 @@ function phaseError(context: StepContext, release: Release, phase: StepPhase, ou
   }
   return new PhaseFailedError(
     `${where} failed: \`${commandText}\` ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`,
-    { hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`, details },
+    {
+      hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`,
+      details,
+    },
   );
 }
 
@@ -482,7 +575,10 @@ function interrupted(
     version: release.version,
     status: 'interrupted',
     durationMs: performance.now() - started,
-    phases: [...results, ...rest.map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run'))],
+    phases: [
+      ...results,
+      ...rest.map((p) => phaseOutcome({ release: release.id, phase: p.phase, name: p.name }, 'not-run')),
+    ],
   };
   context.emit({ type: 'step-finished', result: step });
   const error = new InterruptedError(`interrupted before release ${release.id}, phase ${ref.phase} started`, {
@@ -492,10 +588,23 @@ function interrupted(
 }
 
 function phaseOutcome(ref: PhaseRef, status: PhaseResult['status']): PhaseResult {
-  return { ...ref, status, exitCode: null, durationMs: 0, invocations: 0, rowsMigrated: null, checks: [], message: null };
+  return {
+    ...ref,
+    status,
+    exitCode: null,
+    durationMs: 0,
+    invocations: 0,
+    rowsMigrated: null,
+    checks: [],
+    message: null,
+  };
 }
 
-function stepOutcome(step: { release: string; version: string }, status: StepResult['status'], phases: PhaseResult[]): StepResult {
+function stepOutcome(
+  step: { release: string; version: string },
+  status: StepResult['status'],
+  phases: PhaseResult[],
+): StepResult {
   return { release: step.release, version: step.version, status, durationMs: 0, phases };
 }
 

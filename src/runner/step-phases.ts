@@ -13,7 +13,14 @@ export function stepPhases(release: Release): StepPhase[] {
   if (preflight) out.push({ phase: 'preflight', name: 'preflight', run: preflight.run, protocol: preflight.protocol });
   for (const command of schema) out.push({ phase: 'schema', name: command.name, run: command.run, protocol: 'exit0' });
   if (data) {
-    out.push({ phase: 'data', name: 'data', run: data.run, protocol: 'batches', batchSize: data.batchSize, stallAfter: data.stallAfter });
+    out.push({
+      phase: 'data',
+      name: 'data',
+      run: data.run,
+      protocol: 'batches',
+      batchSize: data.batchSize,
+      stallAfter: data.stallAfter,
+    });
   }
   if (check) out.push({ phase: 'check', name: 'check', run: check.run, protocol: check.protocol });
   return out;

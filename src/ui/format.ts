@@ -22,7 +22,10 @@ export function formatProgressLines(p: ProgressEvent): string[] {
   const rate = p.rowsPerSecond === null ? '' : ` · ${formatCount(p.rowsPerSecond)} ${p.phaseUnit}/s`;
   const eta = p.etaMs === null ? '' : ` · ETA ${formatDuration(p.etaMs)}`;
   if (p.migrations.length <= 1) return [`${own}${rate}${eta}`];
-  return [own, `phase, ${p.migrations.length} migrations: ${formatCount(p.phaseDone)} ${p.phaseUnit} done, ${formatCount(p.phaseRemaining)} left${rate}${eta}`];
+  return [
+    own,
+    `phase, ${p.migrations.length} migrations: ${formatCount(p.phaseDone)} ${p.phaseUnit} done, ${formatCount(p.phaseRemaining)} left${rate}${eta}`,
+  ];
 }
 
 /** The same on one line, for logs. */
@@ -35,7 +38,10 @@ export function formatMigrated(count: number | null, unit: string | undefined): 
   return count === null ? '' : `, ${formatCount(count)} ${unit ?? 'rows'}`;
 }
 
-type BackupEvent = Extract<RunnerEvent, { type: 'backup-started' | 'backup-progress' | 'backup-finished' | 'backup-failed' }>;
+type BackupEvent = Extract<
+  RunnerEvent,
+  { type: 'backup-started' | 'backup-progress' | 'backup-finished' | 'backup-failed' }
+>;
 
 /** One line about the pre-upgrade backup; the path is always in it, so a person can find the file. */
 export function formatBackup(event: BackupEvent): string {

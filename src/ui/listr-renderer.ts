@@ -4,7 +4,14 @@ import { formatDuration } from '../util/duration.js';
 import type { PhaseRef, RunnerEvent } from '../runner/events.js';
 import type { PhaseOutcomeStatus } from '../runner/run-result.js';
 import { deferred, type Deferred } from './deferred.js';
-import { backupHead, CHECK_RESULT_NAMES, formatBackup, formatMigrated, formatProgressLines, phaseLabel } from './format.js';
+import {
+  backupHead,
+  CHECK_RESULT_NAMES,
+  formatBackup,
+  formatMigrated,
+  formatProgressLines,
+  phaseLabel,
+} from './format.js';
 import type { Renderer } from './renderer.js';
 import { logger } from '../util/logger.js';
 
@@ -78,7 +85,8 @@ export class ListrRenderer implements Renderer {
       }
       case 'check-result': {
         const task = this.tasks.get(keyOf(event));
-        if (task) task.output = `${CHECK_RESULT_NAMES[event.result] ?? event.result}: ${event.check}${event.details ? ` — ${event.details}` : ''}`;
+        if (task)
+          task.output = `${CHECK_RESULT_NAMES[event.result] ?? event.result}: ${event.check}${event.details ? ` — ${event.details}` : ''}`;
         return;
       }
       case 'phase-finished': {
@@ -86,7 +94,10 @@ export class ListrRenderer implements Renderer {
         const why = event.message === null ? '' : ` — ${event.message}`;
         this.phaseOf(event).resolve({
           status: event.status,
-          title: event.status === 'skipped' ? `${phaseLabel(event)} (already done)` : `${phaseLabel(event)} ${formatDuration(event.durationMs)}${rows}${why}`,
+          title:
+            event.status === 'skipped'
+              ? `${phaseLabel(event)} (already done)`
+              : `${phaseLabel(event)} ${formatDuration(event.durationMs)}${rows}${why}`,
         });
         return;
       }
@@ -136,7 +147,11 @@ export class ListrRenderer implements Renderer {
           // The backup's place: after the preflight (read-only), before the first command that
           // can change the database. Untitled, listr2 shows nothing until a backup starts here.
           const afterPreflight = phases.filter((ref) => ref.phase === 'preflight').length;
-          tasks.splice(afterPreflight, 0, { title: '', task: (_c: unknown, backupTask: AnyTask) => this.showBackup(release, backupTask), rendererOptions: { persistentOutput: false } });
+          tasks.splice(afterPreflight, 0, {
+            title: '',
+            task: (_c: unknown, backupTask: AnyTask) => this.showBackup(release, backupTask),
+            rendererOptions: { persistentOutput: false },
+          });
           return task.newListr(tasks, { concurrent: false, exitOnError: true });
         },
       })),
@@ -201,7 +216,11 @@ export class ListrRenderer implements Renderer {
     for (const d of this.steps.values()) d.reject(new Error('not run'));
     for (const [key, d] of this.phases) {
       const label = labelOfKey(key);
-      d.resolve(this.started.has(key) ? { status: 'failed', title: `${label} (stopped)` } : { status: 'not-run', title: `${label} (not run)` });
+      d.resolve(
+        this.started.has(key)
+          ? { status: 'failed', title: `${label} (stopped)` }
+          : { status: 'not-run', title: `${label} (not run)` },
+      );
     }
     for (const d of this.backupSlots.values()) d.resolve(false);
     this.backupDone.resolve({ ok: false, title: `backup stopped: ${this.backupLine}` });

@@ -23,7 +23,9 @@ export class PlainRenderer implements Renderer {
     const out = (line: string) => this.sink.out(`${line}\n`);
     switch (event.type) {
       case 'run-started':
-        out(`run ${event.runId} (${event.mode}): ${event.from.release} -> ${event.to.release}; steps to run: ${event.pending.join(', ')}`);
+        out(
+          `run ${event.runId} (${event.mode}): ${event.from.release} -> ${event.to.release}; steps to run: ${event.pending.join(', ')}`,
+        );
         return;
       case 'step-started':
         out(`==> ${event.release} (${event.version})`);
@@ -45,7 +47,9 @@ export class PlainRenderer implements Renderer {
         return;
       }
       case 'check-result':
-        out(`    check ${CHECK_RESULT_NAMES[event.result] ?? `result ${event.result}`}: ${event.check}${event.details ? ` — ${event.details}` : ''}`);
+        out(
+          `    check ${CHECK_RESULT_NAMES[event.result] ?? `result ${event.result}`}: ${event.check}${event.details ? ` — ${event.details}` : ''}`,
+        );
         return;
       case 'phase-finished': {
         if (event.status === 'skipped') {

@@ -58,12 +58,17 @@ export async function baseline(input: BaselineInput): Promise<BaselineOutcome> {
   const release = findRelease(catalog, input.release);
   const { target } = input;
   const outcome = (o: Pick<BaselineOutcome, 'status' | 'previous' | 'verification'>): BaselineOutcome => ({
-    ...o, release: release.id, version: release.version, database: target.display, schema,
+    ...o,
+    release: release.id,
+    version: release.version,
+    database: target.display,
+    schema,
   });
 
   // With --force a damaged ledger counts as not baselined: the locked open below rebuilds it.
   const before = await readBaseline(target, schema, { repair: input.force });
-  if (before !== null && before.release === release.id) return outcome({ status: 'unchanged', previous: null, verification: null });
+  if (before !== null && before.release === release.id)
+    return outcome({ status: 'unchanged', previous: null, verification: null });
   if (before !== null && !input.force) {
     throw new BadInputError(
       `refusing to baseline ${target.display} at ${release.id}: its ledger already records release ${before.release} (since ${before.updatedAt.toISOString()})`,
@@ -74,21 +79,34 @@ export async function baseline(input: BaselineInput): Promise<BaselineOutcome> {
     );
   }
 
-  const verification: BaselineVerification = input.verify ? await verifyBaseline(input, catalog, release) : { status: 'skipped' };
+  const verification: BaselineVerification = input.verify
+    ? await verifyBaseline(input, catalog, release)
+    : { status: 'skipped' };
 
-  const previous = await withLockedLedger(target, { schema, lockTimeoutMs: input.lockTimeoutMs, repair: input.force }, async (ledger) => {
-    const current = await ledger.currentRelease();
-    // Another command may have recorded a release while the check ran: decide again under the lock.
-    if (current !== null && current.release !== before?.release && current.release !== release.id) {
-      throw new BadInputError(`refusing to baseline ${target.display} at ${release.id}: release ${current.release} was recorded while its check ran`, {
-        hint: `\`${nextCommand('status')}\` shows where it is and which run recorded it`,
-        details: { current: current.release, requested: release.id },
-      });
-    }
-    await ledger.setCurrentRelease({ release: release.id, version: release.version });
-    return current?.release ?? null;
+  const previous = await withLockedLedger(
+    target,
+    { schema, lockTimeoutMs: input.lockTimeoutMs, repair: input.force },
+    async (ledger) => {
+      const current = await ledger.currentRelease();
+      // Another command may have recorded a release while the check ran: decide again under the lock.
+      if (current !== null && current.release !== before?.release && current.release !== release.id) {
+        throw new BadInputError(
+          `refusing to baseline ${target.display} at ${release.id}: release ${current.release} was recorded while its check ran`,
+          {
+            hint: `\`${nextCommand('status')}\` shows where it is and which run recorded it`,
+            details: { current: current.release, requested: release.id },
+          },
+        );
+      }
+      await ledger.setCurrentRelease({ release: release.id, version: release.version });
+      return current?.release ?? null;
+    },
+  );
+  return outcome({
+    status: previous === null || previous === release.id ? 'baselined' : 'replaced',
+    previous,
+    verification,
   });
-  return outcome({ status: previous === null || previous === release.id ? 'baselined' : 'replaced', previous, verification });
 }
 
 /**
@@ -108,7 +126,11 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
   await executor.prepare([release], runId);
   const outcome = await runPhaseCommand(
     {
-      runId, release, executor, database: { url: target.url, urlEnv: input.databaseUrlEnv }, secrets: target.secrets,
+      runId,
+      release,
+      executor,
+      database: { url: target.url, urlEnv: input.databaseUrlEnv },
+      secrets: target.secrets,
       signal: input.signal ?? new AbortController().signal,
       // Nothing is shown while the check runs: the verdict (and on refusal its output) is.
       emit: () => undefined,
@@ -120,27 +142,45 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
     return { status: outcome.warning ? 'warning' : 'green', checks: outcome.checks, message: outcome.message };
   }
   const where = `refusing to baseline ${target.display} at ${release.id}`;
-  const failing = outcome.checks.filter((c) => c.result >= 2).map((c) => `${c.check}${c.details === null ? '' : `: ${c.details}`}`);
-  const tail = outcome.outputTail.slice(-10).map((l) => `    | ${l}`).join('\n');
-  const details = { release: release.id, exitCode: outcome.exitCode, checks: outcome.checks, outputTail: outcome.outputTail };
+  const failing = outcome.checks
+    .filter((c) => c.result >= 2)
+    .map((c) => `${c.check}${c.details === null ? '' : `: ${c.details}`}`);
+  const tail = outcome.outputTail
+    .slice(-10)
+    .map((l) => `    | ${l}`)
+    .join('\n');
+  const details = {
+    release: release.id,
+    exitCode: outcome.exitCode,
+    checks: outcome.checks,
+    outputTail: outcome.outputTail,
+  };
   // Releases are in ascending order: the one before is the likeliest real position.
   const older = catalog.releases[catalog.releases.findIndex((r) => r.id === release.id) - 1];
   const hint =
     `the database is not at ${release.id} by that release's own check; baseline the release it is at` +
     `${older === undefined ? '' : `, e.g. \`${nextCommand('baseline', '--release', older.id)}\``}, or add --no-verify if you are sure`;
   if (outcome.status === 'interrupted') {
-    throw new InterruptedError(`${where}: its check was interrupted; nothing was recorded`, { hint: 'run the command again' });
+    throw new InterruptedError(`${where}: its check was interrupted; nothing was recorded`, {
+      hint: 'run the command again',
+    });
   }
   // An exit0 check has no "red": its non-zero exit is the check saying no.
   if (outcome.status === 'red' || (check.protocol === 'exit0' && outcome.exitCode !== null)) {
     const list = failing.length > 0 ? failing.map((f) => `\n    FAILURE: ${f}`).join('') : `\n${tail}`;
-    throw new CheckRedError(`${where}: release ${release.id}'s own check is red (${outcome.message ?? 'failure'}); nothing was recorded${list}`, {
-      hint,
-      details,
-    });
+    throw new CheckRedError(
+      `${where}: release ${release.id}'s own check is red (${outcome.message ?? 'failure'}); nothing was recorded${list}`,
+      {
+        hint,
+        details,
+      },
+    );
   }
   throw new PhaseFailedError(
     `${where}: release ${release.id}'s check (${manifestCheck.run.join(' ')}) did not give a verdict: ${outcome.message ?? 'it failed'}; nothing was recorded${tail === '' ? '' : `\n${tail}`}`,
-    { hint: `fix the check command (see its output above), or add --no-verify if you are sure the database is at ${release.id}`, details },
+    {
+      hint: `fix the check command (see its output above), or add --no-verify if you are sure the database is at ${release.id}`,
+      details,
+    },
   );
 }

@@ -44,12 +44,17 @@ export async function runGuards(context: GuardContext): Promise<GuardOutcome> {
   // 2. forward-only, with THIS database's backups as the way back (exit 5).
   if (context.backupDir !== undefined && context.to !== undefined) {
     await assertForwardOnly({
-      target, ledgerSchema: session.schema, backupDir: context.backupDir, to: context.to,
+      target,
+      ledgerSchema: session.schema,
+      backupDir: context.backupDir,
+      to: context.to,
       current: { release: current.release, version: current.version },
     });
   }
   // 3. pg_dump usable against this server (exit 2), only when a backup may be taken.
   const prepared = context.backup === undefined ? null : await preparePreUpgradeBackup(target, session, context.backup);
-  log.debug(`guards passed: at ${current.release}${context.to === undefined ? '' : `, to ${context.to.release}`}${prepared === null ? ', no backup' : ''}`);
+  log.debug(
+    `guards passed: at ${current.release}${context.to === undefined ? '' : `, to ${context.to.release}`}${prepared === null ? ', no backup' : ''}`,
+  );
   return { prepared };
 }

@@ -24,7 +24,11 @@ export interface BackupOption extends BackupFlags {
  * The guard "pg_dump usable", before anything runs: pg_dump exists and is not older than the
  * server. The server's version is read on the run's ledger session: no connection of its own.
  */
-export async function preparePreUpgradeBackup(target: DatabaseTarget, session: LedgerSession, option: BackupOption): Promise<PreparedBackup> {
+export async function preparePreUpgradeBackup(
+  target: DatabaseTarget,
+  session: LedgerSession,
+  option: BackupOption,
+): Promise<PreparedBackup> {
   const settings = await backupSettingsFrom(option);
   const pgDump = await pgToolVersion(settings.tools.pgDump, settings.tools.source);
   const rows = await session.query<{ num: string; text: string }>(
@@ -48,7 +52,8 @@ export function preUpgradeBackup(
   const { ledger, mode, planFrom, option } = context;
   return {
     async takeIfDue(moment) {
-      const due = option.always === true || (await isPreUpgradeBackupDue(ledger, mode, moment.current, planFrom, moment.release));
+      const due =
+        option.always === true || (await isPreUpgradeBackupDue(ledger, mode, moment.current, planFrom, moment.release));
       if (!due) return;
       const record = await takeRecordedBackup(prepared, ledger, moment.runId, { onEvent: moment.emit });
       option.onRecorded?.(record);

@@ -35,17 +35,44 @@ export interface RunSummary {
 }
 
 export function nothingToDo(mode: RunMode, at: ReleaseRef): RunSummary {
-  const result: RunResult = { runId: null, mode, status: 'nothing-to-do', from: at, to: at, finalRelease: at, steps: [], durationMs: 0 };
+  const result: RunResult = {
+    runId: null,
+    mode,
+    status: 'nothing-to-do',
+    from: at,
+    to: at,
+    finalRelease: at,
+    steps: [],
+    durationMs: 0,
+  };
   return {
-    type: 'summary', status: 'nothing-to-do', runId: null, mode, planDigest: '', from: at, to: at, path: [], finalRelease: at,
-    durationMs: 0, rowsMigrated: 0, phases: [], next: null, result,
+    type: 'summary',
+    status: 'nothing-to-do',
+    runId: null,
+    mode,
+    planDigest: '',
+    from: at,
+    to: at,
+    path: [],
+    finalRelease: at,
+    durationMs: 0,
+    rowsMigrated: 0,
+    phases: [],
+    next: null,
+    result,
   };
 }
 
 export function summaryOf(result: RunResult, planDigest: string, plan: Plan, rerun: string): RunSummary {
   const phases: PhaseSummary[] = result.steps.flatMap((s) =>
     s.phases.map((p) => ({
-      release: p.release, phase: p.phase, name: p.name, status: p.status, durationMs: p.durationMs, rowsMigrated: p.rowsMigrated, checks: p.checks,
+      release: p.release,
+      phase: p.phase,
+      name: p.name,
+      status: p.status,
+      durationMs: p.durationMs,
+      rowsMigrated: p.rowsMigrated,
+      checks: p.checks,
     })),
   );
   const reached = result.finalRelease.release === plan.to.release;

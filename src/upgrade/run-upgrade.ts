@@ -101,7 +101,8 @@ export async function runUpgrade(options: RunUpgradeOptions): Promise<RunSummary
 async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promise<RunSummary> {
   const { target } = options;
   // 1. Everything that needs no database, read once.
-  const file = options.planFile === undefined ? null : (options.planFileContents ?? (await readPlanFile(options.planFile)));
+  const file =
+    options.planFile === undefined ? null : (options.planFileContents ?? (await readPlanFile(options.planFile)));
   const catalog = await loadCatalog(options.catalogDir);
   if (file !== null) await checkPlanFile(file, catalog, options);
   const to = file !== null ? file.to : requestedRelease(catalog, options.to);
@@ -112,11 +113,20 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
   // 3. The guards.
   const backupOption = options.safety?.backup;
   const { prepared } = await runGuards({
-    target, session, catalog, plan: file, to, backupDir: options.safety?.backupDir, backup: backupOption,
+    target,
+    session,
+    catalog,
+    plan: file,
+    to,
+    backupDir: options.safety?.backupDir,
+    backup: backupOption,
   });
 
   // 4. The lock, then the ledger on the same session.
-  const lock = stack.use(await acquireLedgerLock(target, { schema: session.schema, timeoutMs: options.lockTimeoutMs, signal }), 'the ledger lock');
+  const lock = stack.use(
+    await acquireLedgerLock(target, { schema: session.schema, timeoutMs: options.lockTimeoutMs, signal }),
+    'the ledger lock',
+  );
   const ledger = await session.underLock(lock);
   // Another run may have moved the release while this one waited for the lock.
   const state = await ledger.currentRelease();
@@ -136,7 +146,11 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
 
   // 5. The run.
   const executor = stack.use(await createExecutor(options.executorKind, options.executorOptions), 'the executor');
-  const renderer = stack.adopt(await createRenderer(options.output, options.sink ?? processSink), (r) => r.stop(), 'the renderer');
+  const renderer = stack.adopt(
+    await createRenderer(options.output, options.sink ?? processSink),
+    (r) => r.stop(),
+    'the renderer',
+  );
   const rerun = options.rerunCommand ?? rerunCommandOf(options);
   log.debug(`running ${plan.from.release} -> ${plan.to.release} (${options.mode}) from ${current.release}`);
   const result: RunResult = await runPlan({
@@ -166,7 +180,9 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
     },
     ...(prepared === null || backupOption === undefined
       ? {}
-      : { backup: preUpgradeBackup(prepared, { ledger, mode: options.mode, planFrom: plan.from, option: backupOption }) }),
+      : {
+          backup: preUpgradeBackup(prepared, { ledger, mode: options.mode, planFrom: plan.from, option: backupOption }),
+        }),
   });
   // A run that stopped has its error to report: a cleanup failure now is logged, never reported instead.
   if (result.error !== undefined) await stack.disposeAsync(true);

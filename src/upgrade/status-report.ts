@@ -29,11 +29,25 @@ export interface StatusReport {
    * the next run will mark it interrupted and resume; null for finished runs.
    */
   lastRun: {
-    id: string; mode: string; status: string; alive: boolean | null; from: string; to: string; startedAt: string; finishedAt: string | null;
+    id: string;
+    mode: string;
+    status: string;
+    alive: boolean | null;
+    from: string;
+    to: string;
+    startedAt: string;
+    finishedAt: string | null;
   } | null;
   plan: { file: string; from: string; to: string; done: string[]; pending: string[]; problem: string | null } | null;
   lastFailure: {
-    release: string; phase: string; name: string; status: string; exitCode: number | null; attempts: number; at: string | null; outputTail: string[];
+    release: string;
+    phase: string;
+    name: string;
+    status: string;
+    exitCode: number | null;
+    attempts: number;
+    at: string | null;
+    outputTail: string[];
     /** After a failed check (the database carries the release's schema): the pre-upgrade backup to restore. */
     wayBack: string | null;
   } | null;
@@ -50,8 +64,16 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
   await using session = await LedgerSession.open(target, input.ledgerSchema);
   const schema = session.schema;
   const report: StatusReport = {
-    type: 'status', database: target.display, ledgerSchema: schema, baselined: false, current: null, running: null,
-    lastRun: null, plan: null, lastFailure: null, next: '',
+    type: 'status',
+    database: target.display,
+    ledgerSchema: schema,
+    baselined: false,
+    current: null,
+    running: null,
+    lastRun: null,
+    plan: null,
+    lastFailure: null,
+    next: '',
   };
   if (!session.reading.exists) {
     report.next = `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at${plan ? `; the plan starts at ${plan.from.release}` : ''})`;
@@ -62,7 +84,8 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
   if (ledger === null) throw new Error('statusReport: a ledger that exists has no reader');
   const current = session.reading.current;
   report.baselined = current !== null;
-  if (current) report.current = { release: current.release, version: current.version, since: current.updatedAt.toISOString() };
+  if (current)
+    report.current = { release: current.release, version: current.version, since: current.updatedAt.toISOString() };
   const lastRun: RunRecord | null = await ledger.lastRun();
   const failure: PhaseRecord | null = await ledger.lastFailedPhase();
   // A failed check ran after its hop's schema commands: the database is no longer at the
@@ -75,31 +98,56 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
     try {
       const pending = pendingSteps(plan, current).map((p) => p.step.release);
       report.plan = {
-        file: input.plan ?? '', from: plan.from.release, to: plan.to.release,
-        done: plan.steps.map((s) => s.release).filter((r) => !pending.includes(r)), pending, problem: null,
+        file: input.plan ?? '',
+        from: plan.from.release,
+        to: plan.to.release,
+        done: plan.steps.map((s) => s.release).filter((r) => !pending.includes(r)),
+        pending,
+        problem: null,
       };
     } catch (error) {
       report.plan = {
-        file: input.plan ?? '', from: plan.from.release, to: plan.to.release, done: [], pending: [],
+        file: input.plan ?? '',
+        from: plan.from.release,
+        to: plan.to.release,
+        done: [],
+        pending: [],
         problem: error instanceof LeapfrogError ? error.message : String(error),
       };
     }
   }
   if (holder.backendPid !== null) {
-    report.running = { host: holder.host, pid: holder.pid, since: holder.since?.toISOString() ?? null, plan: holder.plan };
+    report.running = {
+      host: holder.host,
+      pid: holder.pid,
+      since: holder.since?.toISOString() ?? null,
+      plan: holder.plan,
+    };
   }
   if (lastRun) {
     report.lastRun = {
-      id: lastRun.id, mode: lastRun.mode, status: lastRun.status, alive: lastRun.status === 'running' ? report.running !== null : null,
-      from: lastRun.from.release, to: lastRun.to.release,
-      startedAt: lastRun.startedAt.toISOString(), finishedAt: lastRun.finishedAt?.toISOString() ?? null,
+      id: lastRun.id,
+      mode: lastRun.mode,
+      status: lastRun.status,
+      alive: lastRun.status === 'running' ? report.running !== null : null,
+      from: lastRun.from.release,
+      to: lastRun.to.release,
+      startedAt: lastRun.startedAt.toISOString(),
+      finishedAt: lastRun.finishedAt?.toISOString() ?? null,
     };
   }
   // A failure matters only while it is the latest word: a later successful run supersedes it.
   if (failure && lastRun && lastRun.status !== 'succeeded') {
     report.lastFailure = {
-      release: failure.release, phase: failure.phase, name: failure.name, status: failure.status, exitCode: failure.exitCode,
-      attempts: failure.attempts, at: failure.finishedAt?.toISOString() ?? null, outputTail: [...failure.outputTail], wayBack,
+      release: failure.release,
+      phase: failure.phase,
+      name: failure.name,
+      status: failure.status,
+      exitCode: failure.exitCode,
+      attempts: failure.attempts,
+      at: failure.finishedAt?.toISOString() ?? null,
+      outputTail: [...failure.outputTail],
+      wayBack,
     };
   }
   report.next = nextCommand(report);
@@ -107,10 +155,12 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
 }
 
 function nextCommand(report: StatusReport): string {
-  if (!report.baselined) return `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`;
+  if (!report.baselined)
+    return `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`;
   if (report.running) return `wait for the running run to finish (${leapfrogCommand('status')} again)`;
   if (report.plan) {
-    if (report.plan.problem !== null) return `${leapfrogCommand('apply', '--to', report.plan.to)} (plans from the current release)`;
+    if (report.plan.problem !== null)
+      return `${leapfrogCommand('apply', '--to', report.plan.to)} (plans from the current release)`;
     if (report.plan.pending.length === 0) return `nothing: the plan's target ${report.plan.to} is reached`;
     return `${leapfrogCommand('apply', '--plan', report.plan.file)} (or ${leapfrogCommand('step', '--plan', report.plan.file)} for one release)`;
   }
@@ -122,6 +172,7 @@ function nextCommand(report: StatusReport): string {
     const resume = `${leapfrogCommand('apply', '--to', report.lastRun.to)} (resumes at the first phase not recorded as succeeded)`;
     return wayBack ? `fix what the check reports, then ${resume}; ${wayBack}` : resume;
   }
-  if (report.lastRun && report.current && report.lastRun.to !== report.current.release) return leapfrogCommand('apply', '--to', report.lastRun.to);
+  if (report.lastRun && report.current && report.lastRun.to !== report.current.release)
+    return leapfrogCommand('apply', '--to', report.lastRun.to);
   return `${leapfrogCommand('plan', '--from', '<current>', '--to', '<release>')} to go further`;
 }

@@ -25,7 +25,12 @@ const started = performance.now();
 function parseScopes(value: string | undefined): ReadonlySet<string> | 'all' | 'none' {
   if (value === undefined || value === '' || value === '0' || value === 'false') return 'none';
   if (value === '1' || value === 'true' || value === '*' || value === 'all') return 'all';
-  return new Set(value.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  return new Set(
+    value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
 }
 
 /** `--verbose`: everything, whatever LEAPFROG_DEBUG says. */
@@ -57,7 +62,13 @@ export function describeError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
-    parts.push(current instanceof Error ? `${current.name}: ${current.message}` : typeof current === 'string' ? current : JSON.stringify(current));
+    parts.push(
+      current instanceof Error
+        ? `${current.name}: ${current.message}`
+        : typeof current === 'string'
+          ? current
+          : JSON.stringify(current),
+    );
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(' <- ');

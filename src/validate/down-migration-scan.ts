@@ -19,17 +19,41 @@ const log = logger('validate');
  */
 const DOWN_WORDS = new Set(['down', 'downs', 'downgrade', 'downgrades', 'rollback', 'rollbacks']);
 const SKIP_DIRS = new Set(['node_modules', '.git', '__pycache__', '.venv', 'venv']);
-const TEXT_EXTENSIONS = new Set(['', '.sql', '.py', '.js', '.mjs', '.cjs', '.ts', '.mts', '.yaml', '.yml', '.sh', '.rb', '.go', '.json', '.txt', '.cfg', '.ini']);
+const TEXT_EXTENSIONS = new Set([
+  '',
+  '.sql',
+  '.py',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.ts',
+  '.mts',
+  '.yaml',
+  '.yml',
+  '.sh',
+  '.rb',
+  '.go',
+  '.json',
+  '.txt',
+  '.cfg',
+  '.ini',
+]);
 const MAX_TEXT_BYTES = 2 * 1024 * 1024;
 
 const CONTENT_PATTERNS: readonly { pattern: RegExp; what: string }[] = [
   { pattern: /^\s*def\s+(?:downgrade|down)\w*\s*\(/, what: 'a Python downgrade function' },
   { pattern: /\bexports\.down\b|\bmodule\.exports\.down\b/, what: 'a JavaScript down migration' },
-  { pattern: /^\s*(?:export\s+)?(?:async\s+)?(?:function\s+)?down\s*\([^)]*\)\s*(?::\s*[\w<>[\]]+\s*)?\{/, what: 'a down migration function' },
+  {
+    pattern: /^\s*(?:export\s+)?(?:async\s+)?(?:function\s+)?down\s*\([^)]*\)\s*(?::\s*[\w<>[\]]+\s*)?\{/,
+    what: 'a down migration function',
+  },
   { pattern: /^\s*down\s*:\s*(?:async\s*)?(?:function\b|\()/, what: 'a down migration function' },
   { pattern: /^\s*--\s*\+(?:migrate|goose)\s+down\b/i, what: 'a down migration section' },
   { pattern: /^\s*--\s*migrate:down\b/i, what: 'a down migration section (dbmate)' },
-  { pattern: /\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+[\w."]*(?:downgrade|rollback)[\w"]*\s*\(/i, what: 'an SQL function named for a downgrade' },
+  {
+    pattern: /\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure)\s+[\w."]*(?:downgrade|rollback)[\w"]*\s*\(/i,
+    what: 'an SQL function named for a downgrade',
+  },
   { pattern: /^\s*(?:down|downgrade|rollback)\s*:/i, what: 'a down migration key' },
 ];
 
@@ -73,7 +97,13 @@ export async function scanForDownMigrations(targets: readonly ScanTarget[]): Pro
       const shown = join(target.shownDir, rel);
       const name = rel.split('/').pop() ?? rel;
       if (rel.split('/').some((part) => isDownName(part))) {
-        problems.push({ check: 'down-migrations', file: shown, where: '', message: 'named as a down/downgrade/rollback migration; releases are forward-only (restore a backup instead), so remove it' });
+        problems.push({
+          check: 'down-migrations',
+          file: shown,
+          where: '',
+          message:
+            'named as a down/downgrade/rollback migration; releases are forward-only (restore a backup instead), so remove it',
+        });
         continue;
       }
       if (name === 'release.yaml' || !TEXT_EXTENSIONS.has(extname(name).toLowerCase())) continue;
@@ -83,7 +113,12 @@ export async function scanForDownMigrations(targets: readonly ScanTarget[]): Pro
       // A bundled program is not a migration source: only scan what people wrote.
       if (text.startsWith('#!') && text.length > 200_000) continue;
       for (const hit of downMigrationLines(text)) {
-        problems.push({ check: 'down-migrations', file: shown, where: `line ${hit.line}`, message: `${hit.what}; releases are forward-only (restore a backup instead), so remove it` });
+        problems.push({
+          check: 'down-migrations',
+          file: shown,
+          where: `line ${hit.line}`,
+          message: `${hit.what}; releases are forward-only (restore a backup instead), so remove it`,
+        });
       }
     }
     if (target.release) problems.push(...downCommands(target.release));

@@ -28,7 +28,9 @@ export function milestoneProblems(catalog: Catalog): ValidationProblem[] {
   const releases = catalog.releases;
   releases.forEach((release, i) => {
     if (release.upgradeFromIsDefault) return;
-    const admitted = releases.filter((r) => semver.satisfies(r.version, release.upgradeFrom, { includePrerelease: true }));
+    const admitted = releases.filter((r) =>
+      semver.satisfies(r.version, release.upgradeFrom, { includePrerelease: true }),
+    );
     const selfOrNewer = admitted.filter((r) => semver.gte(r.version, release.version));
     if (selfOrNewer.length > 0) {
       problems.push({
@@ -38,9 +40,13 @@ export function milestoneProblems(catalog: Catalog): ValidationProblem[] {
         message: `"${release.upgradeFrom}" admits ${selfOrNewer.map((r) => r.id).join(', ')}, not older than ${release.id} itself; use an upper bound like <${release.version}`,
       });
     }
-    const milestones = releases.slice(0, i).filter((m) => m.milestone && seriesOf(m.version) !== seriesOf(release.version));
+    const milestones = releases
+      .slice(0, i)
+      .filter((m) => m.milestone && seriesOf(m.version) !== seriesOf(release.version));
     for (const milestone of milestones) {
-      const skipped = admitted.filter((r) => semver.lt(r.version, milestone.version) && seriesOf(r.version) !== seriesOf(milestone.version));
+      const skipped = admitted.filter(
+        (r) => semver.lt(r.version, milestone.version) && seriesOf(r.version) !== seriesOf(milestone.version),
+      );
       if (skipped.length === 0) continue;
       problems.push({
         check: 'milestones',
@@ -59,18 +65,28 @@ export function milestoneProblems(catalog: Catalog): ValidationProblem[] {
  * yanked, every milestone series needs a non-yanked patch to stop at, and no saved plan may
  * stop at or target a yanked release.
  */
-export function yankedProblems(catalog: Catalog, plans: readonly { file: string; steps: readonly string[] }[]): ValidationProblem[] {
+export function yankedProblems(
+  catalog: Catalog,
+  plans: readonly { file: string; steps: readonly string[] }[],
+): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
   const newest = catalog.releases[catalog.releases.length - 1];
   if (newest?.yanked) {
-    problems.push({ check: 'yanked', file: newest.file, where: 'yanked', message: `${newest.id}, the newest release and default target, is yanked; publish a fixed release after it` });
+    problems.push({
+      check: 'yanked',
+      file: newest.file,
+      where: 'yanked',
+      message: `${newest.id}, the newest release and default target, is yanked; publish a fixed release after it`,
+    });
   }
   const seriesDone = new Set<string>();
   for (const milestone of catalog.releases.filter((r) => r.milestone)) {
     const series = seriesOf(milestone.version);
     if (seriesDone.has(series)) continue;
     seriesDone.add(series);
-    const usable = catalog.releases.filter((r) => seriesOf(r.version) === series && !r.yanked && semver.gte(r.version, milestone.version));
+    const usable = catalog.releases.filter(
+      (r) => seriesOf(r.version) === series && !r.yanked && semver.gte(r.version, milestone.version),
+    );
     if (usable.length === 0) {
       problems.push({
         check: 'yanked',
@@ -84,7 +100,12 @@ export function yankedProblems(catalog: Catalog, plans: readonly { file: string;
   for (const plan of plans) {
     for (const step of plan.steps) {
       if (yanked.has(step)) {
-        problems.push({ check: 'yanked', file: plan.file, where: 'steps', message: `stops at ${step}, which is yanked; re-plan it with leapfrog plan` });
+        problems.push({
+          check: 'yanked',
+          file: plan.file,
+          where: 'steps',
+          message: `stops at ${step}, which is yanked; re-plan it with leapfrog plan`,
+        });
       }
     }
   }

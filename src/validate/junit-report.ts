@@ -9,7 +9,12 @@ export function junitXml(cases: readonly ValidationCase[], name = 'leapfrog vali
   const checks = [...new Set(cases.map((c) => c.check))];
   const totalFailures = cases.filter((c) => c.failures.length > 0).length;
   const totalTime = seconds(cases.reduce((sum, c) => sum + c.timeMs, 0));
-  const suites = checks.map((check) => suite(check, cases.filter((c) => c.check === check)));
+  const suites = checks.map((check) =>
+    suite(
+      check,
+      cases.filter((c) => c.check === check),
+    ),
+  );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="${xml(name)}" tests="${cases.length}" failures="${totalFailures}" errors="0" time="${totalTime}">`,
@@ -31,7 +36,11 @@ function suite(check: ValidationCheck, cases: readonly ValidationCase[]): string
     if (c.output !== undefined && c.output !== '') parts.push(`      <system-out>${xml(c.output)}</system-out>`);
     return parts.length === 0 ? `${open}/>` : `${open}>\n${parts.join('\n')}\n    </testcase>`;
   });
-  return [`  <testsuite name="${xml(check)}" tests="${cases.length}" failures="${failures}" errors="0" time="${time}">`, ...body, '  </testsuite>'].join('\n');
+  return [
+    `  <testsuite name="${xml(check)}" tests="${cases.length}" failures="${failures}" errors="0" time="${time}">`,
+    ...body,
+    '  </testsuite>',
+  ].join('\n');
 }
 
 function seconds(ms: number): string {

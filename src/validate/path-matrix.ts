@@ -43,14 +43,23 @@ export function formatMatrix(catalog: Catalog, pairs: readonly PairPath[]): stri
   for (const from of ids) {
     const cells = ids.map((to) => {
       const pair = byPair.get(`${from}\u0000${to}`);
-      const text = pair === undefined ? '-' : pair.steps === null ? '✗' : `${pair.steps.length} step${pair.steps.length === 1 ? '' : 's'}`;
+      const text =
+        pair === undefined
+          ? '-'
+          : pair.steps === null
+            ? '✗'
+            : `${pair.steps.length} step${pair.steps.length === 1 ? '' : 's'}`;
       return text.padStart(width);
     });
     lines.push(`${from.padEnd(width)}${cells.join('')}`);
   }
   lines.push('');
   for (const pair of pairs) {
-    lines.push(pair.steps === null ? `${pair.from} -> ${pair.to}: NO PATH: ${pair.error ?? ''}` : `${pair.from} -> ${pair.steps.join(' -> ')}`);
+    lines.push(
+      pair.steps === null
+        ? `${pair.from} -> ${pair.to}: NO PATH: ${pair.error ?? ''}`
+        : `${pair.from} -> ${pair.steps.join(' -> ')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -20,7 +20,14 @@ export interface PathRehearsalSummary {
   ok: boolean;
   durationMs: number;
   rowsMigrated: number;
-  phases: { release: string; phase: string; name: string; status: string; durationMs: number; rowsMigrated: number | null }[];
+  phases: {
+    release: string;
+    phase: string;
+    name: string;
+    status: string;
+    durationMs: number;
+    rowsMigrated: number | null;
+  }[];
   error: string | null;
 }
 
@@ -48,9 +55,12 @@ const silent = { out: () => undefined, err: () => undefined, isTTY: false };
 export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOptions): Promise<PathRehearsal[]> {
   const seed = catalog.releases.find((r) => r.id === SEED_RELEASE);
   if (seed === undefined) {
-    throw new BadInputError(`validate --rehearse seeds demo data at release ${SEED_RELEASE}, which ${catalog.dir} does not have`, {
-      hint: 'run --rehearse on the demo catalog (release-images/), or prove your own catalog with `leapfrog rehearse --plan FILE --clone` on a copy of a real database',
-    });
+    throw new BadInputError(
+      `validate --rehearse seeds demo data at release ${SEED_RELEASE}, which ${catalog.dir} does not have`,
+      {
+        hint: 'run --rehearse on the demo catalog (release-images/), or prove your own catalog with `leapfrog rehearse --plan FILE --clone` on a copy of a real database',
+      },
+    );
   }
   const supported = catalog.releases.filter((r) => !r.yanked);
   const latest = supported[supported.length - 1];
@@ -110,7 +120,15 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
       ok,
       durationMs: summary?.durationMs ?? performance.now() - started,
       rowsMigrated: summary?.rowsMigrated ?? 0,
-      phases: summary?.phases.map((p) => ({ release: p.release, phase: p.phase, name: p.name, status: p.status, durationMs: p.durationMs, rowsMigrated: p.rowsMigrated })) ?? [],
+      phases:
+        summary?.phases.map((p) => ({
+          release: p.release,
+          phase: p.phase,
+          name: p.name,
+          status: p.status,
+          durationMs: p.durationMs,
+          rowsMigrated: p.rowsMigrated,
+        })) ?? [],
       error: ok ? null : (error ?? `ended at ${summary?.finalRelease.release ?? '?'}, not ${latest.id}`),
     };
     options.onProgress?.(`${ok ? 'ok  ' : 'FAIL'} ${from.id} -> ${latest.id} in ${formatDuration(result.durationMs)}`);
@@ -122,7 +140,12 @@ export async function rehearsePaths(catalog: Catalog, options: RehearsePathsOpti
         name: `${from.id} -> ${latest.id}`,
         failures: ok ? [] : [result.error ?? 'failed'],
         timeMs: result.durationMs,
-        output: result.phases.map((p) => `${p.release} ${p.phase} ${p.name}: ${p.status} ${formatDuration(p.durationMs)}${p.rowsMigrated ? ` ${p.rowsMigrated} rows` : ''}`).join('\n'),
+        output: result.phases
+          .map(
+            (p) =>
+              `${p.release} ${p.phase} ${p.name}: ${p.status} ${formatDuration(p.durationMs)}${p.rowsMigrated ? ` ${p.rowsMigrated} rows` : ''}`,
+          )
+          .join('\n'),
       },
     });
     const drop = new pg.Client({ connectionString: server.adminUrl });

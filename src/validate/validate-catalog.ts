@@ -59,10 +59,16 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
   const lintMs = (performance.now() - lintStart) / Math.max(1, folders.length);
   for (const folder of folders) {
     const file = displayPath(join(folder, MANIFEST_FILE));
-    cases.push({ check: 'lint', name: file, failures: lint.filter((p) => p.file === file).map(message), timeMs: lintMs });
+    cases.push({
+      check: 'lint',
+      name: file,
+      failures: lint.filter((p) => p.file === file).map(message),
+      timeMs: lintMs,
+    });
   }
   const unplaced = lint.filter((p) => !folders.some((f) => displayPath(join(f, MANIFEST_FILE)) === p.file));
-  if (unplaced.length > 0) cases.push({ check: 'lint', name: displayPath(root), failures: unplaced.map(message), timeMs: 0 });
+  if (unplaced.length > 0)
+    cases.push({ check: 'lint', name: displayPath(root), failures: unplaced.map(message), timeMs: 0 });
 
   const byDir = new Map(catalog?.releases.map((r) => [r.dir, r]) ?? []);
   for (const folder of folders) {
@@ -72,7 +78,12 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
     const start = performance.now();
     const found = await scanForDownMigrations([target]);
     problems.push(...found);
-    cases.push({ check: 'down-migrations', name: displayPath(folder), failures: found.map(message), timeMs: performance.now() - start });
+    cases.push({
+      check: 'down-migrations',
+      name: displayPath(folder),
+      failures: found.map(message),
+      timeMs: performance.now() - start,
+    });
   }
 
   let pairs: PairPath[] = [];
@@ -94,7 +105,12 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
     const [milestones, milestonesMs] = timed(() => milestoneProblems(loaded));
     problems.push(...milestones);
     for (const release of loaded.releases) {
-      cases.push({ check: 'milestones', name: release.file, failures: milestones.filter((p) => p.file === release.file).map(message), timeMs: milestonesMs / loaded.releases.length });
+      cases.push({
+        check: 'milestones',
+        name: release.file,
+        failures: milestones.filter((p) => p.file === release.file).map(message),
+        timeMs: milestonesMs / loaded.releases.length,
+      });
     }
     const plans = await savedPlans(options.plansDir);
     const [yanked, yankedMs] = timed(() => yankedProblems(loaded, plans));
@@ -119,11 +135,14 @@ function message(p: ValidationProblem): string {
 async function releaseFolders(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true });
   const folders: string[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = join(root, entry.name);
     // A folder without a release.yaml is not a release (docs, shared scripts): skipped, said in the log.
     const manifest = join(dir, MANIFEST_FILE);
-    if (await stat(manifest).catch((error: unknown) => log.suppressed(`looking for ${manifest}`, error))) folders.push(dir);
+    if (await stat(manifest).catch((error: unknown) => log.suppressed(`looking for ${manifest}`, error)))
+      folders.push(dir);
   }
   return folders;
 }

@@ -38,7 +38,9 @@ try {
   const seeded = await seedDemoDatabase(target.url, { rows: ROWS });
   await admin.query('CHECKPOINT');
   const size = await admin.query<{ size: string }>("SELECT pg_size_pretty(pg_database_size('app')) AS size");
-  console.log(`demo database: ${seeded.orders.toLocaleString('en-US')} orders, ${seeded.customers.toLocaleString('en-US')} customers, ${size.rows[0]?.size ?? '?'} on disk (seeded in ${fmt(seeded.durationMs)}); ${REPEATS} runs each, medians`);
+  console.log(
+    `demo database: ${seeded.orders.toLocaleString('en-US')} orders, ${seeded.customers.toLocaleString('en-US')} customers, ${size.rows[0]?.size ?? '?'} on disk (seeded in ${fmt(seeded.durationMs)}); ${REPEATS} runs each, medians`,
+  );
 
   const tools = await resolvePgTools(undefined, {});
   const custom = await prepareBackup(target, { dir, format: 'custom', jobs: 1, tools });
@@ -59,10 +61,20 @@ try {
     lastDirectory = await takeBackup(directory, label, new Date(Date.now() + 1000 + i));
     dumpDirectory.push(lastDirectory.durationMs);
 
-    for (const [record, series, jobs] of [[lastCustom, restoreCustom, 1], [lastDirectory, restoreDirectory, 2]] as const) {
+    for (const [record, series, jobs] of [
+      [lastCustom, restoreCustom, 1],
+      [lastDirectory, restoreDirectory, 2],
+    ] as const) {
       const name = freshName();
       const into = databaseTargetFromUrl(server.urlFor(name));
-      const outcome = await restoreBackup({ backup: await locateBackup(record.path, dir), target: into, tools, yes: false, create: true, jobs });
+      const outcome = await restoreBackup({
+        backup: await locateBackup(record.path, dir),
+        target: into,
+        tools,
+        yes: false,
+        create: true,
+        jobs,
+      });
       series.push(outcome.durationMs);
       await drop(name);
     }
@@ -80,7 +92,9 @@ try {
   const rd = median(restoreDirectory);
   const cl = median(clone);
   console.log(`pg_dump custom (1 file):          ${fmt(dc)}  ${formatBytes(lastCustom?.bytes ?? 0)}`);
-  console.log(`pg_dump directory, 2 jobs:        ${fmt(dd)}  ${formatBytes(lastDirectory?.bytes ?? 0)}   directory/custom = ${(dd / dc).toFixed(2)}x`);
+  console.log(
+    `pg_dump directory, 2 jobs:        ${fmt(dd)}  ${formatBytes(lastDirectory?.bytes ?? 0)}   directory/custom = ${(dd / dc).toFixed(2)}x`,
+  );
   console.log(`pg_restore custom (1 transaction): ${fmt(rc)}`);
   console.log(`pg_restore directory, 2 jobs:     ${fmt(rd)}   directory/custom = ${(rd / rc).toFixed(2)}x`);
   console.log(`rehearsal copy by dump+restore:   ${fmt(dc + rc)} (custom)`);

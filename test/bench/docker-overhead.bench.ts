@@ -48,7 +48,16 @@ async function viaExecutor(): Promise<void> {
 }
 
 async function viaDockerCli(): Promise<void> {
-  await run('docker', ['run', '--rm', '--network', 'host', '-e', 'DATABASE_URL=postgres://bench@127.0.0.1/bench', release.image, ...command]);
+  await run('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'host',
+    '-e',
+    'DATABASE_URL=postgres://bench@127.0.0.1/bench',
+    release.image,
+    ...command,
+  ]);
 }
 
 async function viaExec(): Promise<void> {
@@ -79,16 +88,23 @@ try {
   await stepContainer.remove({ force: true });
 }
 
-const row = (name: string, values: number[]) => `  ${name.padEnd(44)} median ${fmt(median(values)).padStart(9)}   p95 ${fmt(percentile(values, 95)).padStart(9)}`;
+const row = (name: string, values: number[]) =>
+  `  ${name.padEnd(44)} median ${fmt(median(values)).padStart(9)}   p95 ${fmt(percentile(values, 95)).padStart(9)}`;
 console.log(`docker-overhead: ${runs} runs each of \`${command.join(' ')}\` in ${release.image}, interleaved`);
 console.log(row('docker executor (create/attach/start/wait/rm)', samples.executor));
 console.log(row('docker run --rm (CLI, from a shell)', samples.cli));
 console.log(row('docker exec in a running step container', samples.exec));
 console.log(row('the command on the host (no container)', samples.host));
 const ratio = median(samples.executor) / median(samples.cli);
-console.log(`  executor / docker run --rm: median ${ratio.toFixed(2)}x, p95 ${(percentile(samples.executor, 95) / percentile(samples.cli, 95)).toFixed(2)}x (target <= 1.10x)`);
+console.log(
+  `  executor / docker run --rm: median ${ratio.toFixed(2)}x, p95 ${(percentile(samples.executor, 95) / percentile(samples.cli, 95)).toFixed(2)}x (target <= 1.10x)`,
+);
 // Executor minus exec is the price of a fresh container per phase (the command and its image are
 // the same); against the host the difference is noisier, because host and container compete
 // for the same cores differently.
-console.log(`  fresh container per phase vs exec in a step container: +${fmt(median(samples.executor) - median(samples.exec))} per phase command (medians)`);
-console.log(`  executor vs the bare command on the host: ${fmt(median(samples.executor) - median(samples.host))} per phase command (medians)`);
+console.log(
+  `  fresh container per phase vs exec in a step container: +${fmt(median(samples.executor) - median(samples.exec))} per phase command (medians)`,
+);
+console.log(
+  `  executor vs the bare command on the host: ${fmt(median(samples.executor) - median(samples.host))} per phase command (medians)`,
+);

@@ -21,15 +21,27 @@ await ensureDemoImages(docker);
 interface DemoSummaryLine {
   type: string;
   ok: boolean;
-  summary: { durationMs: number; rowsMigrated: number; phases: { release: string; phase: string; durationMs: number }[] };
+  summary: {
+    durationMs: number;
+    rowsMigrated: number;
+    phases: { release: string; phase: string; durationMs: number }[];
+  };
 }
 
 async function demo(executor: 'process' | 'docker'): Promise<DemoSummaryLine> {
-  const { stdout: out } = await promisify(execFile)(process.execPath, [join('dist', 'cli', 'main.js'), 'demo', '--rows', String(rows), '--executor', executor, '--output', 'json'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const line = out.trim().split('\n').map((l) => JSON.parse(l) as DemoSummaryLine).find((l) => l.type === 'demo-summary');
+  const { stdout: out } = await promisify(execFile)(
+    process.execPath,
+    [join('dist', 'cli', 'main.js'), 'demo', '--rows', String(rows), '--executor', executor, '--output', 'json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const line = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as DemoSummaryLine)
+    .find((l) => l.type === 'demo-summary');
   if (line === undefined || !line.ok) throw new Error(`the ${executor} demo did not end green`);
   return line;
 }
@@ -46,7 +58,9 @@ for (let round = 0; round < rounds; round++) {
     if (watch !== null) containers = watch.seen.length;
     times[executor].push(line.summary.durationMs);
     phaseCount = line.summary.phases.length;
-    console.log(`  round ${round + 1} ${executor.padEnd(7)} upgrade ${fmt(line.summary.durationMs)} (${line.summary.rowsMigrated.toLocaleString('en-US')} rows, ${line.summary.phases.length} phases)`);
+    console.log(
+      `  round ${round + 1} ${executor.padEnd(7)} upgrade ${fmt(line.summary.durationMs)} (${line.summary.rowsMigrated.toLocaleString('en-US')} rows, ${line.summary.phases.length} phases)`,
+    );
   }
 }
 const p = median(times.process);
@@ -55,8 +69,14 @@ const d = median(times.docker);
 // cancels out of the ratio better than in the ratio of medians.
 const ratios = times.docker.map((t, i) => t / (times.process[i] ?? Number.NaN));
 const delta = d - p;
-console.log(`docker-vs-process: demo path 2023.1 -> 2025.1 at ${rows.toLocaleString('en-US')} orders, ${rounds} rounds interleaved`);
+console.log(
+  `docker-vs-process: demo path 2023.1 -> 2025.1 at ${rows.toLocaleString('en-US')} orders, ${rounds} rounds interleaved`,
+);
 console.log(`  process executor  median ${fmt(p)}`);
 console.log(`  docker executor   median ${fmt(d)}`);
-console.log(`  docker / process  ${(d / p).toFixed(2)}x (ratio of medians); per round ${ratios.map((r) => r.toFixed(2)).join(', ')}; median of rounds ${median(ratios).toFixed(2)}x`);
-console.log(`  difference        ${delta >= 0 ? '+' : '-'}${fmt(Math.abs(delta))} over ${phaseCount} phases, ${containers} containers (${fmt(delta / Math.max(1, containers))} per phase command)`);
+console.log(
+  `  docker / process  ${(d / p).toFixed(2)}x (ratio of medians); per round ${ratios.map((r) => r.toFixed(2)).join(', ')}; median of rounds ${median(ratios).toFixed(2)}x`,
+);
+console.log(
+  `  difference        ${delta >= 0 ? '+' : '-'}${fmt(Math.abs(delta))} over ${phaseCount} phases, ${containers} containers (${fmt(delta / Math.max(1, containers))} per phase command)`,
+);

@@ -84,10 +84,14 @@ const sessions: number[] = [];
 await using server = await startEmbeddedServer();
 const admin = adminOf(server);
 await admin('CREATE DATABASE noop_template');
-const baselined = spawnSync(process.execPath, [CLI, 'baseline', '--release', '1.0', '--catalog', NOOP, '--database-url', server.urlFor('noop_template')], {
-  cwd: ROOT,
-  encoding: 'utf8',
-});
+const baselined = spawnSync(
+  process.execPath,
+  [CLI, 'baseline', '--release', '1.0', '--catalog', NOOP, '--database-url', server.urlFor('noop_template')],
+  {
+    cwd: ROOT,
+    encoding: 'utf8',
+  },
+);
 if (baselined.status !== 0) throw new Error(`baseline exited ${String(baselined.status)}: ${baselined.stderr}`);
 const freshCopy = templateCopier(server, 'noop_template');
 const apply = (url: string) => [CLI, 'apply', '--to', '1.2', '--no-backup', '--catalog', NOOP, '--database-url', url];
@@ -97,7 +101,10 @@ async function sessionsOf(database: string): Promise<number> {
   const target = databaseTargetFromUrl(server.adminUrl);
   const read = () =>
     withClient(target, async (client) => {
-      const { rows } = await client.query<{ n: string }>('SELECT sessions AS n FROM pg_stat_database WHERE datname = $1', [database]);
+      const { rows } = await client.query<{ n: string }>(
+        'SELECT sessions AS n FROM pg_stat_database WHERE datname = $1',
+        [database],
+      );
       return Number(rows[0]?.n ?? Number.NaN);
     });
   // A backend flushes its counters as it exits, which can be just after our child has exited.
@@ -143,21 +150,31 @@ try {
   const aWall = median(applyRuns.map((t) => t.wallMs));
   const aCpu = median(applyRuns.map((t) => t.cpuMs));
   // Each round's runs share that round's load; the median of per-round ratios is the figure.
-  const ratio = (series: Times[], key: keyof Times) => median(series.map((t, i) => t[key] / (baseline[i]?.[key] ?? Number.NaN)));
+  const ratio = (series: Times[], key: keyof Times) =>
+    median(series.map((t, i) => t[key] / (baseline[i]?.[key] ?? Number.NaN)));
   const planCpuRatio = ratio(planRuns, 'cpuMs');
   const applyWallRatio = ratio(applyRuns, 'wallMs');
   const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
   const loadavg = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
-  console.log(`fixed cost of one CLI call, ${ROUNDS} rounds interleaved (medians; ratios are medians of per-round ratios); load average ${loadavg}`);
+  console.log(
+    `fixed cost of one CLI call, ${ROUNDS} rounds interleaved (medians; ratios are medians of per-round ratios); load average ${loadavg}`,
+  );
   console.log(`  node -e 0                          wall ${fmt(b)}   cpu ${fmt(bCpu)}`);
-  console.log(`  leapfrog plan (demo catalog)       wall ${fmt(pWall)}   cpu ${fmt(pCpu)}   cpu ${planCpuRatio.toFixed(2)}x, wall ${ratio(planRuns, 'wallMs').toFixed(2)}x   target cpu <= 2.0x ${verdict(planCpuRatio <= 2)}`);
-  console.log(`  leapfrog apply --no-backup (noop)  wall ${fmt(aWall)}   cpu ${fmt(aCpu)}   wall ${applyWallRatio.toFixed(2)}x, cpu ${ratio(applyRuns, 'cpuMs').toFixed(2)}x   target wall <= 3.5x ${verdict(applyWallRatio <= 3.5)}`);
+  console.log(
+    `  leapfrog plan (demo catalog)       wall ${fmt(pWall)}   cpu ${fmt(pCpu)}   cpu ${planCpuRatio.toFixed(2)}x, wall ${ratio(planRuns, 'wallMs').toFixed(2)}x   target cpu <= 2.0x ${verdict(planCpuRatio <= 2)}`,
+  );
+  console.log(
+    `  leapfrog apply --no-backup (noop)  wall ${fmt(aWall)}   cpu ${fmt(aCpu)}   wall ${applyWallRatio.toFixed(2)}x, cpu ${ratio(applyRuns, 'cpuMs').toFixed(2)}x   target wall <= 3.5x ${verdict(applyWallRatio <= 3.5)}`,
+  );
   console.log(`  database sessions per apply (server's count): ${[...new Set(sessions)].join(', ')}`);
-  console.log(`  connections before the first phase command: ${connectsBefore}   target <= 2 ${verdict(connectsBefore <= 2)}`);
+  console.log(
+    `  connections before the first phase command: ${connectsBefore}   target <= 2 ${verdict(connectsBefore <= 2)}`,
+  );
   console.log(`  traced apply (ms since process start; pg is port ${server.port}):`);
   for (const event of firstPhase === -1 ? events : events.slice(0, firstPhase + 1)) console.log(`    ${event}`);
-  if (firstPhase !== -1) console.log(`    … ${events.length - firstPhase - 1} more events, last: ${events.at(-1) ?? ''}`);
+  if (firstPhase !== -1)
+    console.log(`    … ${events.length - firstPhase - 1} more events, last: ${events.at(-1) ?? ''}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -21,7 +21,9 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const REPO = resolve(import.meta.dirname, '../..');
 const RELEASES = join(REPO, 'release-images');
 const KIT_BUNDLE = join(REPO, 'dist/kit/leapfrog-kit.mjs');
-const manifest = parseYaml(readFileSync(join(RELEASES, '2024.1/release.yaml'), 'utf8')) as { phases: { data: { batchSize: number } } };
+const manifest = parseYaml(readFileSync(join(RELEASES, '2024.1/release.yaml'), 'utf8')) as {
+  phases: { data: { batchSize: number } };
+};
 const BATCH_SIZE = Number(process.env['BENCH_MAX_COUNT'] ?? manifest.phases.data.batchSize);
 const TX_ROWS = process.env['BENCH_TRANSACTION_ROWS'];
 
@@ -40,9 +42,16 @@ console.log(`seeded ${ROWS.toLocaleString('en-US')} orders in ${fmt(performance.
   await client.connect();
   const tree = await loadReleaseTree(RELEASES, '2024.1');
   await applySchema(client, tree, () => undefined);
-  await runDataMigrations(client, { ...tree, dataMigrations: tree.dataMigrations.filter((d) => d.table === 'customers') }, {
-    maxCount: Number.MAX_SAFE_INTEGER, transactionRows: 5000, onProgress: () => undefined, log: () => undefined,
-  });
+  await runDataMigrations(
+    client,
+    { ...tree, dataMigrations: tree.dataMigrations.filter((d) => d.table === 'customers') },
+    {
+      maxCount: Number.MAX_SAFE_INTEGER,
+      transactionRows: 5000,
+      onProgress: () => undefined,
+      log: () => undefined,
+    },
+  );
   await client.query('VACUUM ANALYZE');
   await client.end();
 }
@@ -85,7 +94,11 @@ async function viaKit(url: string): Promise<KitFigures> {
   let transactions = 0;
   const start = performance.now();
   for (;;) {
-    const run = await execa('leapfrog-kit', ['data', '--max-count', String(BATCH_SIZE)], { cwd: dir, env, reject: false });
+    const run = await execa('leapfrog-kit', ['data', '--max-count', String(BATCH_SIZE)], {
+      cwd: dir,
+      env,
+      reject: false,
+    });
     invocations += 1;
     const m = /in (\d+) transactions \(longest (\d+) ms, p95 (\d+) ms\)/.exec(run.stderr);
     if (m) {
@@ -99,7 +112,9 @@ async function viaKit(url: string): Promise<KitFigures> {
   const ms = performance.now() - start;
   const check = new pg.Client({ connectionString: url });
   await check.connect();
-  const wrong = await check.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE total_cents IS DISTINCT FROM (total * 100)::bigint');
+  const wrong = await check.query<{ n: string }>(
+    'SELECT count(*) AS n FROM orders WHERE total_cents IS DISTINCT FROM (total * 100)::bigint',
+  );
   await check.end();
   if (Number(wrong.rows[0]?.n) !== 0) throw new Error('the kit left orders unmigrated');
   return { ms, invocations, longestTxMs: longest, p95TxMs: p95, transactions };
@@ -119,15 +134,25 @@ for (let round = 0; round < ROUNDS; round += 1) {
     setTimes.push(await setBased(a));
   }
   t = performance.now();
-  console.log(`round ${round + 1}: set-based ${fmt(setTimes.at(-1) ?? 0)}, kit ${fmt(kitRuns.at(-1)?.ms ?? 0)} (${kitRuns.at(-1)?.invocations} invocations)`);
+  console.log(
+    `round ${round + 1}: set-based ${fmt(setTimes.at(-1) ?? 0)}, kit ${fmt(kitRuns.at(-1)?.ms ?? 0)} (${kitRuns.at(-1)?.invocations} invocations)`,
+  );
 }
 
 const setMs = median(setTimes);
 const kitMs = median(kitRuns.map((k) => k.ms));
 const longest = Math.max(...kitRuns.map((k) => k.longestTxMs));
 const ratio = setMs / kitMs;
-console.log(`\nrows: ${ROWS.toLocaleString('en-US')} orders; --max-count ${BATCH_SIZE} per invocation; ${TX_ROWS ?? 'default'} rows per transaction; ${ROUNDS} rounds (medians)`);
-console.log(`set-based UPDATE:      ${fmt(setMs)}  (${Math.round(ROWS / (setMs / 1000)).toLocaleString('en-US')} rows/s)`);
-console.log(`kit batched (online):  ${fmt(kitMs)}  (${Math.round(ROWS / (kitMs / 1000)).toLocaleString('en-US')} rows/s), ${kitRuns[0]?.invocations} invocations, ${kitRuns[0]?.transactions} transactions`);
+console.log(
+  `\nrows: ${ROWS.toLocaleString('en-US')} orders; --max-count ${BATCH_SIZE} per invocation; ${TX_ROWS ?? 'default'} rows per transaction; ${ROUNDS} rounds (medians)`,
+);
+console.log(
+  `set-based UPDATE:      ${fmt(setMs)}  (${Math.round(ROWS / (setMs / 1000)).toLocaleString('en-US')} rows/s)`,
+);
+console.log(
+  `kit batched (online):  ${fmt(kitMs)}  (${Math.round(ROWS / (kitMs / 1000)).toLocaleString('en-US')} rows/s), ${kitRuns[0]?.invocations} invocations, ${kitRuns[0]?.transactions} transactions`,
+);
 console.log(`throughput ratio kit/set-based: ${ratio.toFixed(2)} (target >= 0.8) ${ratio >= 0.8 ? 'MET' : 'NOT MET'}`);
-console.log(`longest batch transaction: ${longest} ms (target < 200 ms) ${longest < 200 ? 'MET' : 'NOT MET'}; worst per-invocation p95: ${Math.max(...kitRuns.map((k) => k.p95TxMs))} ms`);
+console.log(
+  `longest batch transaction: ${longest} ms (target < 200 ms) ${longest < 200 ? 'MET' : 'NOT MET'}; worst per-invocation p95: ${Math.max(...kitRuns.map((k) => k.p95TxMs))} ms`,
+);

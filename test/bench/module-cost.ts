@@ -19,15 +19,34 @@ const RUNS = Number(process.env['MODULE_COST_RUNS'] ?? 9);
 /** A chunk's name for people: the package it bundles, or its leapfrog source files. */
 function labelOf(file: string): string {
   const { sources } = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
-  const names = new Set(sources.map((s) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)?.[1] ?? s.replace(/^(\.\.\/)+/, '')));
+  const names = new Set(
+    sources.map((s) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)?.[1] ?? s.replace(/^(\.\.\/)+/, '')),
+  );
   const list = [...names].filter((n) => !n.startsWith('empty:'));
-  return list.length === 0 ? '(esbuild runtime helpers)' : list.length > 3 ? `${list.slice(0, 3).join(', ')} +${list.length - 3}` : list.join(', ');
+  return list.length === 0
+    ? '(esbuild runtime helpers)'
+    : list.length > 3
+      ? `${list.slice(0, 3).join(', ')} +${list.length - 3}`
+      : list.join(', ');
 }
 
 // The chunks `plan` needs, as imported from dist/cli/main.js: every chunk reachable from the
 // modules that hold parseManifest, loadCatalog and planPath, plus main's own static imports.
-const imports = (file: string) => [...readFileSync(file, 'utf8').matchAll(/from "\.\/(?:chunks\/)?(chunk-[A-Z0-9]+\.js)"|^import "\.\/(?:chunks\/)?(chunk-[A-Z0-9]+\.js)"/gm)].map((m) => join(CHUNKS, m[1] ?? m[2] ?? ''));
-const chunkWith = (name: string) => readdirSync(CHUNKS).map((f) => join(CHUNKS, f)).find((f) => f.endsWith('.js') && /^chunk-/.test(f.split('/').at(-1) ?? '') && new RegExp(`^export \\{[^}]*\\b${name}\\b`, 'm').test(readFileSync(f, 'utf8')));
+const imports = (file: string) =>
+  [
+    ...readFileSync(file, 'utf8').matchAll(
+      /from "\.\/(?:chunks\/)?(chunk-[A-Z0-9]+\.js)"|^import "\.\/(?:chunks\/)?(chunk-[A-Z0-9]+\.js)"/gm,
+    ),
+  ].map((m) => join(CHUNKS, m[1] ?? m[2] ?? ''));
+const chunkWith = (name: string) =>
+  readdirSync(CHUNKS)
+    .map((f) => join(CHUNKS, f))
+    .find(
+      (f) =>
+        f.endsWith('.js') &&
+        /^chunk-/.test(f.split('/').at(-1) ?? '') &&
+        new RegExp(`^export \\{[^}]*\\b${name}\\b`, 'm').test(readFileSync(f, 'utf8')),
+    );
 const wanted = ['loadCatalog', 'planPath', 'parseManifest'].map((n) => {
   const f = chunkWith(n);
   if (f === undefined) throw new Error(`no chunk exports ${n}; run npm run build`);
@@ -73,7 +92,8 @@ const series = new Map<string, number[]>();
 for (let run = 0; run < RUNS; run += 1) {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  for (const [key, ms] of Object.entries(JSON.parse(r.stdout) as Record<string, number>)) series.set(key, [...(series.get(key) ?? []), ms]);
+  for (const [key, ms] of Object.entries(JSON.parse(r.stdout) as Record<string, number>))
+    series.set(key, [...(series.get(key) ?? []), ms]);
 }
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`plan's modules and work, CPU ms, ${RUNS} fresh processes, medians (load average ${loadavg}):`);

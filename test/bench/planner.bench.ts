@@ -15,13 +15,16 @@ function time(fn: () => unknown): number {
 const count = 10_000;
 let start = performance.now();
 const big = generatedCatalog(count, 3);
-console.log(`catalog: ${count} releases, ${big.releases.filter((r) => r.milestone).length} milestones (built in ${fmt(performance.now() - start)})`);
+console.log(
+  `catalog: ${count} releases, ${big.releases.filter((r) => r.milestone).length} milestones (built in ${fmt(performance.now() - start)})`,
+);
 
 // The first plan also builds the catalog index (parsed versions, series, admitted ranges).
 const first = time(() => planPath(big, generatedId(0), generatedId(count - 1)));
 const fullSpan: number[] = [];
 let steps = 0;
-for (let i = 0; i < 30; i++) fullSpan.push(time(() => (steps = planPath(big, generatedId(0), generatedId(count - 1)).steps.length)));
+for (let i = 0; i < 30; i++)
+  fullSpan.push(time(() => (steps = planPath(big, generatedId(0), generatedId(count - 1)).steps.length)));
 
 // Random pairs: a fixed LCG so runs are comparable.
 let seed = 42;
@@ -33,8 +36,12 @@ for (let i = 0; i < 200; i++) {
   random.push(time(() => planPath(big, generatedId(a), generatedId(b))));
 }
 console.log(`first plan (cold, builds the index), full span: ${fmt(first)}`);
-console.log(`full span (${steps} steps): median ${fmt(median(fullSpan))}, p95 ${fmt(percentile(fullSpan, 95))}   target < 50 ms`);
-console.log(`200 random pairs: median ${fmt(median(random))}, p95 ${fmt(percentile(random, 95))}, max ${fmt(Math.max(...random))}`);
+console.log(
+  `full span (${steps} steps): median ${fmt(median(fullSpan))}, p95 ${fmt(percentile(fullSpan, 95))}   target < 50 ms`,
+);
+console.log(
+  `200 random pairs: median ${fmt(median(random))}, p95 ${fmt(percentile(random, 95))}, max ${fmt(Math.max(...random))}`,
+);
 
 // --- all pairs of 200 releases ----------------------------------------------------------------
 const small = generatedCatalog(200, 3);
@@ -61,5 +68,9 @@ for (let a = 0; a < ids.length; a++) {
   }
 }
 const backward = performance.now() - start;
-console.log(`all ${plans} forward pairs of 200 releases: ${fmt(forward)} (${fmt(forward / plans)} per plan)   target < 2 s`);
-console.log(`all ${refusals} downgrade/same pairs (typed refusals): ${fmt(backward)}; every ordered pair: ${fmt(forward + backward)}`);
+console.log(
+  `all ${plans} forward pairs of 200 releases: ${fmt(forward)} (${fmt(forward / plans)} per plan)   target < 2 s`,
+);
+console.log(
+  `all ${refusals} downgrade/same pairs (typed refusals): ${fmt(backward)}; every ordered pair: ${fmt(forward + backward)}`,
+);

@@ -44,9 +44,28 @@ interface Profile {
 
 // Functions of the apply path whose wall-clock window is worth seeing (names as bundled).
 const MARKS = [
-  'registerVerbs', 'parseAsync', 'runVerb', 'safetyExtension', 'requestedTarget', 'loadCatalog', 'assertForwardOnly', 'readBaseline',
-  'acquireLedgerLock', 'openPostgresLedger', 'migrateLedger', 'closeAbandonedRuns', 'planPath', 'createExecutor', 'createRenderer', 'runPlan',
-  'connectClient', 'buildCatalog', 'parseDocument', 'safeParse', 'verifyPlanImages', 'preparePreUpgradeBackup',
+  'registerVerbs',
+  'parseAsync',
+  'runVerb',
+  'safetyExtension',
+  'requestedTarget',
+  'loadCatalog',
+  'assertForwardOnly',
+  'readBaseline',
+  'acquireLedgerLock',
+  'openPostgresLedger',
+  'migrateLedger',
+  'closeAbandonedRuns',
+  'planPath',
+  'createExecutor',
+  'createRenderer',
+  'runPlan',
+  'connectClient',
+  'buildCatalog',
+  'parseDocument',
+  'safeParse',
+  'verifyPlanImages',
+  'preparePreUpgradeBackup',
 ];
 
 const maps = new Map<string, SourceMap | null>();
@@ -54,7 +73,9 @@ function sourceMapOf(url: string): SourceMap | null {
   let map = maps.get(url);
   if (map === undefined) {
     try {
-      map = new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+      map = new SourceMap(
+        JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0],
+      );
     } catch {
       map = null;
     }
@@ -115,10 +136,24 @@ try {
   if (which === 'apply') {
     server = await startEmbeddedServer();
     await adminOf(server)('CREATE DATABASE noop_template');
-    const b = spawnSync(process.execPath, [CLI, 'baseline', '--release', '1.0', '--catalog', NOOP, '--database-url', server.urlFor('noop_template')], { cwd: ROOT });
+    const b = spawnSync(
+      process.execPath,
+      [CLI, 'baseline', '--release', '1.0', '--catalog', NOOP, '--database-url', server.urlFor('noop_template')],
+      { cwd: ROOT },
+    );
     if (b.status !== 0) throw new Error('baseline failed');
     const copy = templateCopier(server, 'noop_template');
-    argsFor = async () => [CLI, 'apply', '--to', '1.2', '--no-backup', '--catalog', NOOP, '--database-url', await copy()];
+    argsFor = async () => [
+      CLI,
+      'apply',
+      '--to',
+      '1.2',
+      '--no-backup',
+      '--catalog',
+      NOOP,
+      '--database-url',
+      await copy(),
+    ];
   } else {
     argsFor = () => Promise.resolve([CLI, 'plan', '--from', '2023.1', '--to', '2025.1']);
   }
@@ -127,21 +162,36 @@ try {
   let total = 0;
   for (let run = 0; run < RUNS; run += 1) {
     const runDir = join(dir, String(run));
-    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', runDir, ...(await argsFor())], {
-      cwd: ROOT,
-      env: { ...process.env, CI: '1' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', runDir, ...(await argsFor())],
+      {
+        cwd: ROOT,
+        env: { ...process.env, CI: '1' },
+      },
+    );
     if (r.status !== 0) throw new Error(`run exited ${String(r.status)}: ${r.stderr.toString()}`);
     const [file] = await readdir(runDir);
     total += analyse(JSON.parse(await readFile(join(runDir, file ?? ''), 'utf8')) as Profile, selfMs, windows);
   }
   const rows = [...selfMs].sort((a, b) => b[1] - a[1]);
-  console.log(`${which}: ${RUNS} profiled runs, mean profiled span ${(total / RUNS).toFixed(1)} ms (from V8 profiler start to exit); self time per category, ms per run:`);
-  for (const [category, ms] of rows) if (ms / RUNS >= 0.5) console.log(`  ${(ms / RUNS).toFixed(1).padStart(7)}  ${category}`);
-  console.log('wall-clock windows (ms since profiler start, median of runs): first..last sample with the function on the stack');
+  console.log(
+    `${which}: ${RUNS} profiled runs, mean profiled span ${(total / RUNS).toFixed(1)} ms (from V8 profiler start to exit); self time per category, ms per run:`,
+  );
+  for (const [category, ms] of rows)
+    if (ms / RUNS >= 0.5) console.log(`  ${(ms / RUNS).toFixed(1).padStart(7)}  ${category}`);
+  console.log(
+    'wall-clock windows (ms since profiler start, median of runs): first..last sample with the function on the stack',
+  );
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   for (const [name, ws] of [...windows].sort((a, b) => med(a[1].map((w) => w[0])) - med(b[1].map((w) => w[0])))) {
-    console.log(`  ${name.padEnd(20)} ${med(ws.map((w) => w[0])).toFixed(1).padStart(7)} .. ${med(ws.map((w) => w[1])).toFixed(1).padStart(7)}`);
+    console.log(
+      `  ${name.padEnd(20)} ${med(ws.map((w) => w[0]))
+        .toFixed(1)
+        .padStart(7)} .. ${med(ws.map((w) => w[1]))
+        .toFixed(1)
+        .padStart(7)}`,
+    );
   }
 } finally {
   await server?.stop();

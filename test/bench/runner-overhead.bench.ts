@@ -80,8 +80,15 @@ try {
     inProcess.push(
       await timeIt(() =>
         runPlan({
-          plan, planDigest: 'sha256:bench', catalog: loaded, ledger, executor, mode: 'apply', database: { url: target.url },
-          secrets: target.secrets, signal: new AbortController().signal,
+          plan,
+          planDigest: 'sha256:bench',
+          catalog: loaded,
+          ledger,
+          executor,
+          mode: 'apply',
+          database: { url: target.url },
+          secrets: target.secrets,
+          signal: new AbortController().signal,
         }),
       ),
     );
@@ -98,10 +105,16 @@ const a = median(apply);
 const n = median(noop);
 const p = median(plain);
 const r = median(inProcess);
-console.log(`runner overhead: ${STEPS} steps x ${PHASES_PER_STEP} no-op phases = ${phases} commands, ${ROUNDS} rounds (medians)`);
+console.log(
+  `runner overhead: ${STEPS} steps x ${PHASES_PER_STEP} no-op phases = ${phases} commands, ${ROUNDS} rounds (medians)`,
+);
 console.log(`  plain shell script          ${fmt(p)}`);
 console.log(`  leapfrog apply (process)    ${fmt(a)}   ratio ${(a / p).toFixed(1)}x`);
 console.log(`  leapfrog apply, nothing to do (fixed cost: node, catalog, lock, ledger)  ${fmt(n)}`);
 console.log(`  overhead per phase, all-in   (apply - plain) / ${phases}        = ${fmt((a - p) / phases)}`);
-console.log(`  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`);
-console.log(`  runPlan in-process           ${fmt(r)}   ratio ${(r / p).toFixed(1)}x; per phase (runPlan - plain) / ${phases} = ${fmt((r - p) / phases)}`);
+console.log(
+  `  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`,
+);
+console.log(
+  `  runPlan in-process           ${fmt(r)}   ratio ${(r / p).toFixed(1)}x; per phase (runPlan - plain) / ${phases} = ${fmt((r - p) / phases)}`,
+);

@@ -5,12 +5,17 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CATALOG, currentRelease, leapfrog, phaseRows, seedItems, waitFor } from './apply-helpers.js';
 
 async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
-  const rows = await db.query("SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'", [release]);
+  const rows = await db.query(
+    "SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'",
+    [release],
+  );
   return rows.length > 0;
 }
 
 async function itemsDigest(db: TestDatabase): Promise<string> {
-  const rows = await db.query<{ d: string }>("SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i");
+  const rows = await db.query<{ d: string }>(
+    "SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i",
+  );
   return rows[0]?.d ?? '';
 }
 
@@ -111,7 +116,9 @@ describe('crash safety', () => {
     const { execa } = await import('execa');
     const { CLI, ROOT } = await import('./apply-helpers.js');
     const viaEnv = await execa('node', [CLI, 'apply', '--to', '2023.2', '--catalog', CATALOG, '--no-backup'], {
-      cwd: ROOT, reject: false, env: { ...env, DATABASE_URL: db.url, CI: '1' },
+      cwd: ROOT,
+      reject: false,
+      env: { ...env, DATABASE_URL: db.url, CI: '1' },
     });
     collect(viaEnv);
     expect(viaEnv.exitCode).toBe(1);

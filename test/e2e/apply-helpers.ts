@@ -9,14 +9,29 @@ export const CLI = join(ROOT, 'dist/cli/main.js');
 export const CATALOG = join(ROOT, 'test/fixtures/catalogs/runner-basic');
 
 /** `url` null: a verb that takes no database (plan). */
-export function leapfrog(args: string[], url: string | null, env: Record<string, string> = {}): ResultPromise<{ reject: false; cwd: string; env: Record<string, string> }> {
+export function leapfrog(
+  args: string[],
+  url: string | null,
+  env: Record<string, string> = {},
+): ResultPromise<{ reject: false; cwd: string; env: Record<string, string> }> {
   // The pre-upgrade backup has its own tests (issue 6); here it would only add pg_dump time.
   const runs = args.includes('apply') || args.includes('step');
-  return execa('node', [CLI, ...args, '--catalog', CATALOG, ...(url === null ? [] : ['--database-url', url]), ...(runs ? ['--no-backup'] : [])], {
-    cwd: ROOT,
-    reject: false,
-    env: { NO_COLOR: '1', CI: '1', ...env },
-  });
+  return execa(
+    'node',
+    [
+      CLI,
+      ...args,
+      '--catalog',
+      CATALOG,
+      ...(url === null ? [] : ['--database-url', url]),
+      ...(runs ? ['--no-backup'] : []),
+    ],
+    {
+      cwd: ROOT,
+      reject: false,
+      env: { NO_COLOR: '1', CI: '1', ...env },
+    },
+  );
 }
 
 export async function seedItems(db: TestDatabase, rows = 1000): Promise<void> {
@@ -34,7 +49,9 @@ export async function waitFor(fn: () => Promise<boolean>, ms = 60_000): Promise<
   throw new Error(`condition not reached within ${ms} ms`);
 }
 
-export async function phaseRows(db: TestDatabase): Promise<{ release: string; phase: string; name: string; status: string; attempts: number }[]> {
+export async function phaseRows(
+  db: TestDatabase,
+): Promise<{ release: string; phase: string; name: string; status: string; attempts: number }[]> {
   return db.query('SELECT release, phase, name, status, attempts FROM leapfrog.phases ORDER BY id');
 }
 

@@ -88,16 +88,33 @@ describe('apply and step', () => {
 
     const apply = await leapfrog(['--output', 'json', 'apply', '--plan', planFile], db.url);
     expect(apply.exitCode, apply.stderr).toBe(0);
-    const lines = apply.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    const lines = apply.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
     expect(lines[0]?.type).toBe('run-started');
     expect(lines.some((l) => l.type === 'progress')).toBe(true);
-    const summary = lines.at(-1) as { type: string; status: string; finalRelease: { release: string }; rowsMigrated: number; path: string[] };
-    expect(summary).toMatchObject({ type: 'summary', status: 'succeeded', finalRelease: { release: '2024.1' }, rowsMigrated: 900, path: ['2023.2', '2024.1'] });
+    const summary = lines.at(-1) as {
+      type: string;
+      status: string;
+      finalRelease: { release: string };
+      rowsMigrated: number;
+      path: string[];
+    };
+    expect(summary).toMatchObject({
+      type: 'summary',
+      status: 'succeeded',
+      finalRelease: { release: '2024.1' },
+      rowsMigrated: 900,
+      path: ['2023.2', '2024.1'],
+    });
 
     const rows = await phaseRows(db);
     expect(rows).toHaveLength(10);
     expect(rows.every((r) => r.status === 'succeeded' && r.attempts === 1)).toBe(true);
-    const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE r_2024_1 IS NULL OR r_2023_2 IS NULL');
+    const left = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM items WHERE r_2024_1 IS NULL OR r_2023_2 IS NULL',
+    );
     expect(left[0]?.n).toBe(0);
 
     const again = await leapfrog(['apply', '--plan', planFile], db.url);
@@ -114,7 +131,9 @@ describe('apply and step', () => {
     expect(failed.stderr).toContain('release 2023.2, phase schema (api_db) failed');
     expect(failed.stderr).toContain('failing on purpose with 3');
     // The re-run repeats the operator's --catalog and --database-url (the URL itself never printed).
-    expect(failed.stderr).toContain(`next: fix the cause, then re-run \`leapfrog apply --to 2023.2 --catalog ${CATALOG} --database-url <url>\``);
+    expect(failed.stderr).toContain(
+      `next: fix the cause, then re-run \`leapfrog apply --to 2023.2 --catalog ${CATALOG} --database-url <url>\``,
+    );
     const status = await leapfrog(['status'], db.url);
     expect(status.stdout).toContain('last failure: 2023.2 schema (api_db) failed, exit 3');
 
@@ -123,7 +142,11 @@ describe('apply and step', () => {
     expect(resumed.stdout).toContain('preflight: skipped');
     const rows = await phaseRows(db);
     expect(rows.map((r) => `${r.phase}:${r.name}:${r.status}:${r.attempts}`)).toEqual([
-      'preflight:preflight:succeeded:1', 'schema:api_db:succeeded:2', 'schema:db:succeeded:1', 'data:data:succeeded:1', 'check:check:succeeded:1',
+      'preflight:preflight:succeeded:1',
+      'schema:api_db:succeeded:2',
+      'schema:db:succeeded:1',
+      'data:data:succeeded:1',
+      'check:check:succeeded:1',
     ]);
   });
 
@@ -133,7 +156,9 @@ describe('apply and step', () => {
     await leapfrog(['baseline', '--release', '2023.1'], db.url);
     const result = await leapfrog(['apply', '--to', '2023.2'], db.url, { FX_STALL: '2023.2' });
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('stalled: migration backfill_r_2023_2 (42 rows remaining) made no progress in 3 runs in a row');
+    expect(result.stderr).toContain(
+      'stalled: migration backfill_r_2023_2 (42 rows remaining) made no progress in 3 runs in a row',
+    );
     expect(await currentRelease(db)).toBe('2023.1');
   });
 

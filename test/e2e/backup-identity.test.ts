@@ -20,11 +20,15 @@ let work: string;
 let catalog: string;
 
 function leapfrog(args: string[], url: string, backupDir?: string) {
-  return execa('node', [CLI, ...args, '--database-url', url, ...(backupDir === undefined ? [] : ['--backup-dir', backupDir])], {
-    cwd: work,
-    reject: false,
-    env: { ...NO_DOCKER, NO_COLOR: '1', CI: '1', LEAPFROG_KIT_BUNDLE: KIT, PG_BIN: '' },
-  });
+  return execa(
+    'node',
+    [CLI, ...args, '--database-url', url, ...(backupDir === undefined ? [] : ['--backup-dir', backupDir])],
+    {
+      cwd: work,
+      reject: false,
+      env: { ...NO_DOCKER, NO_COLOR: '1', CI: '1', LEAPFROG_KIT_BUNDLE: KIT, PG_BIN: '' },
+    },
+  );
 }
 
 async function seededAt2023(prefix: string, catalogDir = catalog): Promise<TestDatabase> {
@@ -89,8 +93,10 @@ describe('a backup belongs to one database', () => {
     expect(all.stdout).toContain(`${shop.name}#`);
 
     // Restoring the other database's dump over shop is refused, naming both, unless asked for.
-    const shopId = (await shop.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]?.id as string;
-    const otherId = (await other.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]?.id as string;
+    const shopId = (await shop.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]
+      ?.id as string;
+    const otherId = (await other.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]
+      ?.id as string;
     expect(shopId).not.toBe(otherId);
     const wrong = await leapfrog(['restore', otherDump, '--yes'], shop.url, dir);
     expect(wrong.exitCode, wrong.stderr).toBe(5);
@@ -102,7 +108,9 @@ describe('a backup belongs to one database', () => {
     const meant = await leapfrog(['restore', otherDump, '--yes', '--other-database'], shop.url, dir);
     expect(meant.exitCode, meant.stderr).toBe(0);
     // The restored ledger is the dump's: shop now is (a copy of) the other database.
-    expect((await shop.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]?.id).toBe(otherId);
+    expect((await shop.query<{ id: string }>('SELECT database_id::text AS id FROM leapfrog.identity'))[0]?.id).toBe(
+      otherId,
+    );
   });
 
   it('a broken sidecar of another backup is reported and skipped: the downgrade is still refused (exit 5)', async () => {
@@ -114,8 +122,14 @@ describe('a backup belongs to one database', () => {
     await writeFile(join(dir, 'someone-else.dump.leapfrog.json'), '{"leapfrogBackup": 1, "id": ');
     // What a run stopped between the sidecar and the dump's rename leaves: never a way back.
     await writeFile(join(dir, 'stopped.dump.partial'), 'half a dump');
-    const sidecar = JSON.parse(await readFile(`${backup?.path as string}.leapfrog.json`, 'utf8')) as Record<string, unknown>;
-    await writeFile(join(dir, 'stopped.dump.leapfrog.json'), JSON.stringify({ ...sidecar, file: 'stopped.dump', createdAt: '2099-01-01T00:00:00.000Z' }));
+    const sidecar = JSON.parse(await readFile(`${backup?.path as string}.leapfrog.json`, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(
+      join(dir, 'stopped.dump.leapfrog.json'),
+      JSON.stringify({ ...sidecar, file: 'stopped.dump', createdAt: '2099-01-01T00:00:00.000Z' }),
+    );
 
     const downgrade = await leapfrog(['apply', '--to', '2023.1', '--catalog', catalog], shop.url, dir);
     expect(downgrade.exitCode, downgrade.stderr).toBe(5);
@@ -150,7 +164,9 @@ describe('a backup stopped at the worst moment', () => {
     await using db = await seededAt2023('e2e_kill');
     // A dump of some megabytes, so that digesting it takes a while: the old order (rename, digest,
     // then sidecar) left a finished-looking dump without a sidecar for that long.
-    await db.query(`CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 3)::text) AS pad FROM generate_series(1, 300000) g`);
+    await db.query(
+      `CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 3)::text) AS pad FROM generate_series(1, 300000) g`,
+    );
     const dir = join(work, 'kill-backups');
     await mkdir(dir, { recursive: true });
     const child = leapfrog(['backup'], db.url, dir);
@@ -209,7 +225,11 @@ describe('the pre-upgrade backup and the way back', () => {
     expect(apply.stderr).toContain(`go back to 2023.1 with the pre-upgrade backup ${backup?.path as string}`);
     expect(apply.stderr).toContain(restore);
 
-    const status = await execa('node', [CLI, 'status', '--database-url', db.url], { cwd: work, reject: false, env: { CI: '1', NO_COLOR: '1' } });
+    const status = await execa('node', [CLI, 'status', '--database-url', db.url], {
+      cwd: work,
+      reject: false,
+      env: { CI: '1', NO_COLOR: '1' },
+    });
     expect(status.exitCode, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/next: .*fix what the check reports/);
     expect(status.stdout).toContain(restore);

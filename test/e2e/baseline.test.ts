@@ -12,7 +12,11 @@ const KIT = join(ROOT, 'dist/kit/leapfrog-kit.mjs');
 const ENV = { NO_COLOR: '1', CI: '1', LEAPFROG_KIT_BUNDLE: KIT, DATABASE_URL: '' };
 
 function leapfrog(args: string[], url: string) {
-  return execa('node', [CLI, ...args, '--catalog', CATALOG, '--database-url', url], { cwd: ROOT, reject: false, env: ENV });
+  return execa('node', [CLI, ...args, '--catalog', CATALOG, '--database-url', url], {
+    cwd: ROOT,
+    reject: false,
+    env: ENV,
+  });
 }
 
 /** The application's schema of 2023.1, installed by that release's own kit (no leapfrog involved). */
@@ -35,7 +39,7 @@ describe('baseline verifies the claimed release with its own check', () => {
     await using db = await at2023('e2e_baseline_wrong');
     const wrong = await leapfrog(['baseline', '--release', '2024.1'], db.url);
     expect(wrong.exitCode).toBe(3);
-    expect(wrong.stderr).toContain("refusing to baseline");
+    expect(wrong.stderr).toContain('refusing to baseline');
     expect(wrong.stderr).toContain("release 2024.1's own check is red");
     expect(wrong.stderr).toContain('FAILURE: Schema migrations of 2024.1');
     expect(wrong.stderr).toContain('the database is not at 2024.1 by that release');
@@ -45,7 +49,11 @@ describe('baseline verifies the claimed release with its own check', () => {
 
     const json = await leapfrog(['baseline', '--release', '2024.1', '--output', 'json'], db.url);
     expect(json.exitCode).toBe(3);
-    const error = JSON.parse(json.stdout.trim().split('\n').at(-1) ?? '{}') as { type: string; error: string; details: { release: string } };
+    const error = JSON.parse(json.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      type: string;
+      error: string;
+      details: { release: string };
+    };
     expect(error).toMatchObject({ type: 'error', error: 'CheckRedError', details: { release: '2024.1' } });
 
     const right = await leapfrog(['baseline', '--release', '2023.1'], db.url);
@@ -68,7 +76,7 @@ describe('baseline verifies the claimed release with its own check', () => {
     expect(await recorded(db)).toBe('2023.1');
   });
 
-  it('--force replaces a wrong recorded release, still verified by the new release\'s check', async () => {
+  it("--force replaces a wrong recorded release, still verified by the new release's check", async () => {
     await using db = await at2023('e2e_baseline_force');
     // The mistake being corrected: a release recorded without verification.
     expect((await leapfrog(['baseline', '--release', '2024.1', '--no-verify'], db.url)).exitCode).toBe(0);

@@ -11,7 +11,10 @@ describe('LEAPFROG_DEBUG', () => {
     await seedItems(db, 10);
     expect((await leapfrog(['baseline', '--release', '2023.1'], db.url)).exitCode).toBe(0);
     // FX_ECHO_URL makes the fixture print the URL it was given: the debug log must not carry it either.
-    const result = await leapfrog(['--output', 'json', 'apply', '--to', '2023.2'], db.url, { LEAPFROG_DEBUG: '1', FX_ECHO_URL: '1' });
+    const result = await leapfrog(['--output', 'json', 'apply', '--to', '2023.2'], db.url, {
+      LEAPFROG_DEBUG: '1',
+      FX_ECHO_URL: '1',
+    });
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toMatch(/leapfrog\[debug\] \+\d+ms pg: connecting to 127\.0\.0\.1:\d+\/e2e_debug_log/);
     expect(result.stderr).toMatch(/executor:process: spawned `.+` \(release 2023\.2, phase \w+\)/);

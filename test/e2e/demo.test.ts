@@ -41,8 +41,12 @@ describe('leapfrog demo (the built CLI)', () => {
     expect(summary.summary.finalRelease.release).toBe('2025.1');
 
     const checks = summary.summary.phases.flatMap((p) => p.checks.map((c) => ({ release: p.release, ...c })));
-    expect(checks.filter((c) => c.release === '2024.1').map((c) => c.check)).toContain('Data migration backfill_order_total_cents');
-    expect(checks.filter((c) => c.release === '2025.1').map((c) => c.check)).toContain('Order status codes match the status names');
+    expect(checks.filter((c) => c.release === '2024.1').map((c) => c.check)).toContain(
+      'Data migration backfill_order_total_cents',
+    );
+    expect(checks.filter((c) => c.release === '2025.1').map((c) => c.check)).toContain(
+      'Order status codes match the status names',
+    );
     expect(checks.every((c) => c.result === 0)).toBe(true);
 
     // 2024.1 backfills addresses and e-mails (500 customers each) and totals (2000 orders);

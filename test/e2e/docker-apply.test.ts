@@ -9,7 +9,15 @@ import { withClient } from '../../src/pg/with-client.js';
 import { businessFingerprint, type BusinessFingerprint } from '../../src/demo/business-checksum.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { BASE_IMAGE, dockerForTests, ensureDemoImages, leapfrogContainers, pruneDanglingReleaseImages, watchContainers, type SeenContainer } from '../helpers/docker.js';
+import {
+  BASE_IMAGE,
+  dockerForTests,
+  ensureDemoImages,
+  leapfrogContainers,
+  pruneDanglingReleaseImages,
+  watchContainers,
+  type SeenContainer,
+} from '../helpers/docker.js';
 
 // The built CLI against a real Docker Engine and the suite's real PostgreSQL. Skipped with a
 // printed reason only where no engine answers and CI (LEAPFROG_REQUIRE_DOCKER=1) does not require one.
@@ -25,7 +33,10 @@ afterAll(async () => {
   await rm(backupDir, { recursive: true, force: true });
 });
 
-function leapfrog(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; env: Record<string, string> }> {
+function leapfrog(
+  args: string[],
+  env: Record<string, string> = {},
+): ResultPromise<{ reject: false; env: Record<string, string> }> {
   const backs = args[0] === 'apply' || args[0] === 'step' ? ['--backup-dir', backupDir] : [];
   return execa(process.execPath, [cli, ...args, ...backs], { reject: false, env: { ...env, DATABASE_URL: '' } });
 }
@@ -85,7 +96,17 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
     await using db = await seededDatabase();
     const before = await fingerprint(db.url);
     const watch = await watchContainers(engine);
-    const run = leapfrog(['apply', '--to', '2025.1', '--executor', 'docker', '--database-url', db.url, '--output', 'json']);
+    const run = leapfrog([
+      'apply',
+      '--to',
+      '2025.1',
+      '--executor',
+      'docker',
+      '--database-url',
+      db.url,
+      '--output',
+      'json',
+    ]);
     const result = await run;
     await new Promise((resolve) => setTimeout(resolve, 300));
     watch.stop();
@@ -94,7 +115,12 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
     const summary = lastJson(result.stdout);
     expect(summary).toMatchObject({ type: 'summary', status: 'succeeded', finalRelease: { release: '2025.1' } });
     expect(summary['path']).toEqual(['2024.1', '2025.1']);
-    const phases = summary['phases'] as { release: string; phase: string; status: string; checks: { result: number }[] }[];
+    const phases = summary['phases'] as {
+      release: string;
+      phase: string;
+      status: string;
+      checks: { result: number }[];
+    }[];
     expect(phases.every((p) => p.status === 'succeeded')).toBe(true);
     const checks = phases.filter((p) => p.phase === 'check').flatMap((p) => p.checks);
     expect(checks.length).toBeGreaterThan(0);
@@ -132,7 +158,17 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
     expect(first.stdout + first.stderr).toMatch(/137/);
 
     const watchAgain = await watchContainers(engine);
-    const second = leapfrog(['apply', '--to', '2025.1', '--executor', 'docker', '--database-url', db.url, '--output', 'json']);
+    const second = leapfrog([
+      'apply',
+      '--to',
+      '2025.1',
+      '--executor',
+      'docker',
+      '--database-url',
+      db.url,
+      '--output',
+      'json',
+    ]);
     const done = await second;
     await new Promise((resolve) => setTimeout(resolve, 300));
     watchAgain.stop();
@@ -140,8 +176,12 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
     expect(lastJson(done.stdout)).toMatchObject({ status: 'succeeded', finalRelease: { release: '2025.1' } });
     // Resumed: 2024.1's schema phase had succeeded and did not run again.
     const rerun = watchAgain.seen.filter(ownedBy(second.pid));
-    expect(rerun.some((c) => c.labels['leapfrog.release'] === '2024.1' && c.labels['leapfrog.phase'] === 'schema')).toBe(false);
-    expect(rerun.some((c) => c.labels['leapfrog.release'] === '2024.1' && c.labels['leapfrog.phase'] === 'data')).toBe(true);
+    expect(
+      rerun.some((c) => c.labels['leapfrog.release'] === '2024.1' && c.labels['leapfrog.phase'] === 'schema'),
+    ).toBe(false);
+    expect(rerun.some((c) => c.labels['leapfrog.release'] === '2024.1' && c.labels['leapfrog.phase'] === 'data')).toBe(
+      true,
+    );
     expect(await fingerprint(db.url)).toEqual(before);
   });
 
@@ -186,20 +226,36 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
       await cp('release-images', catalogDir, { recursive: true });
       for (const release of ['2023.1', '2023.2', '2024.1', '2024.2', '2025.1']) {
         const file = join(catalogDir, release, 'release.yaml');
-        await writeFile(file, (await readFile(file, 'utf8')).replace('leapfrog-demo/migrate:', 'leapfrog-test/e2e-migrate:'));
+        await writeFile(
+          file,
+          (await readFile(file, 'utf8')).replace('leapfrog-demo/migrate:', 'leapfrog-test/e2e-migrate:'),
+        );
       }
     });
 
     afterAll(async () => {
       await rm(scratch, { recursive: true, force: true });
       for (const image of await engine.listImages({ filters: { reference: ['leapfrog-test/e2e-migrate'] } })) {
-        await engine.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+        await engine
+          .getImage(image.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
       }
     });
 
     it('a missing image fails before anything runs, naming the image and `leapfrog images build`', async () => {
       await using db = await seededDatabase();
-      const result = await leapfrog(['apply', '--to', '2025.1', '--executor', 'docker', '--catalog', catalogDir, '--database-url', db.url]);
+      const result = await leapfrog([
+        'apply',
+        '--to',
+        '2025.1',
+        '--executor',
+        'docker',
+        '--catalog',
+        catalogDir,
+        '--database-url',
+        db.url,
+      ]);
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toMatch(/leapfrog-test\/e2e-migrate:2024\.1 of release 2024\.1 is not present/);
       expect(result.stderr).toContain('leapfrog images build --release 2024.1');
@@ -214,20 +270,53 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
       expect(build.stderr).toContain('Successfully tagged leapfrog-test/e2e-migrate:2025.1');
 
       const list = await leapfrog(['images', 'list', '--catalog', catalogDir, '--output', 'json']);
-      const rows = (lastJson(list.stdout)['images'] as { release: string; present: boolean; digest: string }[]);
+      const rows = lastJson(list.stdout)['images'] as { release: string; present: boolean; digest: string }[];
       expect(rows.map((r) => r.present)).toEqual([true, true, true, true, true]);
 
       const planFile = join(scratch, 'plan.json');
-      const plan = await leapfrog(['plan', '--from', '2023.1', '--to', '2025.1', '--catalog', catalogDir, '--out', planFile]);
+      const plan = await leapfrog([
+        'plan',
+        '--from',
+        '2023.1',
+        '--to',
+        '2025.1',
+        '--catalog',
+        catalogDir,
+        '--out',
+        planFile,
+      ]);
       expect(plan.exitCode, plan.stderr).toBe(0);
-      const saved = JSON.parse(await readFile(planFile, 'utf8')) as { steps: { release: string; imageDigest: string }[] };
-      expect(saved.steps.map((s) => s.imageDigest)).toEqual(saved.steps.map((s) => rows.find((r) => r.release === s.release)?.digest));
+      const saved = JSON.parse(await readFile(planFile, 'utf8')) as {
+        steps: { release: string; imageDigest: string }[];
+      };
+      expect(saved.steps.map((s) => s.imageDigest)).toEqual(
+        saved.steps.map((s) => rows.find((r) => r.release === s.release)?.digest),
+      );
 
       // Someone rebuilds 2025.1's tag with different content: the pinned plan is now stale.
       await writeFile(join(catalogDir, '2025.1', 'NOTE'), 'rebuilt after planning\n');
-      const rebuild = await leapfrog(['images', 'build', '--release', '2025.1', '--catalog', catalogDir, '--base-image', BASE_IMAGE]);
+      const rebuild = await leapfrog([
+        'images',
+        'build',
+        '--release',
+        '2025.1',
+        '--catalog',
+        catalogDir,
+        '--base-image',
+        BASE_IMAGE,
+      ]);
       expect(rebuild.exitCode, rebuild.stderr).toBe(0);
-      const apply = await leapfrog(['apply', '--plan', planFile, '--executor', 'docker', '--catalog', catalogDir, '--database-url', db.url]);
+      const apply = await leapfrog([
+        'apply',
+        '--plan',
+        planFile,
+        '--executor',
+        'docker',
+        '--catalog',
+        catalogDir,
+        '--database-url',
+        db.url,
+      ]);
       expect(apply.exitCode, apply.stderr).toBe(6);
       expect(apply.stderr).toContain('leapfrog-test/e2e-migrate:2025.1 (release 2025.1) is now sha256:');
       expect(apply.stderr).toContain(`leapfrog plan --from 2023.1 --to 2025.1 --out ${planFile}`);

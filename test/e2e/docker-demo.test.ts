@@ -21,7 +21,10 @@ async function catalogWithUniqueTags(): Promise<string> {
   for (const release of await readdir(dir)) {
     const manifest = join(dir, release, 'release.yaml');
     const text = await readFile(manifest, 'utf8');
-    await writeFile(manifest, text.replace(/image: "leapfrog-demo\/migrate:([^"]+)"/, `image: "leapfrog-demo/migrate:$1-${tag}"`));
+    await writeFile(
+      manifest,
+      text.replace(/image: "leapfrog-demo\/migrate:([^"]+)"/, `image: "leapfrog-demo/migrate:$1-${tag}"`),
+    );
   }
   return dir;
 }
@@ -34,7 +37,11 @@ describe.skipIf(docker === null)('demo --executor docker (built CLI, real Docker
   let catalogDir = '';
 
   afterAll(async () => {
-    for (const image of built) await engine.getImage(image).remove({ force: true }).catch(() => undefined);
+    for (const image of built)
+      await engine
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
     if (catalogDir !== '') await rm(catalogDir, { recursive: true, force: true });
   });
 
@@ -44,15 +51,22 @@ describe.skipIf(docker === null)('demo --executor docker (built CLI, real Docker
     for (const image of built) {
       await expect(engine.getImage(image).inspect()).rejects.toThrow();
     }
-    const result = await execa(process.execPath, [cli, 'demo', '--rows', '1000', '--executor', 'docker', '--catalog', catalogDir, '--output', 'json'], {
-      reject: false,
-      env: { DATABASE_URL: '' },
-    });
+    const result = await execa(
+      process.execPath,
+      [cli, 'demo', '--rows', '1000', '--executor', 'docker', '--catalog', catalogDir, '--output', 'json'],
+      {
+        reject: false,
+        env: { DATABASE_URL: '' },
+      },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     const summary = result.stdout
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { type?: string; ok?: boolean; plan?: string[]; summary?: { finalRelease?: unknown } })
+      .map(
+        (line) =>
+          JSON.parse(line) as { type?: string; ok?: boolean; plan?: string[]; summary?: { finalRelease?: unknown } },
+      )
       .find((event) => event.type === 'demo-summary');
     expect(summary?.ok).toBe(true);
     expect(summary?.plan).toEqual(['2024.1', '2025.1']);

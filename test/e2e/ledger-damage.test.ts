@@ -20,10 +20,17 @@ describe('a damaged ledger', () => {
     expect((await leapfrog(['plan', '--from', '2023.2', '--to', '2024.1', '--out', plan], null)).exitCode).toBe(0);
     await db.query('DROP TABLE leapfrog.phases');
 
-    for (const args of [['status'], ['apply', '--to', '2024.1'], ['step', '--plan', plan], ['baseline', '--release', '2023.2']]) {
+    for (const args of [
+      ['status'],
+      ['apply', '--to', '2024.1'],
+      ['step', '--plan', plan],
+      ['baseline', '--release', '2023.2'],
+    ]) {
       const run = await leapfrog(args, db.url);
       expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(2);
-      expect(run.stderr).toContain('the leapfrog ledger in schema "leapfrog" is damaged: table "leapfrog".phases is missing');
+      expect(run.stderr).toContain(
+        'the leapfrog ledger in schema "leapfrog" is damaged: table "leapfrog".phases is missing',
+      );
       expect(run.stderr).toContain('leapfrog baseline --release 2023.2 --force');
       expect(run.stderr).toContain('restore the database from its backup');
       expect(run.stderr).not.toContain('a bug in leapfrog');

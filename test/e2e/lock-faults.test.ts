@@ -10,12 +10,17 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { currentRelease, leapfrog, seedItems, waitFor } from './apply-helpers.js';
 
 async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
-  const rows = await db.query("SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'", [release]);
+  const rows = await db.query(
+    "SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'",
+    [release],
+  );
   return rows.length > 0;
 }
 
 async function itemsDigest(db: TestDatabase): Promise<string> {
-  const rows = await db.query<{ d: string }>("SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i");
+  const rows = await db.query<{ d: string }>(
+    "SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i",
+  );
   return rows[0]?.d ?? '';
 }
 
@@ -75,10 +80,14 @@ describe('the lock and the ledger when the server ends leapfrog sessions', () =>
     expect(await currentRelease(db)).toBe('2023.2');
     // The first run wrote nothing after the loss: not its phase's end, not its own run's end;
     // the second closed it as interrupted, and every phase record of 2023.2's data is the second's.
-    const runs = await db.query<{ id: string; status: string }>('SELECT id, status FROM leapfrog.runs ORDER BY started_at');
+    const runs = await db.query<{ id: string; status: string }>(
+      'SELECT id, status FROM leapfrog.runs ORDER BY started_at',
+    );
     expect(runs[0]).toEqual({ id: firstRun?.id, status: 'interrupted' });
     expect(runs[1]?.status).toBe('succeeded');
-    const data = await db.query<{ run_id: string; status: string; attempts: number }>("SELECT run_id, status, attempts FROM leapfrog.phases WHERE phase = 'data'");
+    const data = await db.query<{ run_id: string; status: string; attempts: number }>(
+      "SELECT run_id, status, attempts FROM leapfrog.phases WHERE phase = 'data'",
+    );
     expect(data).toEqual([{ run_id: runs[1]?.id, status: 'succeeded', attempts: 2 }]);
   });
 

@@ -47,10 +47,20 @@ describe('next: hints carry the flags the operator gave', () => {
   });
 
   it('a failed apply prints a resume command that, run as printed, resumes on the same catalog and ledger schema', async () => {
-    const baseline = await execa('node', [CLI, 'baseline', '--release', '1.0', ...flags()], { cwd: work, env: env(), extendEnv: false, reject: false });
+    const baseline = await execa('node', [CLI, 'baseline', '--release', '1.0', ...flags()], {
+      cwd: work,
+      env: env(),
+      extendEnv: false,
+      reject: false,
+    });
     expect(baseline.exitCode, baseline.stderr).toBe(0);
 
-    const failed = await execa('node', [CLI, 'apply', '--to', '1.1', ...flags(), '--backup-dir', join(work, 'dumps')], { cwd: work, env: env(), extendEnv: false, reject: false });
+    const failed = await execa('node', [CLI, 'apply', '--to', '1.1', ...flags(), '--backup-dir', join(work, 'dumps')], {
+      cwd: work,
+      env: env(),
+      extendEnv: false,
+      reject: false,
+    });
     expect(failed.exitCode, failed.stderr).toBe(1);
     const printed = /re-run `(leapfrog [^`]+)`/.exec(failed.stderr)?.[1];
     expect(printed, failed.stderr).toBeDefined();
@@ -60,7 +70,12 @@ describe('next: hints carry the flags the operator gave', () => {
     expect(printed).toContain(`--backup-dir ${join(work, 'dumps')}`);
 
     await writeFile(join(catalog, 'fixed'), '');
-    const resumed = await execa('sh', ['-c', printed as string], { cwd: work, env: env(), extendEnv: false, reject: false });
+    const resumed = await execa('sh', ['-c', printed as string], {
+      cwd: work,
+      env: env(),
+      extendEnv: false,
+      reject: false,
+    });
     expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
     const rows = await db.query<{ release: string }>('SELECT release FROM shop_ledger.state');
     expect(rows).toEqual([{ release: '1.1' }]);
@@ -70,13 +85,26 @@ describe('next: hints carry the flags the operator gave', () => {
 
   it('--output=json prints errors as a JSON line, as --output json does', async () => {
     for (const output of [['--output', 'json'], ['--output=json']]) {
-      const refused = await execa('node', [CLI, ...output, 'plan', '--from', '1.0', '--to', 'nope', '--catalog', catalog], { cwd: work, env: env(), extendEnv: false, reject: false });
+      const refused = await execa(
+        'node',
+        [CLI, ...output, 'plan', '--from', '1.0', '--to', 'nope', '--catalog', catalog],
+        { cwd: work, env: env(), extendEnv: false, reject: false },
+      );
       expect(refused.exitCode).toBe(2);
       expect(JSON.parse(refused.stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({ type: 'error', exitCode: 2 });
 
-      const usage = await execa('node', [CLI, 'apply', '--no-such-flag', ...output], { cwd: work, env: env(), extendEnv: false, reject: false });
+      const usage = await execa('node', [CLI, 'apply', '--no-such-flag', ...output], {
+        cwd: work,
+        env: env(),
+        extendEnv: false,
+        reject: false,
+      });
       expect(usage.exitCode).toBe(2);
-      expect(JSON.parse(usage.stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({ type: 'error', error: 'UsageError', hint: 'run leapfrog apply --help' });
+      expect(JSON.parse(usage.stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({
+        type: 'error',
+        error: 'UsageError',
+        hint: 'run leapfrog apply --help',
+      });
     }
   });
 });

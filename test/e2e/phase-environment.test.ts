@@ -91,10 +91,16 @@ for (const executor of ['process', 'docker'] as const) {
       other = await createTestDatabase('other_env');
       third = await createTestDatabase('third_env');
       for (const db of [production, other, third]) {
-        const baseline = await run(['baseline', '--release', '1.0', '--database-url', db.url], { PATH: process.env['PATH'] ?? '', CI: '1' });
+        const baseline = await run(['baseline', '--release', '1.0', '--database-url', db.url], {
+          PATH: process.env['PATH'] ?? '',
+          CI: '1',
+        });
         expect(baseline.exitCode, baseline.stderr).toBe(0);
       }
-      const plan = await run(['plan', '--from', '1.0', '--to', '1.1', '--out', join(work, 'plan.json')], { PATH: process.env['PATH'] ?? '', CI: '1' });
+      const plan = await run(['plan', '--from', '1.0', '--to', '1.1', '--out', join(work, 'plan.json')], {
+        PATH: process.env['PATH'] ?? '',
+        CI: '1',
+      });
       expect(plan.exitCode, plan.stderr).toBe(0);
     }, 300_000);
 
@@ -107,10 +113,25 @@ for (const executor of ['process', 'docker'] as const) {
       if (docker !== null) await removeFixtureImage(docker, image);
     });
 
-    it('a rehearsal gives the command the scratch copy under --database-url-env, and no DATABASE_URL or PG*', async ({ skip: skipTest }) => {
+    it('a rehearsal gives the command the scratch copy under --database-url-env, and no DATABASE_URL or PG*', async ({
+      skip: skipTest,
+    }) => {
       if (skip) skipTest('no Docker Engine');
       const result = await run(
-        ['rehearse', '--plan', join(work, 'plan.json'), '--clone', '--database-url-env', 'APP_URL', '--executor', executor, '--report-dir', join(work, 'reports'), '--output', 'json'],
+        [
+          'rehearse',
+          '--plan',
+          join(work, 'plan.json'),
+          '--clone',
+          '--database-url-env',
+          'APP_URL',
+          '--executor',
+          executor,
+          '--report-dir',
+          join(work, 'reports'),
+          '--output',
+          'json',
+        ],
         productionEnvironment(production),
       );
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -120,16 +141,45 @@ for (const executor of ['process', 'docker'] as const) {
       expect(report.urls['APP_URL']).toMatch(new RegExp(`^${production.name}_rehearsal_`));
     }, 300_000);
 
-    it('an apply gives the command the target under the manifest\'s databaseUrlEnv, or the flag\'s name', async ({ skip: skipTest }) => {
+    it("an apply gives the command the target under the manifest's databaseUrlEnv, or the flag's name", async ({
+      skip: skipTest,
+    }) => {
       if (skip) skipTest('no Docker Engine');
       // leapfrog's environment says "production"; the runs target other databases.
       const env = productionEnvironment(production);
-      const byManifest = await run(['apply', '--to', '1.1', '--database-url', other.url, '--no-backup', '--executor', executor, '--output', 'json'], env);
+      const byManifest = await run(
+        [
+          'apply',
+          '--to',
+          '1.1',
+          '--database-url',
+          other.url,
+          '--no-backup',
+          '--executor',
+          executor,
+          '--output',
+          'json',
+        ],
+        env,
+      );
       expect(byManifest.exitCode, `${byManifest.stdout}\n${byManifest.stderr}`).toBe(0);
       expect(reportOf(byManifest.stdout)).toEqual({ urls: { RELEASE_DB_URL: other.name }, selecting: [] });
 
       const byFlag = await run(
-        ['apply', '--to', '1.1', '--database-url', third.url, '--database-url-env', 'APP_URL', '--no-backup', '--executor', executor, '--output', 'json'],
+        [
+          'apply',
+          '--to',
+          '1.1',
+          '--database-url',
+          third.url,
+          '--database-url-env',
+          'APP_URL',
+          '--no-backup',
+          '--executor',
+          executor,
+          '--output',
+          'json',
+        ],
         env,
       );
       expect(byFlag.exitCode, `${byFlag.stdout}\n${byFlag.stderr}`).toBe(0);
@@ -137,4 +187,3 @@ for (const executor of ['process', 'docker'] as const) {
     }, 300_000);
   });
 }
-

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
-const leapfrog = (args: string[], cwd = ROOT) => execa('node', [CLI, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
+const leapfrog = (args: string[], cwd = ROOT) =>
+  execa('node', [CLI, ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
 
 let dir: string;
 beforeAll(async () => {
@@ -22,15 +23,23 @@ describe('leapfrog plan (shipped catalog)', () => {
     const result = await leapfrog(['plan', '--from', '2023.1', '--to', '2025.1']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('2023.1 -> 2024.1 -> 2025.1');
-    expect(result.stdout).toMatch(/1\s+2024\.1\s+2024\.1\.0\s+milestone; accepts 2023\.1 \(upgradeFrom >=2023\.1\.0 <2024\.1\.0\)/);
-    expect(result.stdout).toMatch(/2\s+2025\.1\s+2025\.1\.0\s+accepts 2024\.1 \(upgradeFrom >=2024\.1\.0 <2025\.1\.0\); target/);
+    expect(result.stdout).toMatch(
+      /1\s+2024\.1\s+2024\.1\.0\s+milestone; accepts 2023\.1 \(upgradeFrom >=2023\.1\.0 <2024\.1\.0\)/,
+    );
+    expect(result.stdout).toMatch(
+      /2\s+2025\.1\s+2025\.1\.0\s+accepts 2024\.1 \(upgradeFrom >=2024\.1\.0 <2025\.1\.0\); target/,
+    );
     expect(result.stdout).toContain('next: leapfrog plan --from 2023.1 --to 2025.1 --out plans/2023.1-to-2025.1.json');
   });
 
   it('--output json prints the plan object', async () => {
     const result = await leapfrog(['plan', '--from', '2023.2', '--to', '2024.2', '--output', 'json']);
     expect(result.exitCode).toBe(0);
-    const plan = JSON.parse(result.stdout) as { planVersion: number; steps: { release: string; reasons: { kind: string }[] }[]; catalogDigest: string };
+    const plan = JSON.parse(result.stdout) as {
+      planVersion: number;
+      steps: { release: string; reasons: { kind: string }[] }[];
+      catalogDigest: string;
+    };
     expect(plan.planVersion).toBe(1);
     expect(plan.steps.map((s) => s.release)).toEqual(['2024.1', '2024.2']);
     expect(plan.steps[0]?.reasons.map((r) => r.kind)).toEqual(['milestone', 'accepts']);
@@ -41,7 +50,9 @@ describe('leapfrog plan (shipped catalog)', () => {
     const result = await leapfrog(['plan', '--to', '2023.1', '--from', '2024.1']);
     expect(result.exitCode).toBe(5);
     expect(result.stderr).toContain('refusing to downgrade from 2024.1');
-    expect(result.stderr).toContain('leapfrog is forward-only; restore the backup taken before you upgraded (leapfrog backups)');
+    expect(result.stderr).toContain(
+      'leapfrog is forward-only; restore the backup taken before you upgraded (leapfrog backups)',
+    );
     expect(result.stdout).toBe('');
   });
 
@@ -73,7 +84,16 @@ describe('leapfrog plan (shipped catalog)', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`next: leapfrog apply --plan ${out}`);
     const file = JSON.parse(await readFile(out, 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(file).sort()).toEqual(['catalogDigest', 'createdAt', 'from', 'leapfrogVersion', 'planDigest', 'planVersion', 'steps', 'to']);
+    expect(Object.keys(file).sort()).toEqual([
+      'catalogDigest',
+      'createdAt',
+      'from',
+      'leapfrogVersion',
+      'planDigest',
+      'planVersion',
+      'steps',
+      'to',
+    ]);
     const { readPlanFile } = await import('../../src/plan-file/plan-file.js');
     expect((await readPlanFile(out)).steps.map((s) => s.release)).toEqual(['2024.1', '2025.1']);
   });
@@ -96,8 +116,14 @@ describe('leapfrog plan (shipped catalog)', () => {
       await mkdir(join(catalog, folder), { recursive: true });
       await writeFile(join(catalog, folder, 'release.yaml'), text);
     };
-    await write('2023.1', 'release: "2023.1"\nimage: "x:1"\nmilestone: true\nphases: { schema: [{ name: db, run: [migrate] }] }\n');
-    await write('2024.1', 'release: "2024.1"\nimage: "x:2"\nphases:\n  schema: []\n  data: { run: [migrate, data], protocol: batch }\n');
+    await write(
+      '2023.1',
+      'release: "2023.1"\nimage: "x:1"\nmilestone: true\nphases: { schema: [{ name: db, run: [migrate] }] }\n',
+    );
+    await write(
+      '2024.1',
+      'release: "2024.1"\nimage: "x:2"\nphases:\n  schema: []\n  data: { run: [migrate, data], protocol: batch }\n',
+    );
     await write('2024.2', 'release: "2024.2"\nimage: "x:3"\nupgradeFrom: ">=2030.0.0"\nphases: { schema: [] }\n');
     await write('2024.3', 'release: "2024.3"\nimage: "x:4"\nphases: { schema: [] }\nowner: me\n');
     await write('2025.1', 'release: 2025.1\nphases: { schema: [] }\n');
@@ -112,6 +138,8 @@ describe('leapfrog plan (shipped catalog)', () => {
     ];
     for (const line of lines) expect(result.stderr).toContain(line);
     expect(result.stderr).toContain('has 5 problems');
-    expect(result.stderr).toContain(`next: fix the manifests above, then check them with: leapfrog releases --catalog ${catalog}`);
+    expect(result.stderr).toContain(
+      `next: fix the manifests above, then check them with: leapfrog releases --catalog ${catalog}`,
+    );
   });
 });

@@ -13,14 +13,21 @@ describe('leapfrog releases', () => {
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^5 releases in release-images/);
     expect(result.stdout).toMatch(/RELEASE\s+VERSION\s+MILESTONE\s+ACCEPTS FROM\s+YANKED\s+IMAGE/);
-    expect(result.stdout).toMatch(/2023\.2\s+2023\.2\.0\s+-\s+2023\.1\.0 \(previous\)\s+-\s+leapfrog-demo\/migrate:2023\.2/);
-    expect(result.stdout).toMatch(/2024\.1\s+2024\.1\.0\s+yes\s+>=2023\.1\.0 <2024\.1\.0\s+-\s+leapfrog-demo\/migrate:2024\.1/);
+    expect(result.stdout).toMatch(
+      /2023\.2\s+2023\.2\.0\s+-\s+2023\.1\.0 \(previous\)\s+-\s+leapfrog-demo\/migrate:2023\.2/,
+    );
+    expect(result.stdout).toMatch(
+      /2024\.1\s+2024\.1\.0\s+yes\s+>=2023\.1\.0 <2024\.1\.0\s+-\s+leapfrog-demo\/migrate:2024\.1/,
+    );
   });
 
   it('--output json lists the same catalog for tools', async () => {
     const result = await execa('node', [CLI, '--output', 'json', 'releases'], { cwd: ROOT, reject: false });
     expect(result.exitCode).toBe(0);
-    const body = JSON.parse(result.stdout) as { catalogDigest: string; releases: { release: string; milestone: boolean; upgradeFrom: string }[] };
+    const body = JSON.parse(result.stdout) as {
+      catalogDigest: string;
+      releases: { release: string; milestone: boolean; upgradeFrom: string }[];
+    };
     expect(body.releases.map((r) => r.release)).toEqual(['2023.1', '2023.2', '2024.1', '2024.2', '2025.1']);
     expect(body.releases.filter((r) => r.milestone).map((r) => r.release)).toEqual(['2023.1', '2024.1', '2025.1']);
     expect(body.releases[4]?.upgradeFrom).toBe('>=2024.1.0 <2025.1.0');

@@ -35,7 +35,11 @@ function leapfrog(args: string[], url: string, options: { catalog?: string; back
 }
 
 function plan(args: string[], which: string) {
-  return execa('node', [CLI, 'plan', ...args, '--catalog', which], { cwd: work, reject: false, env: { ...NO_DOCKER, NO_COLOR: '1', CI: '1' } });
+  return execa('node', [CLI, 'plan', ...args, '--catalog', which], {
+    cwd: work,
+    reject: false,
+    env: { ...NO_DOCKER, NO_COLOR: '1', CI: '1' },
+  });
 }
 
 function withCatalog(args: string[], which: string): string[] {
@@ -63,12 +67,17 @@ async function seededAt2023(prefix: string): Promise<TestDatabase> {
  * `leapfrog.phases` and its id sequence, and `leapfrog.backups` (the run's own row, written
  * after the dump), are compared by content below.
  */
-async function expectPreUpgradeState(db: TestDatabase, before: DatabaseFingerprint, backupRunId: string): Promise<void> {
+async function expectPreUpgradeState(
+  db: TestDatabase,
+  before: DatabaseFingerprint,
+  backupRunId: string,
+): Promise<void> {
   const after = await fingerprint(db);
   // lock_fence is lock bookkeeping like runs: the dump holds the fencing token of the run that
   // took it (bumped when that run took the lock), so it differs from the state before that run.
   const ledgerTables = ['leapfrog.runs', 'leapfrog.phases', 'leapfrog.lock_fence'];
-  const without = (tables: Record<string, string>) => Object.fromEntries(Object.entries(tables).filter(([k]) => !ledgerTables.includes(k)));
+  const without = (tables: Record<string, string>) =>
+    Object.fromEntries(Object.entries(tables).filter(([k]) => !ledgerTables.includes(k)));
   expect(without(after.tables)).toEqual(without(before.tables));
   expect(after.columns).toBe(before.columns);
   const { 'leapfrog.phases_id_seq': _a, ...sequencesAfter } = after.sequences;
@@ -92,7 +101,13 @@ beforeAll(async () => {
   await cp(join(ROOT, 'release-images'), brokenCatalog, { recursive: true });
   const manifest = join(brokenCatalog, '2025.1', 'release.yaml');
   const text = await readFile(manifest, 'utf8');
-  await writeFile(manifest, text.replace('    - { name: db, run: [leapfrog-kit, schema] }', '    - { name: db, run: [leapfrog-kit, schema] }\n    - { name: broken, run: [sh, -c, "echo boom >&2; exit 1"] }'));
+  await writeFile(
+    manifest,
+    text.replace(
+      '    - { name: db, run: [leapfrog-kit, schema] }',
+      '    - { name: db, run: [leapfrog-kit, schema] }\n    - { name: broken, run: [sh, -c, "echo boom >&2; exit 1"] }',
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -107,14 +122,20 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     const apply = await leapfrog(withCatalog(['apply', '--to', '2024.1'], catalog), db.url);
     expect(apply.exitCode, apply.stderr + apply.stdout).toBe(0);
     expect(apply.stderr).toMatch(/backup of .* at release 2023\.1 written to .*\.dump/);
-    const backups = await db.query<{ release: string; path: string; sha256: string; run_id: string | null }>('SELECT release, path, sha256, run_id FROM leapfrog.backups');
+    const backups = await db.query<{ release: string; path: string; sha256: string; run_id: string | null }>(
+      'SELECT release, path, sha256, run_id FROM leapfrog.backups',
+    );
     expect(backups).toHaveLength(1);
     expect(backups[0]?.release).toBe('2023.1');
     expect(backups[0]?.run_id).not.toBeNull();
     const backupPath = backups[0]?.path as string;
 
     // Listed from the ledger and the sidecar; and from the sidecar alone without a database.
-    const listed = await execa('node', [CLI, 'backups', '--backup-dir', join(work, 'backups'), '--output', 'json'], { cwd: work, reject: false, env: { CI: '1' } });
+    const listed = await execa('node', [CLI, 'backups', '--backup-dir', join(work, 'backups'), '--output', 'json'], {
+      cwd: work,
+      reject: false,
+      env: { CI: '1' },
+    });
     expect(listed.exitCode, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(backupPath);
 
@@ -152,7 +173,9 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     expect(state[0]?.release).toBe('2024.1');
     expect(await fingerprint(db)).not.toEqual(before);
 
-    const [backup] = await db.query<{ path: string; release: string; run_id: string }>('SELECT path, release, run_id FROM leapfrog.backups');
+    const [backup] = await db.query<{ path: string; release: string; run_id: string }>(
+      'SELECT path, release, run_id FROM leapfrog.backups',
+    );
     expect(backup?.release).toBe('2023.1');
     const restore = await leapfrog(['restore', backup?.path as string, '--yes'], db.url);
     expect(restore.exitCode, restore.stderr).toBe(0);
@@ -175,10 +198,16 @@ describe('backup before upgrading, downgrade refused, restore', () => {
     expect(resumed.stderr).not.toContain('written to');
     const apply = await leapfrog(withCatalog(['apply', '--plan', planFile], brokenCatalog), db.url);
     expect(apply.exitCode).toBe(1);
-    expect((await db.query<{ release: string }>('SELECT release FROM leapfrog.backups')).map((r) => r.release)).toEqual(['2023.1']);
+    expect((await db.query<{ release: string }>('SELECT release FROM leapfrog.backups')).map((r) => r.release)).toEqual(
+      ['2023.1'],
+    );
     const forced = await leapfrog(withCatalog(['step', '--plan', planFile, '--backup'], brokenCatalog), db.url);
     expect(forced.exitCode).toBe(1);
-    expect((await db.query<{ release: string }>('SELECT release FROM leapfrog.backups ORDER BY created_at')).map((r) => r.release)).toEqual(['2023.1', '2024.1']);
+    expect(
+      (await db.query<{ release: string }>('SELECT release FROM leapfrog.backups ORDER BY created_at')).map(
+        (r) => r.release,
+      ),
+    ).toEqual(['2023.1', '2024.1']);
   });
 
   it('an old pg_dump is refused before anything runs, naming both versions (exit 2)', async () => {
@@ -210,7 +239,13 @@ describe('backup and restore on demand', () => {
     const dir = join(work, 'ondemand');
     const taken = await leapfrog(['backup', '--backup-dir', dir, '--output', 'json'], db.url, { backupDir: false });
     expect(taken.exitCode, taken.stderr).toBe(0);
-    const record = JSON.parse(taken.stdout) as { id: string; path: string; release: string; sha256: string; inLedger: boolean };
+    const record = JSON.parse(taken.stdout) as {
+      id: string;
+      path: string;
+      release: string;
+      sha256: string;
+      inLedger: boolean;
+    };
     expect(record.release).toBe('2023.1');
     expect(record.inLedger).toBe(true);
     expect(taken.stdout).not.toContain(new URL(db.url).password);
@@ -218,7 +253,9 @@ describe('backup and restore on demand', () => {
     const copyUrl = new URL(db.url);
     copyUrl.pathname = `/${db.name}_copy`;
     try {
-      const restored = await leapfrog(['restore', record.id, '--backup-dir', dir, '--create'], copyUrl.toString(), { backupDir: false });
+      const restored = await leapfrog(['restore', record.id, '--backup-dir', dir, '--create'], copyUrl.toString(), {
+        backupDir: false,
+      });
       expect(restored.exitCode, restored.stderr).toBe(0);
       expect(restored.stdout).toContain('into the new database');
       expect(restored.stdout).toContain('at release 2023.1');
@@ -251,11 +288,19 @@ describe('rehearse with the CLI', () => {
     expect(usage.stderr).toContain('exactly one of --from-backup FILE or --clone');
 
     const reports = join(work, 'reports');
-    const result = await leapfrog(withCatalog(['rehearse', '--plan', planFile, '--clone', '--report-dir', reports], catalog), db.url, { backupDir: false });
+    const result = await leapfrog(
+      withCatalog(['rehearse', '--plan', planFile, '--clone', '--report-dir', reports], catalog),
+      db.url,
+      { backupDir: false },
+    );
     expect(result.exitCode, result.stderr + result.stdout).toBe(0);
     expect(result.stdout).toContain('rehearsal succeeded: 2023.1 -> 2024.1 -> 2025.1');
     const html = /report: (\S+\.html)/.exec(result.stdout)?.[1] as string;
-    const json = JSON.parse(await readFile(html.replace(/\.html$/, '.json'), 'utf8')) as { status: string; finalRelease: string; timeline: { phase: string }[] };
+    const json = JSON.parse(await readFile(html.replace(/\.html$/, '.json'), 'utf8')) as {
+      status: string;
+      finalRelease: string;
+      timeline: { phase: string }[];
+    };
     expect(json.status).toBe('succeeded');
     expect(json.finalRelease).toBe('2025.1');
     expect(json.timeline.filter((e) => e.phase === 'check')).toHaveLength(2);

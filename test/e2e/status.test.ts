@@ -8,10 +8,16 @@ async function dataRunning(db: TestDatabase): Promise<boolean> {
   return (await db.query("SELECT 1 FROM leapfrog.phases WHERE phase = 'data' AND status = 'running'")).length > 0;
 }
 
-async function statusJson(db: TestDatabase): Promise<{ running: unknown; lastRun: { status: string; alive: boolean | null } | null; next: string }> {
+async function statusJson(
+  db: TestDatabase,
+): Promise<{ running: unknown; lastRun: { status: string; alive: boolean | null } | null; next: string }> {
   const result = await leapfrog(['status', '--output', 'json'], db.url);
   expect(result.exitCode, result.stderr).toBe(0);
-  return JSON.parse(result.stdout.trim()) as { running: unknown; lastRun: { status: string; alive: boolean | null } | null; next: string };
+  return JSON.parse(result.stdout.trim()) as {
+    running: unknown;
+    lastRun: { status: string; alive: boolean | null } | null;
+    next: string;
+  };
 }
 
 describe('status of the last run', () => {

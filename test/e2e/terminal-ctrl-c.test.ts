@@ -8,7 +8,9 @@ import { CATALOG, CLI, phaseRows, seedItems, waitFor, leapfrog } from './apply-h
 import { plainText, runInPty, terminalEnv } from './terminal-pty.js';
 
 async function dataRunning(db: TestDatabase): Promise<boolean> {
-  const rows = await db.query("SELECT 1 FROM leapfrog.phases WHERE release = '2023.2' AND phase = 'data' AND status = 'running'");
+  const rows = await db.query(
+    "SELECT 1 FROM leapfrog.phases WHERE release = '2023.2' AND phase = 'data' AND status = 'running'",
+  );
   return rows.length > 0;
 }
 

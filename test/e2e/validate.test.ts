@@ -26,7 +26,11 @@ describe('leapfrog validate', () => {
   it('passes on the demo catalog and prints the matrix as JSON', async () => {
     const result = await validate(['--matrix', '--output', 'json']);
     expect(result.exitCode, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { ok: boolean; problems: unknown[]; matrix: { from: string; to: string; steps: string[] | null }[] };
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      problems: unknown[];
+      matrix: { from: string; to: string; steps: string[] | null }[];
+    };
     expect(report.ok).toBe(true);
     expect(report.problems).toEqual([]);
     expect(report.matrix).toHaveLength(10);
@@ -57,8 +61,15 @@ describe('leapfrog validate', () => {
     const junit = join(work, 'rehearse.xml');
     const result = await validate(['--rehearse', '--rows', '500', '--junit', junit, '--output', 'json']);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout.trim().split('\n').pop() as string) as { rehearsals: { from: string; to: string; ok: boolean; path: string[] }[] };
-    expect(report.rehearsals.map((r) => `${r.from}->${r.to}:${r.ok}`)).toEqual(['2023.1->2025.1:true', '2023.2->2025.1:true', '2024.1->2025.1:true', '2024.2->2025.1:true']);
+    const report = JSON.parse(result.stdout.trim().split('\n').pop() as string) as {
+      rehearsals: { from: string; to: string; ok: boolean; path: string[] }[];
+    };
+    expect(report.rehearsals.map((r) => `${r.from}->${r.to}:${r.ok}`)).toEqual([
+      '2023.1->2025.1:true',
+      '2023.2->2025.1:true',
+      '2024.1->2025.1:true',
+      '2024.2->2025.1:true',
+    ]);
     expect(report.rehearsals[0]?.path).toEqual(['2024.1', '2025.1']);
     expect(await readFile(junit, 'utf8')).toMatch(/<testsuite name="rehearse" tests="4" failures="0"/);
   });

@@ -36,11 +36,15 @@ export class CatalogBuilder {
       release: id,
       image: fields.image ?? `example/migrate:${id}`,
       phases: fields.phases ?? { schema: [{ name: 'db', run: ['migrate', 'up'] }] },
-      ...Object.fromEntries(Object.entries(fields).filter(([key, value]) => key !== 'image' && key !== 'phases' && value !== undefined)),
+      ...Object.fromEntries(
+        Object.entries(fields).filter(([key, value]) => key !== 'image' && key !== 'phases' && value !== undefined),
+      ),
     };
     const parsed = parseManifest(raw);
     if (parsed.manifest === undefined) {
-      throw new Error(`test manifest ${id} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+      throw new Error(
+        `test manifest ${id} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      );
     }
     this.#entries.push({
       manifest: parsed.manifest,

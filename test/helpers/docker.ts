@@ -82,7 +82,12 @@ export async function ensureFixtureImage(docker: Dockerode, image = FIXTURE_IMAG
   await ensureBaseImage();
   const release = fixtureRelease({ image });
   const catalog: Catalog = { dir: dirname(release.dir), releases: [release], digest: 'sha256:fixture' };
-  await buildReleaseImage(docker, { catalog, release, kitBundlePath: join(release.dir, 'bin', 'phase'), baseImage: BASE_IMAGE });
+  await buildReleaseImage(docker, {
+    catalog,
+    release,
+    kitBundlePath: join(release.dir, 'bin', 'phase'),
+    baseImage: BASE_IMAGE,
+  });
   return release;
 }
 
@@ -98,10 +103,14 @@ export async function leapfrogContainers(docker: Dockerode, runId?: string): Pro
  */
 export async function ensureDemoImages(docker: Dockerode, catalogDir = join(root, 'release-images')): Promise<Catalog> {
   await ensureBaseImage();
-  const [{ loadCatalog }, { requireKitBundle }] = await Promise.all([import('../../src/catalog/load-catalog.js'), import('../../src/images/kit-bundle.js')]);
+  const [{ loadCatalog }, { requireKitBundle }] = await Promise.all([
+    import('../../src/catalog/load-catalog.js'),
+    import('../../src/images/kit-bundle.js'),
+  ]);
   const catalog = await loadCatalog(catalogDir);
   const kitBundlePath = requireKitBundle();
-  for (const release of catalog.releases) await buildReleaseImage(docker, { catalog, release, kitBundlePath, baseImage: BASE_IMAGE });
+  for (const release of catalog.releases)
+    await buildReleaseImage(docker, { catalog, release, kitBundlePath, baseImage: BASE_IMAGE });
   return catalog;
 }
 
@@ -123,7 +132,9 @@ export async function watchContainers(
   onStart?: (seen: SeenContainer) => void | Promise<void>,
 ): Promise<{ seen: SeenContainer[]; stop: () => void }> {
   const seen: SeenContainer[] = [];
-  const stream = (await docker.getEvents({ filters: { type: ['container'], event: ['create', 'start'], label: ['leapfrog.run'] } })) as NodeJS.ReadableStream & { destroy?: () => void };
+  const stream = (await docker.getEvents({
+    filters: { type: ['container'], event: ['create', 'start'], label: ['leapfrog.run'] },
+  })) as NodeJS.ReadableStream & { destroy?: () => void };
   let buffer = '';
   stream.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('utf8');
@@ -145,7 +156,9 @@ export async function watchContainers(
           .catch(() => undefined);
       } else if (event.Action === 'start' && onStart !== undefined) {
         const record = seen.find((s) => s.id === event.Actor.ID) ?? { id: event.Actor.ID, imageId: null, labels: {} };
-        const labels = Object.fromEntries(Object.entries(event.Actor.Attributes).filter(([k]) => k.startsWith('leapfrog.')));
+        const labels = Object.fromEntries(
+          Object.entries(event.Actor.Attributes).filter(([k]) => k.startsWith('leapfrog.')),
+        );
         void Promise.resolve(onStart({ ...record, labels: { ...labels, ...record.labels } })).catch(() => undefined);
       }
     }

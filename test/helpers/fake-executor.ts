@@ -37,9 +37,17 @@ export class FakeExecutor implements PhaseExecutor {
   }
 
   async run(command: readonly string[], options: PhaseRunOptions): Promise<PhaseRunResult> {
-    const call: FakeCall = { release: options.release.id, phase: options.phase, command, env: options.env, timeoutMs: options.timeoutMs };
+    const call: FakeCall = {
+      release: options.release.id,
+      phase: options.phase,
+      command,
+      env: options.env,
+      timeoutMs: options.timeoutMs,
+    };
     this.calls.push(call);
-    const nth = this.calls.filter((c) => c.release === call.release && c.phase === call.phase && c.command.join(' ') === command.join(' ')).length;
+    const nth = this.calls.filter(
+      (c) => c.release === call.release && c.phase === call.phase && c.command.join(' ') === command.join(' '),
+    ).length;
     const script = this.behaviour(call, nth);
     for (const line of script.lines ?? []) options.onLine(line, 'stdout');
     if (script.waitForAbort) {

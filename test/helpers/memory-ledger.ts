@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type {
-  BackupRecord, Ledger, LedgerState, NewBackup, NewRun, PhaseKey, PhaseRecord, PhaseResultRecord, RunRecord, RunStatus,
+  BackupRecord,
+  Ledger,
+  LedgerState,
+  NewBackup,
+  NewRun,
+  PhaseKey,
+  PhaseRecord,
+  PhaseResultRecord,
+  RunRecord,
+  RunStatus,
 } from '../../src/ledger/ledger.js';
 import type { ReleaseRef } from '../../src/planner/plan.js';
 
@@ -51,8 +60,18 @@ export class MemoryLedger implements Ledger {
   startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
     const previous = this.phases.get(keyOf(key));
     this.phases.set(keyOf(key), {
-      ...key, runId, planDigest, status: 'running', attempts: (previous?.attempts ?? 0) + 1, exitCode: null, outputTail: [],
-      durationMs: 0, rowsMigrated: null, details: null, startedAt: new Date(), finishedAt: null,
+      ...key,
+      runId,
+      planDigest,
+      status: 'running',
+      attempts: (previous?.attempts ?? 0) + 1,
+      exitCode: null,
+      outputTail: [],
+      durationMs: 0,
+      rowsMigrated: null,
+      details: null,
+      startedAt: new Date(),
+      finishedAt: null,
     });
     this.writes.push(`start ${keyOf(key)}`);
     return Promise.resolve();
@@ -72,12 +91,18 @@ export class MemoryLedger implements Ledger {
     return Promise.resolve([...this.phases.values()].filter((p) => p.runId === runId));
   }
   lastFailedPhase(): Promise<PhaseRecord | null> {
-    return Promise.resolve([...this.phases.values()].filter((p) => p.status === 'failed' || p.status === 'interrupted').at(-1) ?? null);
+    return Promise.resolve(
+      [...this.phases.values()].filter((p) => p.status === 'failed' || p.status === 'interrupted').at(-1) ?? null,
+    );
   }
   recordBackup(backup: NewBackup): Promise<BackupRecord> {
     const record: BackupRecord = {
-      ...backup, id: randomUUID(), createdAt: new Date(),
-      databaseId: backup.databaseId ?? null, systemIdentifier: backup.systemIdentifier ?? null, databaseName: backup.databaseName ?? null,
+      ...backup,
+      id: randomUUID(),
+      createdAt: new Date(),
+      databaseId: backup.databaseId ?? null,
+      systemIdentifier: backup.systemIdentifier ?? null,
+      databaseName: backup.databaseName ?? null,
     };
     this.backupsList.push(record);
     return Promise.resolve(record);

@@ -7,7 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/pg/with-client.js';
 import { databaseTargetFromUrl, type DatabaseTarget } from '../../src/pg/database-target.js';
 import { fingerprintDatabase, type DatabaseFingerprint } from '../helpers/database-fingerprint.js';
-import { prepareBackup, takeBackup, type BackupEvent, type BackupSettings, takeRecordedBackup } from '../../src/backup/take-backup.js';
+import {
+  prepareBackup,
+  takeBackup,
+  type BackupEvent,
+  type BackupSettings,
+  takeRecordedBackup,
+} from '../../src/backup/take-backup.js';
 import { resolvePgTools } from '../../src/backup/pg-tools.js';
 import { locateBackup, readSidecar, knownBackupsOf } from '../../src/backup/backup-store.js';
 import { verifyBackup, restoreBackup, restoredRelease } from '../../src/backup/restore-backup.js';
@@ -22,7 +28,9 @@ function fingerprint(target: DatabaseTarget): Promise<DatabaseFingerprint> {
 
 /** A small application database with a leapfrog ledger at 2023.1. */
 async function seed(db: TestDatabase): Promise<void> {
-  await db.query(`CREATE TABLE instances (id serial PRIMARY KEY, name text NOT NULL, flavor int, created timestamptz DEFAULT now())`);
+  await db.query(
+    `CREATE TABLE instances (id serial PRIMARY KEY, name text NOT NULL, flavor int, created timestamptz DEFAULT now())`,
+  );
   await db.query(`INSERT INTO instances (name, flavor) SELECT 'vm-' || g, g % 7 FROM generate_series(1, 3000) g`);
   await db.query(`CREATE INDEX ON instances (flavor)`);
   const ledger = await openPostgresLedger(databaseTargetFromUrl(db.url), { schema: 'leapfrog', migrate: true });
@@ -58,7 +66,9 @@ describe('backup and restore', () => {
       expect(record.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(record.bytes).toBeGreaterThan(1000);
       expect(await readSidecar(record.path)).toEqual(record);
-      const rows = await db.query<{ release: string; sha256: string; path: string }>('SELECT release, sha256, path FROM leapfrog.backups');
+      const rows = await db.query<{ release: string; sha256: string; path: string }>(
+        'SELECT release, sha256, path FROM leapfrog.backups',
+      );
       expect(rows).toEqual([{ release: '2023.1', sha256: record.sha256, path: record.path }]);
       // The sidecar must never carry a secret.
       expect(await readFile(`${record.path}.leapfrog.json`, 'utf8')).not.toContain(new URL(db.url).password);
@@ -72,8 +82,17 @@ describe('backup and restore', () => {
 
       const located = await locateBackup(record.path, dir);
       await verifyBackup(located, undefined);
-      await expect(restoreBackup({ backup: located, target, tools: settings.tools, yes: false, create: false, jobs: 2 })).rejects.toBeInstanceOf(RefusedError);
-      const outcome = await restoreBackup({ backup: located, target, tools: settings.tools, yes: true, create: false, jobs: 2 });
+      await expect(
+        restoreBackup({ backup: located, target, tools: settings.tools, yes: false, create: false, jobs: 2 }),
+      ).rejects.toBeInstanceOf(RefusedError);
+      const outcome = await restoreBackup({
+        backup: located,
+        target,
+        tools: settings.tools,
+        yes: true,
+        create: false,
+        jobs: 2,
+      });
       expect(outcome.action).toBe('replaced');
       const after = await fingerprint(target);
       expect(after).toEqual(before);
@@ -93,8 +112,17 @@ describe('backup and restore', () => {
     const copy = databaseTargetFromUrl(urlForDatabase(name));
     try {
       const located = await locateBackup(record.id, dir);
-      await expect(restoreBackup({ backup: located, target: copy, tools: settings.tools, yes: false, create: false, jobs: 1 })).rejects.toBeInstanceOf(BadInputError);
-      const outcome = await restoreBackup({ backup: located, target: copy, tools: settings.tools, yes: false, create: true, jobs: 1 });
+      await expect(
+        restoreBackup({ backup: located, target: copy, tools: settings.tools, yes: false, create: false, jobs: 1 }),
+      ).rejects.toBeInstanceOf(BadInputError);
+      const outcome = await restoreBackup({
+        backup: located,
+        target: copy,
+        tools: settings.tools,
+        yes: false,
+        create: true,
+        jobs: 1,
+      });
       expect(outcome.action).toBe('created');
       expect(await fingerprint(copy)).toEqual(await fingerprint(target));
     } finally {
@@ -112,7 +140,10 @@ describe('backup and restore', () => {
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     await writeFile(corrupt, bytes);
-    await writeFile(`${corrupt}.leapfrog.json`, (await readFile(`${record.path}.leapfrog.json`, 'utf8')).replace(/"file": "[^"]+"/, '"file": "corrupt.dump"'));
+    await writeFile(
+      `${corrupt}.leapfrog.json`,
+      (await readFile(`${record.path}.leapfrog.json`, 'utf8')).replace(/"file": "[^"]+"/, '"file": "corrupt.dump"'),
+    );
     const located = await locateBackup(corrupt, dir);
     await expect(verifyBackup(located, undefined)).rejects.toThrow(/corrupted.*nothing was restored/);
     // A dump with bytes appended is refused too, and a dump without sidecar needs --sha256.
@@ -135,9 +166,9 @@ describe('backup and restore', () => {
     const session = new pg.Client({ connectionString: db.url, application_name: 'the-app' });
     await session.connect();
     try {
-      await expect(restoreBackup({ backup: located, target, tools: settings.tools, yes: true, create: false, jobs: 1 })).rejects.toThrow(
-        /1 other client session\(s\) \(pid \d+, client backend, application "the-app"\)/,
-      );
+      await expect(
+        restoreBackup({ backup: located, target, tools: settings.tools, yes: true, create: false, jobs: 1 }),
+      ).rejects.toThrow(/1 other client session\(s\) \(pid \d+, client backend, application "the-app"\)/);
     } finally {
       await session.end();
     }
@@ -146,9 +177,13 @@ describe('backup and restore', () => {
     // `false` stands in for a pg_restore that fails half-way (a missing role, a full disk): the
     // restore went into a staging database, so the original is untouched and the staging is gone.
     const failing = { ...settings.tools, pgRestore: 'false' };
-    await expect(restoreBackup({ backup: located, target, tools: failing, yes: true, create: false, jobs: 1 })).rejects.toThrow(/pg_restore .* failed/);
+    await expect(
+      restoreBackup({ backup: located, target, tools: failing, yes: true, create: false, jobs: 1 }),
+    ).rejects.toThrow(/pg_restore .* failed/);
     expect(await fingerprint(target)).toEqual(current);
-    const leftovers = await db.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${db.name}_lf_%`]);
+    const leftovers = await db.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+      `${db.name}_lf_%`,
+    ]);
     expect(leftovers).toEqual([]);
   });
 
@@ -175,19 +210,43 @@ describe('backup and restore', () => {
 
     const before = await fingerprint(shopTarget);
     const located = await locateBackup(otherRecord.path, dir);
-    const refused = await restoreBackup({ backup: located, target: shopTarget, tools: settings.tools, yes: true, create: false, jobs: 1 }).catch((e: unknown) => e);
+    const refused = await restoreBackup({
+      backup: located,
+      target: shopTarget,
+      tools: settings.tools,
+      yes: true,
+      create: false,
+      jobs: 1,
+    }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RefusedError);
     expect((refused as RefusedError).message).toContain(`is of the database ${other.name} (id ${otherId?.id}`);
     expect((refused as RefusedError).message).toContain(`is ${shop.name} (id ${shopId?.id}`);
     expect(await fingerprint(shopTarget)).toEqual(before);
     // A backup taken before the database had a ledger identity is matched on server and name.
-    const bare = await takeRecordedBackup(await prepareBackup(shopTarget, settings), null, null, { ledgerSchema: 'no_such_schema' });
+    const bare = await takeRecordedBackup(await prepareBackup(shopTarget, settings), null, null, {
+      ledgerSchema: 'no_such_schema',
+    });
     expect(bare).toMatchObject({ databaseId: null, systemIdentifier: sys?.id, databaseName: shop.name });
     await expect(
-      restoreBackup({ backup: await locateBackup(bare.path, dir), target: shopTarget, tools: settings.tools, yes: true, create: false, jobs: 1 }),
+      restoreBackup({
+        backup: await locateBackup(bare.path, dir),
+        target: shopTarget,
+        tools: settings.tools,
+        yes: true,
+        create: false,
+        jobs: 1,
+      }),
     ).resolves.toMatchObject({ action: 'replaced' });
     // On purpose, it is allowed; the restored ledger then carries the dump's identity.
-    const outcome = await restoreBackup({ backup: located, target: shopTarget, tools: settings.tools, yes: true, create: false, jobs: 1, otherDatabase: true });
+    const outcome = await restoreBackup({
+      backup: located,
+      target: shopTarget,
+      tools: settings.tools,
+      yes: true,
+      create: false,
+      jobs: 1,
+      otherDatabase: true,
+    });
     expect(outcome.action).toBe('replaced');
     expect(await shop.query('SELECT database_id::text AS id FROM leapfrog.identity')).toEqual([{ id: otherId?.id }]);
   });
@@ -196,12 +255,17 @@ describe('backup and restore', () => {
     await using db = await createTestDatabase('bk_migrate');
     const target = databaseTargetFromUrl(db.url);
     const first = ledgerMigrations[0]!;
-    await db.query(`CREATE SCHEMA leapfrog; CREATE TABLE leapfrog.ledger_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await db.query(
+      `CREATE SCHEMA leapfrog; CREATE TABLE leapfrog.ledger_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     await db.query(first.sql('leapfrog'));
     await db.query(`INSERT INTO leapfrog.ledger_migrations (id, name) VALUES (1, $1)`, [first.name]);
     await db.query(`INSERT INTO leapfrog.state (release, version) VALUES ('2023.1', '2023.1.0')`);
-    await db.query(`INSERT INTO leapfrog.backups (id, release, version, path, format, bytes, sha256, duration_ms)
-                    VALUES ('00000000-0000-0000-0000-000000000001', '2023.1', '2023.1.0', '/elsewhere/old.dump', 'custom', 1, $1, 1)`, ['a'.repeat(64)]);
+    await db.query(
+      `INSERT INTO leapfrog.backups (id, release, version, path, format, bytes, sha256, duration_ms)
+                    VALUES ('00000000-0000-0000-0000-000000000001', '2023.1', '2023.1.0', '/elsewhere/old.dump', 'custom', 1, $1, 1)`,
+      ['a'.repeat(64)],
+    );
     // Read-only verbs do not migrate: the old ledger's row is still this database's backup.
     const before = await knownBackupsOf(target, 'leapfrog', dir);
     expect(before.backups.map((b) => [b.path, b.databaseId])).toEqual([['/elsewhere/old.dump', null]]);
@@ -222,12 +286,28 @@ describe('backup and restore', () => {
     const slow = join(dir, 'slow-pg-dump.sh');
     await writeFile(slow, `#!/bin/sh\n"${settings.tools.pgDump}" "$@" || exit $?\nsleep 1.2\n`, { mode: 0o755 });
     const events: BackupEvent[] = [];
-    const record = await takeBackup(await prepareBackup(target, { ...settings, tools: { ...settings.tools, pgDump: slow } }), { release: '2023.1', version: '2023.1.0', runId: null }, new Date(), (e) => events.push(e));
-    expect(events[0]).toEqual({ type: 'backup-started', path: record.path, database: target.display, release: '2023.1' });
+    const record = await takeBackup(
+      await prepareBackup(target, { ...settings, tools: { ...settings.tools, pgDump: slow } }),
+      { release: '2023.1', version: '2023.1.0', runId: null },
+      new Date(),
+      (e) => events.push(e),
+    );
+    expect(events[0]).toEqual({
+      type: 'backup-started',
+      path: record.path,
+      database: target.display,
+      release: '2023.1',
+    });
     const progress = events.filter((e) => e.type === 'backup-progress');
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ path: record.path, bytes: record.bytes });
-    expect(events.at(-1)).toEqual({ type: 'backup-finished', path: record.path, bytes: record.bytes, sha256: record.sha256, durationMs: record.durationMs });
+    expect(events.at(-1)).toEqual({
+      type: 'backup-finished',
+      path: record.path,
+      bytes: record.bytes,
+      sha256: record.sha256,
+      durationMs: record.durationMs,
+    });
     await rm(slow);
   });
 
@@ -249,12 +329,22 @@ describe('backup and restore', () => {
       const deadline = Date.now() + 60_000;
       let workers: { backend_type: string }[] = [];
       while (Date.now() < deadline) {
-        workers = await db.query<{ backend_type: string }>(`SELECT backend_type FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'autovacuum worker'`, [db.name]);
+        workers = await db.query<{ backend_type: string }>(
+          `SELECT backend_type FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'autovacuum worker'`,
+          [db.name],
+        );
         if (workers.length > 0) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(workers, 'an autovacuum worker on the database').toHaveLength(1);
-      const outcome = await restoreBackup({ backup: await locateBackup(record.path, dir), target, tools: settings.tools, yes: true, create: false, jobs: 1 });
+      const outcome = await restoreBackup({
+        backup: await locateBackup(record.path, dir),
+        target,
+        tools: settings.tools,
+        yes: true,
+        create: false,
+        jobs: 1,
+      });
       expect(outcome.action).toBe('replaced');
       expect(await fingerprint(target)).toEqual(before);
     } finally {
@@ -285,7 +375,9 @@ describe('a backup folder that fills up', () => {
   /** Rows that compress badly, so the dump is larger than the tiny folder. */
   async function bulky(db: TestDatabase): Promise<void> {
     await seed(db);
-    await db.query(`CREATE TABLE bulky AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS pad FROM generate_series(1, 20000) g`);
+    await db.query(
+      `CREATE TABLE bulky AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS pad FROM generate_series(1, 20000) g`,
+    );
   }
 
   it('pg_dump hitting ENOSPC: names the folder and the space, removes the partial dump', async (context) => {
@@ -294,7 +386,11 @@ describe('a backup folder that fills up', () => {
     await bulky(db);
     const target = databaseTargetFromUrl(db.url);
     const tools = await resolvePgTools(undefined, {});
-    const error = await takeRecordedBackup(await prepareBackup(target, { dir: mountPoint, format: 'custom', jobs: 1, tools }), null, null).catch((e: unknown) => e);
+    const error = await takeRecordedBackup(
+      await prepareBackup(target, { dir: mountPoint, format: 'custom', jobs: 1, tools }),
+      null,
+      null,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PhaseFailedError);
     const message = (error as PhaseFailedError).message;
     expect(message).toContain(`the backup folder ${mountPoint} is full`);
@@ -310,18 +406,28 @@ describe('a backup folder that fills up', () => {
     const target = databaseTargetFromUrl(db.url);
     // The dump's size, measured with a first backup elsewhere (same data, same size).
     const tools = await resolvePgTools(undefined, {});
-    const settings: BackupSettings = { dir: await mkdtemp(join(tmpdir(), 'lf-probe-')), format: 'custom', jobs: 1, tools };
+    const settings: BackupSettings = {
+      dir: await mkdtemp(join(tmpdir(), 'lf-probe-')),
+      format: 'custom',
+      jobs: 1,
+      tools,
+    };
     const probe = await takeRecordedBackup(await prepareBackup(target, settings), null, null);
     await rm(settings.dir, { recursive: true, force: true });
     const page = 4096;
     const dumpPages = Math.ceil(probe.bytes / page);
-    if (!(await mountTiny((dumpPages + 8) * page))) context.skip('mounting a tmpfs needs root (CAP_SYS_ADMIN); this run has not');
+    if (!(await mountTiny((dumpPages + 8) * page)))
+      context.skip('mounting a tmpfs needs root (CAP_SYS_ADMIN); this run has not');
     // Leave exactly the dump's pages free: pg_dump succeeds, the sidecar finds the disk full.
     const filler = join(mountPoint, 'filler');
     await writeFile(filler, Buffer.alloc(8 * page));
     const free = await statfs(mountPoint);
     expect(free.bavail * free.bsize).toBe(dumpPages * page);
-    const error = await takeRecordedBackup(await prepareBackup(target, { ...settings, dir: mountPoint }), null, null).catch((e: unknown) => e);
+    const error = await takeRecordedBackup(
+      await prepareBackup(target, { ...settings, dir: mountPoint }),
+      null,
+      null,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PhaseFailedError);
     expect((error as Error).message).toContain(`the backup folder ${mountPoint} is full`);
     expect(await readdir(mountPoint)).toEqual(['filler']);

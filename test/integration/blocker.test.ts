@@ -14,7 +14,9 @@ describe('skipping a release is unsafe', () => {
     const run = await kit('2024.2', ['schema'], db.url);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('blocked by 2024.2/0001_block_unfinished_backfills.blocker.yaml');
-    expect(run.stderr).toContain('data migration backfill_customer_addresses (introduced in 2023.2) has not finished: 100 rows of customers still to migrate');
+    expect(run.stderr).toContain(
+      'data migration backfill_customer_addresses (introduced in 2023.2) has not finished: 100 rows of customers still to migrate',
+    );
     expect(run.stderr).toContain('finish it with release 2024.1 first');
     // Nothing was contracted: the old columns and every row are still there.
     const columns = await db.query<{ column_name: string }>(
@@ -33,7 +35,9 @@ describe('skipping a release is unsafe', () => {
     await kit('2024.1', ['data', '--max-count', '300'], db.url);
     const run = await kit('2024.2', ['schema'], db.url);
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain('data migration backfill_order_total_cents (introduced in 2024.1) has not finished: 300 rows of orders');
+    expect(run.stderr).toContain(
+      'data migration backfill_order_total_cents (introduced in 2024.1) has not finished: 300 rows of orders',
+    );
   });
 
   it('stepping through 2024.1 (schema, data until done, check) lets 2024.2 contract, with the data intact', async () => {

@@ -6,7 +6,14 @@ import type { Release } from '../../src/catalog/release.js';
 import { LeapfrogError } from '../../src/errors/index.js';
 import { createDockerExecutor, DockerExecutor } from '../../src/executors/docker-executor.js';
 import type { OutputStream, PhaseRunOptions } from '../../src/executors/phase-executor.js';
-import { dockerForTests, ensureFixtureImage, fixtureImageTag, fixtureRelease, leapfrogContainers, removeFixtureImage } from '../helpers/docker.js';
+import {
+  dockerForTests,
+  ensureFixtureImage,
+  fixtureImageTag,
+  fixtureRelease,
+  leapfrogContainers,
+  removeFixtureImage,
+} from '../helpers/docker.js';
 
 // Real Docker Engine: skipped (with a printed reason) only on a developer machine without one;
 // in CI (LEAPFROG_REQUIRE_DOCKER=1) an unreachable engine fails this file instead.
@@ -89,7 +96,11 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
     const seen = await waitForContainer(engine, options.runId);
     const result = await running;
 
-    expect(seen.Labels).toMatchObject({ 'leapfrog.run': options.runId, 'leapfrog.release': 'fixture', 'leapfrog.phase': 'data' });
+    expect(seen.Labels).toMatchObject({
+      'leapfrog.run': options.runId,
+      'leapfrog.release': 'fixture',
+      'leapfrog.phase': 'data',
+    });
     expect(seen.Labels['leapfrog.owner']).toBe(`${hostname()}:${process.pid}`);
     expect(seen.ImageID).toBe(imageId);
     expect(seen.HostConfig.NetworkMode).toBe('host');
@@ -191,7 +202,9 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
     );
     expect(ran).toBeInstanceOf(LeapfrogError);
     expect((ran as LeapfrogError).message).toContain(missing.image);
-    expect(JSON.stringify({ m: (ran as LeapfrogError).message, h: (ran as LeapfrogError).hint })).not.toContain('hidden-pw');
+    expect(JSON.stringify({ m: (ran as LeapfrogError).message, h: (ran as LeapfrogError).hint })).not.toContain(
+      'hidden-pw',
+    );
   });
 
   it('reaps leftover containers of dead leapfrog processes at prepare, and leaves live ones alone', async () => {
@@ -201,7 +214,12 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
       engine.createContainer({
         Image: release.image,
         Cmd: ['phase', 'sleep', '60000'],
-        Labels: { 'leapfrog.run': runId, 'leapfrog.release': 'fixture', 'leapfrog.phase': 'data', 'leapfrog.owner': owner },
+        Labels: {
+          'leapfrog.run': runId,
+          'leapfrog.release': 'fixture',
+          'leapfrog.phase': 'data',
+          'leapfrog.owner': owner,
+        },
         HostConfig: { NetworkMode: 'host' },
       });
     // pid 2^22+1 is above Linux's pid_max, so no process can own it: a killed run's leftover.
@@ -215,7 +233,9 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
       await executor.prepare([release], `test-${randomUUID()}`);
       expect(await leapfrogContainers(engine, deadRun)).toEqual([]);
       expect((await leapfrogContainers(engine, liveRun)).map((c) => c.Id)).toEqual([live.id]);
-      expect(notices.some((n) => n.includes(`removed leftover container ${dead.id.slice(0, 12)} of run ${deadRun}`))).toBe(true);
+      expect(
+        notices.some((n) => n.includes(`removed leftover container ${dead.id.slice(0, 12)} of run ${deadRun}`)),
+      ).toBe(true);
     } finally {
       await live.remove({ force: true });
       await dead.remove({ force: true }).catch(() => undefined);

@@ -13,7 +13,9 @@ describe('embedded server and exit codes', () => {
       await server.stop();
       process.exitCode = 3;
     `;
-    const result = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { reject: false });
+    const result = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      reject: false,
+    });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(3);
   });

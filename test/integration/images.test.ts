@@ -27,7 +27,7 @@ async function run(engine: Dockerode, image: string, cmd: string[]): Promise<str
     const logs = await container.logs({ stdout: true, stderr: true });
     // Non-TTY logs are multiplexed: 8-byte frame headers before each chunk.
     let text = '';
-    for (let at = 0; at + 8 <= logs.length; ) {
+    for (let at = 0; at + 8 <= logs.length;) {
       const size = logs.readUInt32BE(at + 4);
       text += logs.subarray(at + 8, at + 8 + size).toString('utf8');
       at += 8 + size;
@@ -58,7 +58,11 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
 
   afterAll(async () => {
     await rm(scratch, { recursive: true, force: true });
-    for (const release of catalog.releases) await engine.getImage(release.image).remove({ force: true }).catch(() => undefined);
+    for (const release of catalog.releases)
+      await engine
+        .getImage(release.image)
+        .remove({ force: true })
+        .catch(() => undefined);
     await pruneDanglingReleaseImages(engine);
   });
 
@@ -66,7 +70,13 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
     const release = catalog.releases[1];
     if (release === undefined) throw new Error('the demo catalog needs two releases');
     const progress: string[] = [];
-    const built = await buildReleaseImage(engine, { catalog, release, kitBundlePath: kit, baseImage: BASE_IMAGE, onProgress: (l) => progress.push(l) });
+    const built = await buildReleaseImage(engine, {
+      catalog,
+      release,
+      kitBundlePath: kit,
+      baseImage: BASE_IMAGE,
+      onProgress: (l) => progress.push(l),
+    });
 
     expect(built.carries).toEqual(catalog.releases.slice(0, 2).map((r) => r.id));
     expect(built.id).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -74,10 +84,17 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
     expect(progress.some((l) => l.startsWith('Step '))).toBe(true);
 
     const info = await engine.getImage(release.image).inspect();
-    expect(info.Config.Labels).toMatchObject({ 'leapfrog.image.release': release.id, 'leapfrog.image.manifest-digest': release.manifestDigest });
+    expect(info.Config.Labels).toMatchObject({
+      'leapfrog.image.release': release.id,
+      'leapfrog.image.manifest-digest': release.manifestDigest,
+    });
     expect(info.Config.WorkingDir).toBe(`/opt/leapfrog/releases/${release.id}`);
 
-    const listing = await run(engine, release.image, ['sh', '-c', 'ls /opt/leapfrog /opt/leapfrog/releases; test -x bin/leapfrog-kit && echo kit-executable; echo "$PATH"']);
+    const listing = await run(engine, release.image, [
+      'sh',
+      '-c',
+      'ls /opt/leapfrog /opt/leapfrog/releases; test -x bin/leapfrog-kit && echo kit-executable; echo "$PATH"',
+    ]);
     const lines = listing.trim().split('\n');
     expect(lines).toContain('leapfrog-kit.mjs');
     expect(lines).toContain(catalog.releases[0]?.id);
@@ -92,18 +109,38 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
     if (release === undefined) throw new Error('empty catalog');
     const built = await buildReleaseImage(engine, { catalog, release, kitBundlePath: kit, baseImage: BASE_IMAGE });
     const absent = `${TAG}:absent-${Date.now()}`;
-    const rows = await listReleaseImages(engine, { ...catalog, releases: [release, { ...release, id: 'absent', image: absent }] });
+    const rows = await listReleaseImages(engine, {
+      ...catalog,
+      releases: [release, { ...release, id: 'absent', image: absent }],
+    });
     expect(rows[0]).toMatchObject({ release: release.id, present: true, digest: built.id });
     expect(rows[0]?.sizeBytes).toBeGreaterThan(0);
-    expect(rows[1]).toEqual({ release: 'absent', image: absent, present: false, digest: null, created: null, sizeBytes: null });
+    expect(rows[1]).toEqual({
+      release: 'absent',
+      image: absent,
+      present: false,
+      digest: null,
+      created: null,
+      sizeBytes: null,
+    });
   });
 
   it('reports a failing Dockerfile step as an ImageBuildError naming the release', async () => {
     const folder = join(scratch, 'broken');
     await cp(catalog.releases[0]?.dir ?? '', folder, { recursive: true });
     await writeFile(join(folder, 'Dockerfile'), `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY does-not-exist /x\n`);
-    const release = { ...(catalog.releases[0] as Catalog['releases'][number]), id: 'broken', dir: folder, image: `${TAG}:broken` };
-    const error = await buildReleaseImage(engine, { catalog: { ...catalog, releases: [release] }, release, kitBundlePath: kit, baseImage: BASE_IMAGE }).catch((e: unknown) => e);
+    const release = {
+      ...(catalog.releases[0] as Catalog['releases'][number]),
+      id: 'broken',
+      dir: folder,
+      image: `${TAG}:broken`,
+    };
+    const error = await buildReleaseImage(engine, {
+      catalog: { ...catalog, releases: [release] },
+      release,
+      kitBundlePath: kit,
+      baseImage: BASE_IMAGE,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageBuildError);
     expect((error as LeapfrogError).exitCode).toBe(1);
     expect((error as Error).message).toContain('does-not-exist');
@@ -128,22 +165,37 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
     const release = catalog.releases[0];
     if (release === undefined) throw new Error('empty catalog');
     const current = await imageDigest(release.image, engine);
-    if (current === null) await buildReleaseImage(engine, { catalog, release, kitBundlePath: kit, baseImage: BASE_IMAGE });
+    if (current === null)
+      await buildReleaseImage(engine, { catalog, release, kitBundlePath: kit, baseImage: BASE_IMAGE });
     const digest = (await imageDigest(release.image, engine)) as string;
     const plan = (imageDigestPinned: string | null, image = release.image): Plan => ({
       planVersion: 1,
       from: { release: 'x', version: '0.0.1' },
       to: { release: release.id, version: release.version },
       catalogDigest: catalog.digest,
-      steps: [{ release: release.id, version: release.version, image, imageDigest: imageDigestPinned, manifestDigest: release.manifestDigest, reasons: [{ kind: 'target' }] }],
+      steps: [
+        {
+          release: release.id,
+          version: release.version,
+          image,
+          imageDigest: imageDigestPinned,
+          manifestDigest: release.manifestDigest,
+          reasons: [{ kind: 'target' }],
+        },
+      ],
     });
 
-    expect(await verifyPlanImages(plan(digest), { docker: engine })).toEqual([{ release: release.id, image: release.image, pinned: digest, current: digest }]);
+    expect(await verifyPlanImages(plan(digest), { docker: engine })).toEqual([
+      { release: release.id, image: release.image, pinned: digest, current: digest },
+    ]);
     expect(await verifyPlanImages(plan(null), { docker: engine })).toEqual([]);
     // An image that is gone is the docker executor's to report (missing image), not a mismatch.
     expect(await verifyPlanImages(plan('sha256:gone', `${TAG}:absent`), { docker: engine })).toHaveLength(1);
 
-    const stale = await verifyPlanImages(plan(`sha256:${'0'.repeat(64)}`), { docker: engine, planFile: 'plans/x.json' }).catch((e: unknown) => e);
+    const stale = await verifyPlanImages(plan(`sha256:${'0'.repeat(64)}`), {
+      docker: engine,
+      planFile: 'plans/x.json',
+    }).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(StalePlanError);
     expect((stale as LeapfrogError).exitCode).toBe(6);
     expect((stale as Error).message).toContain(release.image);

@@ -113,7 +113,13 @@ describe('the kit on a lost connection', () => {
 
     const rest = await kitDataUntilDone('2024.1', url, ['--transaction-rows', '50']);
     expect(rest.at(-1)?.exitCode).toBe(0);
-    const { n } = await withClient(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM addresses WHERE kind = 'billing'")).rows[0] ?? { n: 0 });
+    const { n } = await withClient(
+      url,
+      async (c) =>
+        (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM addresses WHERE kind = 'billing'")).rows[0] ?? {
+          n: 0,
+        },
+    );
     expect(n).toBe(500);
   });
 });

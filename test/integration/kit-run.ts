@@ -18,15 +18,29 @@ export interface KitRun {
 }
 
 export function assertKitBuilt(): void {
-  if (!existsSync(KIT_BUNDLE)) throw new Error(`${KIT_BUNDLE} is missing: run \`npm run build\` (npm test does) before these tests`);
+  if (!existsSync(KIT_BUNDLE))
+    throw new Error(`${KIT_BUNDLE} is missing: run \`npm run build\` (npm test does) before these tests`);
 }
 
 /** `leapfrog-kit <args>` of `release`, from the folder `sources` (default: the repo's releases). */
-export async function kit(release: string, args: string[], databaseUrl: string | undefined, sources = RELEASES): Promise<KitRun> {
+export async function kit(
+  release: string,
+  args: string[],
+  databaseUrl: string | undefined,
+  sources = RELEASES,
+): Promise<KitRun> {
   const dir = join(sources, release);
-  const env: Record<string, string> = { LEAPFROG_KIT_BUNDLE: KIT_BUNDLE, PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}` };
+  const env: Record<string, string> = {
+    LEAPFROG_KIT_BUNDLE: KIT_BUNDLE,
+    PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? ''}`,
+  };
   if (databaseUrl !== undefined) env['DATABASE_URL'] = databaseUrl;
-  const result = await execa('leapfrog-kit', args, { cwd: dir, env, extendEnv: databaseUrl !== undefined, reject: false });
+  const result = await execa('leapfrog-kit', args, {
+    cwd: dir,
+    env,
+    extendEnv: databaseUrl !== undefined,
+    reject: false,
+  });
   const progress = result.stdout
     .split('\n')
     .filter((l) => l.startsWith('{"progress"'))
@@ -35,7 +49,12 @@ export async function kit(release: string, args: string[], databaseUrl: string |
 }
 
 /** Runs the data phase the way the runner does: again while it exits 1, at most `limit` times. */
-export async function kitDataUntilDone(release: string, url: string, args: string[] = [], limit = 50): Promise<KitRun[]> {
+export async function kitDataUntilDone(
+  release: string,
+  url: string,
+  args: string[] = [],
+  limit = 50,
+): Promise<KitRun[]> {
   const runs: KitRun[] = [];
   for (let i = 0; i < limit; i += 1) {
     const run = await kit(release, ['data', ...args], url);

@@ -8,7 +8,7 @@ import { assertKitBuilt, copyOfReleases, kit, kitDataUntilDone } from './kit-run
 beforeAll(() => assertKitBuilt());
 
 describe('leapfrog-kit schema', () => {
-  it('applies each release\'s pending migrations once, recording a checksum for each', async () => {
+  it("applies each release's pending migrations once, recording a checksum for each", async () => {
     await using db = await createTestDatabase('kit');
     const first = await kit('2023.1', ['schema'], db.url);
     expect(first.exitCode).toBe(0);
@@ -18,7 +18,9 @@ describe('leapfrog-kit schema', () => {
     const again = await kit('2024.1', ['schema'], db.url);
     expect(again.exitCode).toBe(0);
     expect(again.stderr).toContain('0 migrations applied, 4 were already');
-    const rows = await db.query<{ id: string; checksum: string }>('SELECT id, checksum FROM leapfrog_kit.schema_migrations ORDER BY id');
+    const rows = await db.query<{ id: string; checksum: string }>(
+      'SELECT id, checksum FROM leapfrog_kit.schema_migrations ORDER BY id',
+    );
     expect(rows.map((r) => r.id)).toEqual([
       '2023.1/0001_customers_and_orders.sql',
       '2023.2/0001_addresses_table.sql',
@@ -32,7 +34,10 @@ describe('leapfrog-kit schema', () => {
     await using db = await createTestDatabase('kit');
     await using tree = await copyOfReleases();
     expect((await kit('2023.2', ['schema'], db.url, tree.dir)).exitCode).toBe(0);
-    await appendFile(join(tree.dir, '2023.1/migrations/0001_customers_and_orders.sql'), '\nALTER TABLE orders ADD COLUMN note text;\n');
+    await appendFile(
+      join(tree.dir, '2023.1/migrations/0001_customers_and_orders.sql'),
+      '\nALTER TABLE orders ADD COLUMN note text;\n',
+    );
     const run = await kit('2024.1', ['schema'], db.url, tree.dir);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('migration 2023.1/0001_customers_and_orders.sql was edited after it was applied');
@@ -45,7 +50,10 @@ describe('leapfrog-kit schema', () => {
   it('rolls back a failing migration and leaves the earlier ones recorded', async () => {
     await using db = await createTestDatabase('kit');
     await using tree = await copyOfReleases();
-    await writeFile(join(tree.dir, '2023.2/migrations/0003_broken.sql'), 'CREATE TABLE half_done (id int);\nSELECT no_such_column FROM customers;\n');
+    await writeFile(
+      join(tree.dir, '2023.2/migrations/0003_broken.sql'),
+      'CREATE TABLE half_done (id int);\nSELECT no_such_column FROM customers;\n',
+    );
     const run = await kit('2023.2', ['schema'], db.url, tree.dir);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('migration 2023.2/0003_broken.sql failed and was rolled back');
@@ -81,12 +89,18 @@ describe('leapfrog-kit data (batches protocol)', () => {
       const last = new Map(run.progress.map((p) => [p.migration, p.done]));
       for (const [m, done] of last) totals.set(m, (totals.get(m) ?? 0) + done);
     }
-    expect(Object.fromEntries(totals)).toEqual({ backfill_customer_addresses: 300, backfill_customer_email_lower: 300, backfill_order_total_cents: 1200 });
+    expect(Object.fromEntries(totals)).toEqual({
+      backfill_customer_addresses: 300,
+      backfill_customer_email_lower: 300,
+      backfill_order_total_cents: 1200,
+    });
 
     const idle = await kit('2024.1', ['data', '--max-count', '1000'], db.url);
     expect(idle.exitCode).toBe(0);
     expect(idle.progress).toEqual([]);
-    const wrong = await db.query('SELECT count(*)::int AS n FROM orders WHERE total_cents IS DISTINCT FROM (total * 100)::bigint');
+    const wrong = await db.query(
+      'SELECT count(*)::int AS n FROM orders WHERE total_cents IS DISTINCT FROM (total * 100)::bigint',
+    );
     expect(wrong).toEqual([{ n: 0 }]);
   });
 
@@ -107,7 +121,10 @@ describe('leapfrog-kit data (batches protocol)', () => {
       join(tree.dir, '2023.2/data/backfill_customer_email_lower.yaml'),
       'table: customers\nkey: id\npending: email_lower IS NULL\napply: UPDATE customers SET email_lower = no_such_column FROM batch WHERE customers.id = batch.key\n',
     );
-    await writeFile(join(tree.dir, '2023.2/data/backfill_customer_addresses.yaml'), 'table: customers\nkey: id\npending: "false"\napply: SELECT 1\n');
+    await writeFile(
+      join(tree.dir, '2023.2/data/backfill_customer_addresses.yaml'),
+      'table: customers\nkey: id\npending: "false"\napply: SELECT 1\n',
+    );
     const broken = await kit('2023.2', ['data'], db.url, tree.dir);
     expect(broken.exitCode).toBe(2);
     expect(broken.stderr).toContain('backfill_customer_email_lower (2023.2) failed');
@@ -122,9 +139,15 @@ describe('leapfrog-kit check (upgradecheck protocol)', () => {
 
     const red = await kit('2024.1', ['check', '--json'], db.url);
     expect(red.exitCode).toBe(2);
-    const report = JSON.parse(red.stdout) as { name: string; checks: { check: string; result: number; details: string }[] };
+    const report = JSON.parse(red.stdout) as {
+      name: string;
+      checks: { check: string; result: number; details: string }[];
+    };
     expect(report.name).toBe('leapfrog-demo 2024.1');
-    expect(report.checks.find((c) => c.check === 'Data migration backfill_order_total_cents')).toMatchObject({ result: 2, details: expect.stringContaining('80 rows of orders left') as unknown });
+    expect(report.checks.find((c) => c.check === 'Data migration backfill_order_total_cents')).toMatchObject({
+      result: 2,
+      details: expect.stringContaining('80 rows of orders left') as unknown,
+    });
 
     await kitDataUntilDone('2024.1', db.url);
     const green = await kit('2024.1', ['check', '--json'], db.url);
@@ -135,7 +158,10 @@ describe('leapfrog-kit check (upgradecheck protocol)', () => {
 
     await using tree = await copyOfReleases();
     await mkdir(join(tree.dir, '2024.1/checks'), { recursive: true });
-    await writeFile(join(tree.dir, '2024.1/checks/zz_warn.sql'), "-- check: A warning\nSELECT 1 AS result, 'just so you know' AS details\n");
+    await writeFile(
+      join(tree.dir, '2024.1/checks/zz_warn.sql'),
+      "-- check: A warning\nSELECT 1 AS result, 'just so you know' AS details\n",
+    );
     const warning = await kit('2024.1', ['check', '--json'], db.url, tree.dir);
     expect(warning.exitCode).toBe(1);
     expect(warning.stdout).toContain('{"check":"A warning","result":1,"details":"just so you know"}');

@@ -13,14 +13,24 @@ describe('PostgresLedger', () => {
     await using db = await createTestDatabase('ledger_create');
     const target = databaseTargetFromUrl(db.url);
     expect(await openPostgresLedger(target, { schema: 'lf_custom', migrate: false })).toBeNull();
-    const opened = await Promise.all([1, 2, 3].map(() => openPostgresLedger(target, { schema: 'lf_custom', migrate: true })));
+    const opened = await Promise.all(
+      [1, 2, 3].map(() => openPostgresLedger(target, { schema: 'lf_custom', migrate: true })),
+    );
     for (const l of opened) await l?.[Symbol.asyncDispose]();
     const applied = await db.query<{ id: number }>('SELECT id FROM lf_custom.ledger_migrations ORDER BY id');
     expect(applied.map((r) => r.id)).toEqual(ledgerMigrations.map((m) => m.id));
     const tables = await db.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'lf_custom' ORDER BY table_name",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['backups', 'identity', 'ledger_migrations', 'lock_fence', 'phases', 'runs', 'state']);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'backups',
+      'identity',
+      'ledger_migrations',
+      'lock_fence',
+      'phases',
+      'runs',
+      'state',
+    ]);
   });
 
   it('records runs, phases (attempts counted) and advances the release with the last phase, in one transaction', async () => {
@@ -31,16 +41,31 @@ describe('PostgresLedger', () => {
       expect(await ledger.currentRelease()).toBeNull();
       await ledger.setCurrentRelease({ release: '2023.1', version: '2023.1.0' });
       const run = await ledger.startRun({
-        planDigest: 'sha256:p', from: { release: '2023.1', version: '2023.1.0' }, to: { release: '2024.1', version: '2024.1.0' },
-        mode: 'apply', host: 'h', pid: 1,
+        planDigest: 'sha256:p',
+        from: { release: '2023.1', version: '2023.1.0' },
+        to: { release: '2024.1', version: '2024.1.0' },
+        mode: 'apply',
+        host: 'h',
+        pid: 1,
       });
       const key = { fromRelease: '2023.1', release: '2024.1', phase: 'check' as const, name: 'check' };
       await ledger.startPhase(key, run.id, 'sha256:p');
-      await ledger.finishPhase(key, { status: 'failed', exitCode: 2, outputTail: ['a', 'b'], durationMs: 5, rowsMigrated: null, details: { checks: [] } });
+      await ledger.finishPhase(key, {
+        status: 'failed',
+        exitCode: 2,
+        outputTail: ['a', 'b'],
+        durationMs: 5,
+        rowsMigrated: null,
+        details: { checks: [] },
+      });
       expect((await ledger.lastFailedPhase())?.outputTail).toEqual(['a', 'b']);
       expect((await ledger.currentRelease())?.release).toBe('2023.1');
       await ledger.startPhase(key, run.id, 'sha256:p');
-      await ledger.finishPhase(key, { status: 'succeeded', exitCode: 0, outputTail: [], durationMs: 5, rowsMigrated: 7, details: null }, { release: '2024.1', version: '2024.1.0' });
+      await ledger.finishPhase(
+        key,
+        { status: 'succeeded', exitCode: 0, outputTail: [], durationMs: 5, rowsMigrated: 7, details: null },
+        { release: '2024.1', version: '2024.1.0' },
+      );
       expect(await ledger.phase(key)).toMatchObject({ status: 'succeeded', attempts: 2, rowsMigrated: 7 });
       expect((await ledger.currentRelease())?.release).toBe('2024.1');
       await ledger.finishRun(run.id, 'succeeded');
@@ -51,12 +76,25 @@ describe('PostgresLedger', () => {
       const next = { fromRelease: '2024.1', release: '2025.1', phase: 'check' as const, name: 'check' };
       await ledger.startPhase(next, run.id, 'sha256:p');
       await expect(
-        ledger.finishPhase(next, { status: 'succeeded', exitCode: 0, outputTail: [], durationMs: 1, rowsMigrated: null, details: null }, { release: '2025.1', version: '2025.1.0' }),
+        ledger.finishPhase(
+          next,
+          { status: 'succeeded', exitCode: 0, outputTail: [], durationMs: 1, rowsMigrated: null, details: null },
+          { release: '2025.1', version: '2025.1.0' },
+        ),
       ).rejects.toThrow();
       expect((await ledger.phase(next))?.status).toBe('running');
       expect((await ledger.currentRelease())?.release).toBe('2024.1');
 
-      const backup = await ledger.recordBackup({ release: '2024.1', version: '2024.1.0', path: '/b/x.dump', format: 'custom', bytes: 10, sha256: 'ab', durationMs: 3, runId: run.id });
+      const backup = await ledger.recordBackup({
+        release: '2024.1',
+        version: '2024.1.0',
+        path: '/b/x.dump',
+        format: 'custom',
+        bytes: 10,
+        sha256: 'ab',
+        durationMs: 3,
+        runId: run.id,
+      });
       expect((await ledger.backups()).map((b) => b.id)).toEqual([backup.id]);
     } finally {
       await ledger[Symbol.asyncDispose]();
@@ -83,7 +121,9 @@ describe('ledger lock', () => {
     const target = databaseTargetFromUrl(db.url);
     const held = await acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 1000 });
     const started = Date.now();
-    const error = await acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 400, pollMs: 50 }).catch((e: unknown) => e);
+    const error = await acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 400, pollMs: 50 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(LockHeldError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect((error as LockHeldError).message).toContain(`pid ${process.pid}`);
@@ -101,7 +141,9 @@ describe('ledger lock', () => {
     client.on('error', () => undefined);
     await client.connect();
     await client.query("SELECT pg_advisory_lock(19526, hashtext('leapfrog'))");
-    await expect(acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 200 })).rejects.toBeInstanceOf(LockHeldError);
+    await expect(acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 200 })).rejects.toBeInstanceOf(
+      LockHeldError,
+    );
     const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
     await db.query('SELECT pg_terminate_backend($1)', [pid]);
     await client.end().catch(() => undefined);

@@ -10,7 +10,14 @@ import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const KEY = { fromRelease: '2023.1', release: '2023.2', phase: 'data', name: 'data' } as const;
-const RESULT = { status: 'succeeded', exitCode: 0, outputTail: [], durationMs: 1, rowsMigrated: 1, details: null } as const;
+const RESULT = {
+  status: 'succeeded',
+  exitCode: 0,
+  outputTail: [],
+  durationMs: 1,
+  rowsMigrated: 1,
+  details: null,
+} as const;
 
 /**
  * A lock held by a plain session whose watcher never fires: what a run sees in the moment between
@@ -25,7 +32,16 @@ async function blindLock(url: string): Promise<{ lock: LedgerLock; client: pg.Cl
   const release = async () => {
     await client.end().catch(() => undefined);
   };
-  return { lock: { backendPid: pid, schema: 'leapfrog', lost: new AbortController().signal, release, [Symbol.asyncDispose]: release }, client };
+  return {
+    lock: {
+      backendPid: pid,
+      schema: 'leapfrog',
+      lost: new AbortController().signal,
+      release,
+      [Symbol.asyncDispose]: release,
+    },
+    client,
+  };
 }
 
 async function openLedger(db: TestDatabase): Promise<PostgresLedger> {
@@ -37,7 +53,11 @@ async function openLedger(db: TestDatabase): Promise<PostgresLedger> {
 async function terminate(db: TestDatabase, pid: number): Promise<void> {
   await db.query('SELECT pg_terminate_backend($1)', [pid]);
   // pg_terminate_backend only signals; wait until the backend (and its lock) is gone.
-  for (let i = 0; i < 100 && (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length > 0; i += 1) {
+  for (
+    let i = 0;
+    i < 100 && (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length > 0;
+    i += 1
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -49,12 +69,21 @@ describe('the ledger fence', () => {
     const a = await blindLock(db.url);
     await first.claimFence(a.lock, 'test a');
     await first.setCurrentRelease({ release: '2023.1', version: '2023.1.0' });
-    const run = await first.startRun({ planDigest: 'sha256:x', from: { release: '2023.1', version: '1' }, to: { release: '2023.2', version: '2' }, mode: 'apply', host: 'h', pid: 1 });
+    const run = await first.startRun({
+      planDigest: 'sha256:x',
+      from: { release: '2023.1', version: '1' },
+      to: { release: '2023.2', version: '2' },
+      mode: 'apply',
+      host: 'h',
+      pid: 1,
+    });
     await first.startPhase(KEY, run.id, 'sha256:x');
 
     await terminate(db, a.lock.backendPid);
     // The lock is gone but nobody else took it: still no write.
-    await expect(first.finishPhase(KEY, RESULT, { release: '2023.2', version: '2023.2.0' })).rejects.toThrow(LockLostError);
+    await expect(first.finishPhase(KEY, RESULT, { release: '2023.2', version: '2023.2.0' })).rejects.toThrow(
+      LockLostError,
+    );
     await expect(first.finishPhase(KEY, RESULT)).rejects.toThrow(/no longer holds the advisory lock/);
 
     // A second run takes the lock and a new token; the first cannot write even if its lock
@@ -62,14 +91,27 @@ describe('the ledger fence', () => {
     await using second = await openLedger(db);
     const b = await blindLock(db.url);
     await second.claimFence(b.lock, 'test b');
-    await expect(first.finishRun(run.id, 'failed')).rejects.toThrow(/another run took the lock since \(fencing token 1, now 2\)/);
+    await expect(first.finishRun(run.id, 'failed')).rejects.toThrow(
+      /another run took the lock since \(fencing token 1, now 2\)/,
+    );
     await expect(first.setCurrentRelease({ release: '2024.1', version: '1' })).rejects.toThrow(LockLostError);
     expect(await second.closeAbandonedRuns()).toBe(1);
     await b.client.end();
 
-    const rows = await db.query<{ release: string; status: string }>('SELECT release, (SELECT status FROM leapfrog.phases) AS status FROM leapfrog.state');
+    const rows = await db.query<{ release: string; status: string }>(
+      'SELECT release, (SELECT status FROM leapfrog.phases) AS status FROM leapfrog.state',
+    );
     expect(rows).toEqual([{ release: '2023.1', status: 'interrupted' }]);
-    const err = await first.startRun({ planDigest: 'x', from: { release: 'a', version: '1' }, to: { release: 'b', version: '2' }, mode: 'apply', host: 'h', pid: 1 }).catch((e: unknown) => e);
+    const err = await first
+      .startRun({
+        planDigest: 'x',
+        from: { release: 'a', version: '1' },
+        to: { release: 'b', version: '2' },
+        mode: 'apply',
+        host: 'h',
+        pid: 1,
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockLostError);
     expect((err as LockLostError).exitCode).toBe(4);
   });
@@ -79,7 +121,9 @@ describe('the ledger fence', () => {
     const target = databaseTargetFromUrl(db.url);
     const lock = await acquireLedgerLock(target, { schema: 'leapfrog', timeoutMs: 1000 });
     try {
-      const lost = new Promise<unknown>((resolve) => lock.lost.addEventListener('abort', () => resolve(lock.lost.reason)));
+      const lost = new Promise<unknown>((resolve) =>
+        lock.lost.addEventListener('abort', () => resolve(lock.lost.reason)),
+      );
       await db.query('SELECT pg_terminate_backend($1)', [lock.backendPid]);
       const reason = await lost;
       expect(reason).toBeInstanceOf(LockLostError);
@@ -94,7 +138,9 @@ describe('the ledger fence', () => {
     await using db = await createTestDatabase('ledger_reconnect');
     await using ledger = await openLedger(db);
     await ledger.setCurrentRelease({ release: '2023.1', version: '2023.1.0' });
-    await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'leapfrog ledger' AND datname = current_database()");
+    await db.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'leapfrog ledger' AND datname = current_database()",
+    );
     expect((await ledger.currentRelease())?.release).toBe('2023.1');
     expect(await ledger.lastRun()).toBeNull();
   });

@@ -21,10 +21,21 @@ interface WriterLog {
  * columns (customers.street…, orders.total), inserts and updates, and sometimes holds a row lock
  * for a while, which the kit's SKIP LOCKED batches must step around.
  */
-async function runApplication(url: string, stop: AbortSignal, maxCustomerId: number, maxOrderId: number): Promise<WriterLog> {
+async function runApplication(
+  url: string,
+  stop: AbortSignal,
+  maxCustomerId: number,
+  maxOrderId: number,
+): Promise<WriterLog> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const log: WriterLog = { insertedOrders: 0, insertedCustomers: 0, totals: new Map(), streets: new Map(), heldLocks: 0 };
+  const log: WriterLog = {
+    insertedOrders: 0,
+    insertedCustomers: 0,
+    totals: new Map(),
+    streets: new Map(),
+    heldLocks: 0,
+  };
   try {
     for (let i = 0; !stop.aborted; i += 1) {
       const customer = await client.query<{ id: string }>(
@@ -32,7 +43,10 @@ async function runApplication(url: string, stop: AbortSignal, maxCustomerId: num
         [`Online ${i}`, `Online.${i}@Example.com`],
       );
       log.insertedCustomers += 1;
-      await client.query("INSERT INTO orders (customer_id, total, status) VALUES ($1, $2, 'new')", [customer.rows[0]?.id, `${i % 500}.25`]);
+      await client.query("INSERT INTO orders (customer_id, total, status) VALUES ($1, $2, 'new')", [
+        customer.rows[0]?.id,
+        `${i % 500}.25`,
+      ]);
       log.insertedOrders += 1;
       const orderId = String(1 + ((i * 7) % maxOrderId));
       const total = `${(i * 13) % 900}.${String(i % 100).padStart(2, '0')}`;
@@ -92,10 +106,18 @@ describe('online data migrations', () => {
                 WHERE (c.street, c.city, c.postcode, c.country) IS DISTINCT FROM (a.street, a.city, a.postcode, a.country)) AS mismatched,
               (SELECT count(*)::int FROM customers WHERE email_lower IS DISTINCT FROM lower(email)) AS no_email`,
     );
-    expect(customers).toEqual({ n: 750 + log.insertedCustomers, addresses: 750 + log.insertedCustomers, mismatched: 0, no_email: 0 });
+    expect(customers).toEqual({
+      n: 750 + log.insertedCustomers,
+      addresses: 750 + log.insertedCustomers,
+      mismatched: 0,
+      no_email: 0,
+    });
 
     // The application's last writes won: the backfill never overwrote them with stale values.
-    const totals = await db.query<{ id: string; total: string; total_cents: string }>('SELECT id::text, total::text, total_cents::text FROM orders WHERE id = ANY($1::bigint[])', [[...log.totals.keys()]]);
+    const totals = await db.query<{ id: string; total: string; total_cents: string }>(
+      'SELECT id::text, total::text, total_cents::text FROM orders WHERE id = ANY($1::bigint[])',
+      [[...log.totals.keys()]],
+    );
     for (const row of totals) {
       expect(row.total).toBe(log.totals.get(row.id));
       expect(row.total_cents).toBe(String(Math.round(Number(row.total) * 100)));

@@ -15,10 +15,20 @@ import { runUpgradeCheck } from '../../src/runner/protocols/upgradecheck.js';
 // test/fixtures/protocol/fx.mjs, which behaves like nova-manage / nova-status.
 const fixtureDir = resolve('test/fixtures/protocol');
 const release: Release = {
-  id: 'fx1', version: '1.0.0', image: 'fx', upgradeFrom: '*', upgradeFromIsDefault: true, milestone: false, yanked: false, env: {},
+  id: 'fx1',
+  version: '1.0.0',
+  image: 'fx',
+  upgradeFrom: '*',
+  upgradeFromIsDefault: true,
+  milestone: false,
+  yanked: false,
+  env: {},
   local: { path: ['bin'], cwd: '.' },
-  phases: { schema: [] }, timeoutsMs: { preflight: 10_000, schema: 10_000, data: 10_000, check: 10_000 },
-  dir: fixtureDir, file: 'fx/release.yaml', manifestDigest: 'sha256:x',
+  phases: { schema: [] },
+  timeoutsMs: { preflight: 10_000, schema: 10_000, data: 10_000, check: 10_000 },
+  dir: fixtureDir,
+  file: 'fx/release.yaml',
+  manifestDigest: 'sha256:x',
 };
 
 const dirs: string[] = [];
@@ -26,14 +36,23 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function invoker(env: Record<string, string>, phase: 'data' | 'check' | 'schema' = 'data', timeoutMs = 10_000): { invoke: Invoke; lines: string[] } {
+function invoker(
+  env: Record<string, string>,
+  phase: 'data' | 'check' | 'schema' = 'data',
+  timeoutMs = 10_000,
+): { invoke: Invoke; lines: string[] } {
   const executor = new ProcessExecutor({ killGraceMs: 200 });
   const lines: string[] = [];
   const invoke: Invoke = async (command) => {
     const stdout: string[] = [];
     const progress = new Map<string, ProgressReport>();
     const result = await executor.run(command, {
-      runId: 'r', release, phase, env, timeoutMs, signal: new AbortController().signal,
+      runId: 'r',
+      release,
+      phase,
+      env,
+      timeoutMs,
+      signal: new AbortController().signal,
       onLine: (line, stream) => {
         lines.push(line);
         const p = parseProgressLine(line);
@@ -52,7 +71,12 @@ function state(): string {
   return join(dir, 'state');
 }
 
-const data = { run: ['fx', 'data', 'fx1', '--max-count', '{batchSize}'], protocol: 'batches' as const, batchSize: 10, stallAfter: 3 };
+const data = {
+  run: ['fx', 'data', 'fx1', '--max-count', '{batchSize}'],
+  protocol: 'batches' as const,
+  batchSize: 10,
+  stallAfter: 3,
+};
 
 describe('batches protocol (nova-manage online_data_migrations)', () => {
   it('1 means run again, 0 means done; {batchSize} is substituted', async () => {
@@ -70,7 +94,11 @@ describe('batches protocol (nova-manage online_data_migrations)', () => {
   it('127 is bad input, other codes fail', async () => {
     for (const code of [127, 3]) {
       const { invoke } = invoker({ FX_SEQUENCE: String(code), FX_STATE: state() });
-      expect(await runBatches(invoke, data, 10_000)).toMatchObject({ status: 'failed', exitCode: code, invocations: 1 });
+      expect(await runBatches(invoke, data, 10_000)).toMatchObject({
+        status: 'failed',
+        exitCode: code,
+        invocations: 1,
+      });
     }
   });
 
@@ -105,7 +133,10 @@ describe('upgradecheck protocol (oslo.upgradecheck --json)', () => {
 
   it('an exit code outside the protocol fails the phase', async () => {
     const { invoke } = invoker({ FX_FAIL: 'fx1:preflight:9' }, 'check');
-    expect(await runUpgradeCheck(invoke, ['fx', 'preflight', 'fx1', '--json'], 10_000)).toMatchObject({ status: 'failed', exitCode: 9 });
+    expect(await runUpgradeCheck(invoke, ['fx', 'preflight', 'fx1', '--json'], 10_000)).toMatchObject({
+      status: 'failed',
+      exitCode: 9,
+    });
   });
 });
 
@@ -130,6 +161,8 @@ describe('exit0 protocol and the process executor', () => {
     const { invoke } = invoker({}, 'schema');
     const error = await invoke(['no-such-command-xyz', 'sync']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PhaseFailedError);
-    expect((error as Error).message).toMatch(/release fx1, phase schema: cannot run `no-such-command-xyz sync`: command not found/);
+    expect((error as Error).message).toMatch(
+      /release fx1, phase schema: cannot run `no-such-command-xyz sync`: command not found/,
+    );
   });
 });

@@ -11,7 +11,12 @@ import { loadCatalog } from '../../src/catalog/load-catalog.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { RefusedError } from '../../src/errors/index.js';
 import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
-import { databaseName, databaseTargetFromUrl, withDatabase, type DatabaseTarget } from '../../src/pg/database-target.js';
+import {
+  databaseName,
+  databaseTargetFromUrl,
+  withDatabase,
+  type DatabaseTarget,
+} from '../../src/pg/database-target.js';
 import { writePlanFile } from '../../src/plan-file/plan-file.js';
 import { planPath } from '../../src/planner/plan-path.js';
 import { stepPhases } from '../../src/runner/step-phases.js';
@@ -48,21 +53,38 @@ async function databaseExists(name: string): Promise<boolean> {
   }
 }
 
-function options(source: RehearseOptions['source'], scratch: DatabaseTarget, keep: boolean, catalogDir = CATALOG, plan = planFile): RehearseOptions {
+function options(
+  source: RehearseOptions['source'],
+  scratch: DatabaseTarget,
+  keep: boolean,
+  catalogDir = CATALOG,
+  plan = planFile,
+): RehearseOptions {
   return {
     planFile: plan,
     source,
     scratch,
     keep,
     reportDir: join(work, 'reports'),
-    run: { catalogDir, ledgerSchema: 'leapfrog', executorKind: 'process', output: 'text', lockTimeoutMs: 5_000, databaseUrlEnv: 'DATABASE_URL', sink: silent },
+    run: {
+      catalogDir,
+      ledgerSchema: 'leapfrog',
+      executorKind: 'process',
+      output: 'text',
+      lockTimeoutMs: 5_000,
+      databaseUrlEnv: 'DATABASE_URL',
+      sink: silent,
+    },
   };
 }
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lf-rehearse-'));
   planFile = join(work, '2023.1-to-2024.1.json');
-  await writePlanFile(planFile, planPath(await loadCatalog(CATALOG), '2023.1', '2024.1'), { createdAt: new Date().toISOString(), leapfrogVersion: 'test' });
+  await writePlanFile(planFile, planPath(await loadCatalog(CATALOG), '2023.1', '2024.1'), {
+    createdAt: new Date().toISOString(),
+    leapfrogVersion: 'test',
+  });
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -84,7 +106,9 @@ describe('rehearse', () => {
     expect(report.timeline[0]?.phase).toBe('copy');
     const phases = report.timeline.filter((e) => e.phase !== 'copy');
     const release = (await loadCatalog(CATALOG)).releases.find((r) => r.id === '2024.1');
-    expect(phases.map((e) => `${e.release}:${e.phase}:${e.name}`)).toEqual(stepPhases(release!).map((p) => `2024.1:${p.phase}:${p.name}`));
+    expect(phases.map((e) => `${e.release}:${e.phase}:${e.name}`)).toEqual(
+      stepPhases(release!).map((p) => `2024.1:${p.phase}:${p.name}`),
+    );
     expect(phases.map((e) => e.phase)).toEqual(expect.arrayContaining(['schema', 'data', 'check']));
     expect(phases.every((e) => e.status === 'succeeded' && e.durationMs >= 0)).toBe(true);
     // Every one of the 2,000 seeded orders is backfilled by 2024.1's data migration (at least).
@@ -99,7 +123,8 @@ describe('rehearse', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('2024.1 data');
     expect(html).not.toMatch(/<script|<link|\bsrc=|\bhref=/);
-    for (const text of [await readFile(outcome.jsonPath, 'utf8'), html]) expect(text).not.toContain(new URL(db.url).password);
+    for (const text of [await readFile(outcome.jsonPath, 'utf8'), html])
+      expect(text).not.toContain(new URL(db.url).password);
 
     expect(await databaseExists(databaseName(scratch))).toBe(false);
     expect(await fingerprint(prod)).toEqual(before);
@@ -111,17 +136,24 @@ describe('rehearse', () => {
     await using db = await production('reh_backup');
     const prod = databaseTargetFromUrl(db.url);
     const tools = await resolvePgTools(undefined, {});
-    const backup = await takeBackup(await prepareBackup(prod, { dir: join(work, 'backups'), format: 'custom', jobs: 1, tools }), { release: '2023.1', version: '2023.1.0', runId: null });
+    const backup = await takeBackup(
+      await prepareBackup(prod, { dir: join(work, 'backups'), format: 'custom', jobs: 1, tools }),
+      { release: '2023.1', version: '2023.1.0', runId: null },
+    );
     const before = await fingerprint(prod);
     const scratch = withDatabase(prod, `${db.name}_scratch`);
     try {
-      const outcome = await rehearse(options({ kind: 'backup', ref: backup.path, backupDir: join(work, 'backups'), tools, jobs: 1 }, scratch, true));
+      const outcome = await rehearse(
+        options({ kind: 'backup', ref: backup.path, backupDir: join(work, 'backups'), tools, jobs: 1 }, scratch, true),
+      );
       expect(outcome.error).toBeNull();
       expect(outcome.report.source).toEqual({ kind: 'backup', path: backup.path, sha256: backup.sha256 });
       expect(outcome.report.scratch.kept).toBe(true);
       const client = new pg.Client({ connectionString: scratch.url });
       await client.connect();
-      const rows = await client.query<{ release: string }>('SELECT release FROM leapfrog.state').finally(() => client.end());
+      const rows = await client
+        .query<{ release: string }>('SELECT release FROM leapfrog.state')
+        .finally(() => client.end());
       expect(rows.rows[0]?.release).toBe('2024.1');
       expect(await fingerprint(prod)).toEqual(before);
     } finally {
@@ -138,9 +170,18 @@ describe('rehearse', () => {
     const broken = join(work, 'broken', 'release-images');
     await cp(CATALOG, broken, { recursive: true });
     const manifest = join(broken, '2024.1', 'release.yaml');
-    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('    - { name: db, run: [leapfrog-kit, schema] }', '    - { name: db, run: [leapfrog-kit, schema] }\n    - { name: broken, run: [sh, -c, "exit 7"] }'));
+    await writeFile(
+      manifest,
+      (await readFile(manifest, 'utf8')).replace(
+        '    - { name: db, run: [leapfrog-kit, schema] }',
+        '    - { name: db, run: [leapfrog-kit, schema] }\n    - { name: broken, run: [sh, -c, "exit 7"] }',
+      ),
+    );
     const brokenPlan = join(work, 'broken-plan.json');
-    await writePlanFile(brokenPlan, planPath(await loadCatalog(broken), '2023.1', '2024.1'), { createdAt: new Date().toISOString(), leapfrogVersion: 'test' });
+    await writePlanFile(brokenPlan, planPath(await loadCatalog(broken), '2023.1', '2024.1'), {
+      createdAt: new Date().toISOString(),
+      leapfrogVersion: 'test',
+    });
     process.env['LEAPFROG_KIT_BUNDLE'] = join(ROOT, 'dist/kit/leapfrog-kit.mjs');
     const scratch = defaultScratch(prod);
     const outcome = await rehearse(options({ kind: 'clone', production: prod }, scratch, false, broken, brokenPlan));
@@ -158,7 +199,9 @@ describe('rehearse', () => {
     const session = new pg.Client({ connectionString: db.url });
     await session.connect();
     try {
-      await expect(rehearse(options({ kind: 'clone', production: prod }, defaultScratch(prod), false))).rejects.toBeInstanceOf(RefusedError);
+      await expect(
+        rehearse(options({ kind: 'clone', production: prod }, defaultScratch(prod), false)),
+      ).rejects.toBeInstanceOf(RefusedError);
       expect((await session.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
     } finally {
       await session.end();

@@ -34,8 +34,16 @@ describe('runPlan with PostgresLedger and ProcessExecutor', () => {
       let hookCalls = 0;
       const started = Date.now();
       const error = await runPlan({
-        plan, planDigest: 'sha256:test', catalog, ledger, executor: new ProcessExecutor({ killGraceMs: 500 }), mode: 'apply',
-        database: { url: target.url }, env: { FX_SLEEP_MS: '30000' }, secrets: target.secrets, signal: new AbortController().signal,
+        plan,
+        planDigest: 'sha256:test',
+        catalog,
+        ledger,
+        executor: new ProcessExecutor({ killGraceMs: 500 }),
+        mode: 'apply',
+        database: { url: target.url },
+        env: { FX_SLEEP_MS: '30000' },
+        secrets: target.secrets,
+        signal: new AbortController().signal,
         backup: {
           takeIfDue: () => {
             hookCalls += 1;
@@ -51,15 +59,33 @@ describe('runPlan with PostgresLedger and ProcessExecutor', () => {
       const rows = await db.query<{ phase: string; status: string; exit_code: number | null }>(
         'SELECT phase, status, exit_code FROM leapfrog.phases ORDER BY id',
       );
-      expect(rows.map((r) => `${r.phase}:${r.status}`)).toEqual(['preflight:succeeded', 'schema:succeeded', 'schema:succeeded', 'data:failed']);
+      expect(rows.map((r) => `${r.phase}:${r.status}`)).toEqual([
+        'preflight:succeeded',
+        'schema:succeeded',
+        'schema:succeeded',
+        'data:failed',
+      ]);
       expect(rows.at(-1)?.exit_code).toBeNull();
       expect((await ledger.currentRelease())?.release).toBe('2023.1');
       // Without the slowness, the re-run resumes at the data phase and finishes the step.
       const resumed = await runPlan({
-        plan, planDigest: 'sha256:test', catalog, ledger, executor: new ProcessExecutor(), mode: 'apply',
-        database: { url: target.url }, secrets: target.secrets, signal: new AbortController().signal,
+        plan,
+        planDigest: 'sha256:test',
+        catalog,
+        ledger,
+        executor: new ProcessExecutor(),
+        mode: 'apply',
+        database: { url: target.url },
+        secrets: target.secrets,
+        signal: new AbortController().signal,
       });
-      expect(resumed.steps[0]?.phases.map((p) => p.status)).toEqual(['skipped', 'skipped', 'skipped', 'succeeded', 'succeeded']);
+      expect(resumed.steps[0]?.phases.map((p) => p.status)).toEqual([
+        'skipped',
+        'skipped',
+        'skipped',
+        'succeeded',
+        'succeeded',
+      ]);
       expect((await ledger.currentRelease())?.release).toBe('2023.2');
       const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE r_2023_2 IS NULL');
       expect(left[0]?.n).toBe(0);

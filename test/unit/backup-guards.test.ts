@@ -11,7 +11,11 @@ const tools = { pgDump: '/opt/pg13/pg_dump', pgRestore: '/opt/pg13/pg_restore', 
 
 describe('pg_dump version guard', () => {
   it('reads the versions pg_dump and the server report', () => {
-    expect(parsePgVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)')).toEqual({ text: '15.18', major: 15, minor: 18 });
+    expect(parsePgVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)')).toEqual({
+      text: '15.18',
+      major: 15,
+      minor: 18,
+    });
     expect(parsePgVersion('pg_dump (PostgreSQL) 9.6.24')).toEqual({ text: '9.6.24', major: 9.6, minor: 24 });
     expect(parsePgVersion('no version here')).toBeUndefined();
     expect(serverVersionFromNum(160004, '16.4')).toEqual({ text: '16.4', major: 16, minor: 4 });
@@ -67,7 +71,9 @@ describe('forward-only guard', () => {
   const current = { release: '2024.2', version: '2024.2.0' };
 
   it('chooses the newest backup taken at the requested release or before', () => {
-    expect(newestBackupAtOrBefore(backups, { release: '2023.1', version: '2023.1.0' })?.createdAt.toISOString()).toBe('2026-01-02T00:00:00.000Z');
+    expect(newestBackupAtOrBefore(backups, { release: '2023.1', version: '2023.1.0' })?.createdAt.toISOString()).toBe(
+      '2026-01-02T00:00:00.000Z',
+    );
     expect(newestBackupAtOrBefore(backups, { release: '2024.1', version: '2024.1.0' })?.release).toBe('2024.1');
     expect(newestBackupAtOrBefore(backups, { release: '2022.2', version: '2022.2.0' })).toBeUndefined();
   });
@@ -97,17 +103,69 @@ describe('forward-only guard', () => {
   });
 
   it('still refuses, without a backup to name, and allows forward or same release', () => {
-    expect(downgradeRefusal(current, { release: '2023.1', version: '2023.1.0' }, [])?.hint).toContain('no backup of this database taken at 2023.1 or earlier');
+    expect(downgradeRefusal(current, { release: '2023.1', version: '2023.1.0' }, [])?.hint).toContain(
+      'no backup of this database taken at 2023.1 or earlier',
+    );
     expect(downgradeRefusal(current, current, backups)).toBeUndefined();
     expect(downgradeRefusal(current, { release: '2025.1', version: '2025.1.0' }, backups)).toBeUndefined();
   });
 
   it('merges ledger rows and sidecars by path', () => {
     const merged = mergeKnownBackups(
-      [{ id: 'x', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: new Date('2026-01-01T00:00:00Z'), runId: null, databaseId: 'u1', systemIdentifier: null, databaseName: 'd' }],
       [
-        { id: 'a', release: '2023.1', version: '2023.1.0', path: '/b/a.dump', format: 'custom', bytes: 1, sha256: 'b'.repeat(64), durationMs: 1, createdAt: '2026-01-01T00:00:00Z', runId: null, database: 'h:1/d', databaseId: null, systemIdentifier: null, databaseName: null, serverVersion: '15.18', pgDumpVersion: '15.18' },
-        { id: 'b', release: null, version: null, path: '/b/b.dump', format: 'custom', bytes: 1, sha256: 'c'.repeat(64), durationMs: 1, createdAt: '2026-02-01T00:00:00Z', runId: null, database: 'h:1/d', databaseId: null, systemIdentifier: null, databaseName: null, serverVersion: '15.18', pgDumpVersion: '15.18' },
+        {
+          id: 'x',
+          release: '2023.1',
+          version: '2023.1.0',
+          path: '/b/a.dump',
+          format: 'custom',
+          bytes: 1,
+          sha256: 'b'.repeat(64),
+          durationMs: 1,
+          createdAt: new Date('2026-01-01T00:00:00Z'),
+          runId: null,
+          databaseId: 'u1',
+          systemIdentifier: null,
+          databaseName: 'd',
+        },
+      ],
+      [
+        {
+          id: 'a',
+          release: '2023.1',
+          version: '2023.1.0',
+          path: '/b/a.dump',
+          format: 'custom',
+          bytes: 1,
+          sha256: 'b'.repeat(64),
+          durationMs: 1,
+          createdAt: '2026-01-01T00:00:00Z',
+          runId: null,
+          database: 'h:1/d',
+          databaseId: null,
+          systemIdentifier: null,
+          databaseName: null,
+          serverVersion: '15.18',
+          pgDumpVersion: '15.18',
+        },
+        {
+          id: 'b',
+          release: null,
+          version: null,
+          path: '/b/b.dump',
+          format: 'custom',
+          bytes: 1,
+          sha256: 'c'.repeat(64),
+          durationMs: 1,
+          createdAt: '2026-02-01T00:00:00Z',
+          runId: null,
+          database: 'h:1/d',
+          databaseId: null,
+          systemIdentifier: null,
+          databaseName: null,
+          serverVersion: '15.18',
+          pgDumpVersion: '15.18',
+        },
       ],
     );
     expect(merged.map((b) => [b.path, b.inLedger, b.hasSidecar, b.databaseId])).toEqual([

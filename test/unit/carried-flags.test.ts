@@ -21,12 +21,26 @@ afterEach(() => setCarriedFlags([]));
 
 describe('carried flags', () => {
   it('repeats --catalog, --ledger-schema and --database-url-env on the verbs that take them', () => {
-    carry(['apply', '--to', '2025.1', '--catalog', 'cat dir', '--ledger-schema=lf', '--database-url-env', 'APP_URL', '--yes-not-a-flag']);
-    expect(nextCommand('apply', '--to', '2025.1')).toBe("leapfrog apply --to 2025.1 --catalog 'cat dir' --ledger-schema lf --database-url-env APP_URL");
-    expect(nextCommand('status')).toBe('leapfrog status --catalog \'cat dir\' --ledger-schema lf');
+    carry([
+      'apply',
+      '--to',
+      '2025.1',
+      '--catalog',
+      'cat dir',
+      '--ledger-schema=lf',
+      '--database-url-env',
+      'APP_URL',
+      '--yes-not-a-flag',
+    ]);
+    expect(nextCommand('apply', '--to', '2025.1')).toBe(
+      "leapfrog apply --to 2025.1 --catalog 'cat dir' --ledger-schema lf --database-url-env APP_URL",
+    );
+    expect(nextCommand('status')).toBe("leapfrog status --catalog 'cat dir' --ledger-schema lf");
     // `releases` takes a catalog but no database; `backups` neither of the others.
     expect(nextCommand('releases')).toBe("leapfrog releases --catalog 'cat dir'");
-    expect(nextCommand('images build', '--release', '2024.1')).toBe("leapfrog images build --release 2024.1 --catalog 'cat dir'");
+    expect(nextCommand('images build', '--release', '2024.1')).toBe(
+      "leapfrog images build --release 2024.1 --catalog 'cat dir'",
+    );
   });
 
   it('does not repeat a flag the hint names itself', () => {
@@ -44,7 +58,9 @@ describe('carried flags', () => {
 
   it('carries docker flags and the executor only to verbs that run phase commands', () => {
     carry(['apply', '--executor', 'docker', '--docker-read-only', '--docker-network', 'bridge']);
-    expect(nextCommand('apply', '--to', 'x')).toBe('leapfrog apply --to x --executor docker --docker-read-only --docker-network bridge');
+    expect(nextCommand('apply', '--to', 'x')).toBe(
+      'leapfrog apply --to x --executor docker --docker-read-only --docker-network bridge',
+    );
     expect(nextCommand('status')).toBe('leapfrog status');
   });
 });

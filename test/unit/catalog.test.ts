@@ -29,7 +29,8 @@ async function catalogError(dir: string): Promise<CatalogError> {
   return error as CatalogError;
 }
 
-const minimal = (release: string, extra = '') => `release: "${release}"\nimage: "example/migrate:${release}"\nphases:\n  schema:\n    - { name: db, run: [migrate, up] }\n${extra}`;
+const minimal = (release: string, extra = '') =>
+  `release: "${release}"\nimage: "example/migrate:${release}"\nphases:\n  schema:\n    - { name: db, run: [migrate, up] }\n${extra}`;
 
 afterEach(async () => {
   await Promise.all(temporary.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
@@ -47,7 +48,12 @@ describe('loadCatalog', () => {
     expect(third?.upgradeFrom).toBe('>=2023.1.0 <2024.1.0');
     expect(third?.upgradeFromIsDefault).toBe(false);
     expect(third?.milestone).toBe(true);
-    expect(third?.phases.data).toEqual({ run: ['leapfrog-kit', 'data', '--max-count', '{batchSize}'], protocol: 'batches', batchSize: 5000, stallAfter: 3 });
+    expect(third?.phases.data).toEqual({
+      run: ['leapfrog-kit', 'data', '--max-count', '{batchSize}'],
+      protocol: 'batches',
+      batchSize: 5000,
+      stallAfter: 3,
+    });
     expect(third?.timeoutsMs).toEqual({ preflight: 600_000, schema: 1_800_000, data: 21_600_000, check: 600_000 });
     expect(third?.dir).toBe(join(FIXTURE, '2024.1'));
     expect(third?.file).toBe(join(relative(process.cwd(), FIXTURE), '2024.1', 'release.yaml'));
@@ -56,7 +62,11 @@ describe('loadCatalog', () => {
   });
 
   it('orders by semver, not by folder name, and applies minimal defaults', async () => {
-    const dir = await tempCatalog({ '2024.10': minimal('2024.10'), '2024.9': minimal('2024.9'), '2024.2': minimal('2024.2') });
+    const dir = await tempCatalog({
+      '2024.10': minimal('2024.10'),
+      '2024.9': minimal('2024.9'),
+      '2024.2': minimal('2024.2'),
+    });
     const catalog = await loadCatalog(dir);
     expect(catalog.releases.map((r) => r.version)).toEqual(['2024.2.0', '2024.9.0', '2024.10.0']);
     expect(catalog.releases[2]?.upgradeFrom).toBe('2024.9.0');
@@ -68,9 +78,16 @@ describe('loadCatalog', () => {
   });
 
   it('fills data-phase defaults: batchSize 1000, stallAfter 3', async () => {
-    const dir = await tempCatalog({ a: minimal('1.0', '  data: { run: [migrate, data] }\n').replace('phases:\n  schema', 'phases:\n  schema') });
+    const dir = await tempCatalog({
+      a: minimal('1.0', '  data: { run: [migrate, data] }\n').replace('phases:\n  schema', 'phases:\n  schema'),
+    });
     const catalog = await loadCatalog(dir);
-    expect(catalog.releases[0]?.phases.data).toEqual({ run: ['migrate', 'data'], protocol: 'batches', batchSize: 1000, stallAfter: 3 });
+    expect(catalog.releases[0]?.phases.data).toEqual({
+      run: ['migrate', 'data'],
+      protocol: 'batches',
+      batchSize: 1000,
+      stallAfter: 3,
+    });
   });
 
   it('ignores folders without a release.yaml and hidden folders', async () => {
@@ -111,7 +128,7 @@ describe('loadCatalog', () => {
       ].join('\n'),
       '2024.2': minimal('2024.2', 'upgradeFrom: ">=2025.0.0"\n'),
       'copy-of-2023.1': minimal('2023.1'),
-      'numeric': 'release: 2024.10\nimage: x\nphases: { schema: [] }\n',
+      numeric: 'release: 2024.10\nimage: x\nphases: { schema: [] }\n',
       'no-image': 'release: "2026.1"\nphases: { schema: [] }\n',
       'bad-yaml': 'release: "2027.1"\nimage: [unclosed\n',
     });
@@ -142,7 +159,9 @@ describe('loadCatalog', () => {
       ).toBe(true);
     }
     // The message lists each problem as "<file>: <path>: <message>", and ends with the way out.
-    expect(error.message).toContain(`${file('2024.1')}: phases.data.protocol: expected one of exit0, batches, upgradecheck`);
+    expect(error.message).toContain(
+      `${file('2024.1')}: phases.data.protocol: expected one of exit0, batches, upgradecheck`,
+    );
     expect(error.hint).toContain('leapfrog releases --catalog');
   });
 
@@ -153,7 +172,13 @@ describe('loadCatalog', () => {
     await cp(FIXTURE, dir, { recursive: true });
     await writeFile(join(dir, '2024.1', 'release.yaml'), minimal('2024.1', '  data: { run: [x], protocol: nope }\n'));
     const error = await catalogError(dir);
-    expect(error.problems).toEqual([{ file: `${name}/2024.1/release.yaml`, path: 'phases.data.protocol', message: 'expected one of exit0, batches, upgradecheck' }]);
+    expect(error.problems).toEqual([
+      {
+        file: `${name}/2024.1/release.yaml`,
+        path: 'phases.data.protocol',
+        message: 'expected one of exit0, batches, upgradecheck',
+      },
+    ]);
   });
 
   it('a missing catalog folder is bad input with the way out', async () => {

@@ -95,7 +95,9 @@ describe('firstError', () => {
     expect(caught).not.toBe(body);
     expect((caught as Error).name).toBe('SuppressedError');
     expect(firstError(caught)).toBe(body);
-    expect(lines.join('')).toContain('suppressed while disposing after an error: Error: the lock session was already gone');
+    expect(lines.join('')).toContain(
+      'suppressed while disposing after an error: Error: the lock session was already gone',
+    );
   });
 
   it('unwraps nested SuppressedErrors (two resources failing after the body) to the body error', async () => {

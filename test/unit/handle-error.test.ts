@@ -7,7 +7,9 @@ import { databaseTargetFromUrl, registerEnvironmentSecrets } from '../../src/pg/
 
 /** A small program shaped like leapfrog's: exitOverride, a verb with a required option and a duration flag. */
 function program(): Command {
-  const root = new Command('leapfrog').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  const root = new Command('leapfrog')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   root.option('--output <mode>');
   root
     .command('apply')
@@ -35,7 +37,15 @@ function captureStdout(): { lines: () => Record<string, unknown>[] } {
     written.push(String(chunk));
     return true;
   });
-  return { lines: () => written.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    lines: () =>
+      written
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 afterEach(() => {
@@ -44,8 +54,16 @@ afterEach(() => {
 
 describe('handleError with a commander usage error', () => {
   it.each([
-    [['--output', 'json', 'apply', '--plan', 'p.json', '--bogus'], /unknown option '--bogus'/, 'run leapfrog apply --help'],
-    [['--output', 'json', 'apply', '--plan', 'p.json', '--lock-timeout', 'abc'], /"abc" is not a duration/, 'run leapfrog apply --help'],
+    [
+      ['--output', 'json', 'apply', '--plan', 'p.json', '--bogus'],
+      /unknown option '--bogus'/,
+      'run leapfrog apply --help',
+    ],
+    [
+      ['--output', 'json', 'apply', '--plan', 'p.json', '--lock-timeout', 'abc'],
+      /"abc" is not a duration/,
+      'run leapfrog apply --help',
+    ],
     [['--output', 'json', 'apply'], /required option '--plan <file>' not specified/, 'run leapfrog apply --help'],
     [['--output', 'json', 'aply'], /unknown command 'aply'/, 'run leapfrog --help'],
   ])('prints a final UsageError line on stdout in json mode (%j)', async (args, message, hint) => {
@@ -89,7 +107,11 @@ describe('handleError redacts the secrets registered by whoever resolved a datab
     const url = 'postgres://app:s3cr%40tpw@db.example:5432/orders';
     databaseTargetFromUrl(url);
     const err = captureStderr();
-    const code = handleError(new Error(`pg said: cannot reach ${url} (password s3cr@tpw, encoded s3cr%40tpw)`), 'text', ['node', 'main.js', 'status']);
+    const code = handleError(
+      new Error(`pg said: cannot reach ${url} (password s3cr@tpw, encoded s3cr%40tpw)`),
+      'text',
+      ['node', 'main.js', 'status'],
+    );
     expect(code).toBe(1);
     expect(err.text()).toContain('cannot reach ***');
     expect(err.text()).not.toContain('s3cr');
@@ -98,7 +120,10 @@ describe('handleError redacts the secrets registered by whoever resolved a datab
   it('DATABASE_URL and PGPASSWORD registered at CLI start are redacted before any target is resolved', () => {
     registerEnvironmentSecrets({ DATABASE_URL: 'postgres://u:envpassw0rd@h/db', PGPASSWORD: 'pgpassw0rd' });
     const out = captureStdout();
-    const error = new BadInputError('bad catalog near postgres://u:envpassw0rd@h/db and pgpassw0rd', { hint: 'fix envpassw0rd', details: { url: 'postgres://u:envpassw0rd@h/db' } });
+    const error = new BadInputError('bad catalog near postgres://u:envpassw0rd@h/db and pgpassw0rd', {
+      hint: 'fix envpassw0rd',
+      details: { url: 'postgres://u:envpassw0rd@h/db' },
+    });
     expect(handleError(error, 'json', ['node', 'main.js', 'plan'])).toBe(2);
     const text = JSON.stringify(out.lines());
     expect(text).not.toContain('envpassw0rd');
@@ -119,9 +144,18 @@ describe('handleError with a SuppressedError from `await using`', () => {
     const first = new LockHeldError('another run holds the ledger lock on db', { hint: 'wait for it' });
     const cleanup = new Error('closing the ledger session: connection terminated');
     // What TypeScript's `await using` helper throws when the body and a disposal both fail.
-    const suppressed = Object.assign(new Error('An error was suppressed during disposal.'), { name: 'SuppressedError', error: cleanup, suppressed: first });
+    const suppressed = Object.assign(new Error('An error was suppressed during disposal.'), {
+      name: 'SuppressedError',
+      error: cleanup,
+      suppressed: first,
+    });
     const out = captureStdout();
     expect(handleError(suppressed, 'json', [])).toBe(4);
-    expect(out.lines()[0]).toMatchObject({ type: 'error', exitCode: 4, error: 'LockHeldError', message: 'another run holds the ledger lock on db' });
+    expect(out.lines()[0]).toMatchObject({
+      type: 'error',
+      exitCode: 4,
+      error: 'LockHeldError',
+      message: 'another run holds the ledger lock on db',
+    });
   });
 });

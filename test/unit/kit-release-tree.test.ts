@@ -27,7 +27,7 @@ describe('the release tree a kit sees', () => {
     expect(tree.checks.map((c) => c.name)).toEqual(['Order totals in cents match the decimal totals']);
   });
 
-  it('retires the data migrations a blocker names, from the blocker\'s release on', async () => {
+  it("retires the data migrations a blocker names, from the blocker's release on", async () => {
     const contracting = await loadReleaseTree(RELEASES, '2024.2');
     expect(contracting.dataMigrations).toEqual([]);
     const blocker = contracting.migrations.find((m) => m.kind === 'blocker');
@@ -52,10 +52,16 @@ describe('the release tree a kit sees', () => {
     try {
       await mkdir(join(dir, '1.0/data'), { recursive: true });
       await mkdir(join(dir, '1.0/migrations'), { recursive: true });
-      await writeFile(join(dir, '1.0/data/backfill_x.yaml'), 'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 1\nextra: 1\n');
+      await writeFile(
+        join(dir, '1.0/data/backfill_x.yaml'),
+        'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 1\nextra: 1\n',
+      );
       await expect(loadReleaseTree(dir, '1.0')).rejects.toThrow(/backfill_x\.yaml: \(top\): Unrecognized key/);
 
-      await writeFile(join(dir, '1.0/data/backfill_x.yaml'), 'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 1\n');
+      await writeFile(
+        join(dir, '1.0/data/backfill_x.yaml'),
+        'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 1\n',
+      );
       await writeFile(join(dir, '1.0/migrations/0001_block.blocker.yaml'), 'requireFinished: [backfill_y]\n');
       const error = await loadReleaseTree(dir, '1.0').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(KitUsageError);
@@ -63,7 +69,10 @@ describe('the release tree a kit sees', () => {
 
       await rm(join(dir, '1.0/migrations/0001_block.blocker.yaml'));
       await mkdir(join(dir, '2.0/data'), { recursive: true });
-      await writeFile(join(dir, '2.0/data/backfill_x.yaml'), 'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 2\n');
+      await writeFile(
+        join(dir, '2.0/data/backfill_x.yaml'),
+        'table: t\nkey: id\npending: x IS NULL\napply: UPDATE t SET x = 2\n',
+      );
       await expect(loadReleaseTree(dir, '2.0')).rejects.toThrow(/data migration backfill_x is defined twice/);
       await expect(loadReleaseTree(dir, '3.0')).rejects.toThrow(/release "3.0" has no folder/);
     } finally {
@@ -73,7 +82,7 @@ describe('the release tree a kit sees', () => {
 });
 
 describe('the upgradecheck report', () => {
-  it('exits with the worst result and prints oslo.upgradecheck\'s words', () => {
+  it("exits with the worst result and prints oslo.upgradecheck's words", () => {
     const report = {
       name: 'demo',
       checks: [

@@ -30,7 +30,15 @@ afterEach(() => {
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 function finished(ref: PhaseRef): RunnerEvent {
-  return { type: 'phase-finished', ...ref, status: 'succeeded', exitCode: 0, durationMs: 1_000, rowsMigrated: ref.phase === 'data' ? 10 : null, message: null };
+  return {
+    type: 'phase-finished',
+    ...ref,
+    status: 'succeeded',
+    exitCode: 0,
+    durationMs: 1_000,
+    rowsMigrated: ref.phase === 'data' ? 10 : null,
+    message: null,
+  };
 }
 
 async function play(r: ListrRenderer, events: readonly RunnerEvent[]): Promise<string> {
@@ -43,7 +51,15 @@ async function play(r: ListrRenderer, events: readonly RunnerEvent[]): Promise<s
 }
 
 const start: RunnerEvent[] = [
-  { type: 'run-started', runId: 'r1', mode: 'apply', from: { release: '2023.1', version: '2023.1.0' }, to: { release, version: '2024.1.0' }, steps: [release], pending: [release] },
+  {
+    type: 'run-started',
+    runId: 'r1',
+    mode: 'apply',
+    from: { release: '2023.1', version: '2023.1.0' },
+    to: { release, version: '2024.1.0' },
+    steps: [release],
+    pending: [release],
+  },
   { type: 'step-started', release, version: '2024.1.0', index: 0, phases: [preflight, schema, data] },
   { type: 'phase-started', ...preflight, attempt: 1 },
   finished(preflight),
@@ -79,7 +95,9 @@ describe('ListrRenderer', () => {
       }
       r.onEvent({ type: 'backup-progress', path, bytes: 1024 * 1024, elapsedMs: 1_500 });
       await new Promise((res) => setTimeout(res, 300));
-      await play(r, [{ type: 'backup-finished', path, bytes: 3 * 1024 * 1024, sha256: 'ab'.repeat(32), durationMs: 4_200 }]);
+      await play(r, [
+        { type: 'backup-finished', path, bytes: 3 * 1024 * 1024, sha256: 'ab'.repeat(32), durationMs: 4_200 },
+      ]);
     } finally {
       delete process.env['LISTR_FORCE_TTY'];
       process.stdout.isTTY = wasTTY;
@@ -102,7 +120,11 @@ describe('ListrRenderer', () => {
   });
 
   it('no backup: nothing about one, the phases run as before', async () => {
-    const text = await play(new ListrRenderer(), [...start, { type: 'phase-started', ...schema, attempt: 1 }, finished(schema)]);
+    const text = await play(new ListrRenderer(), [
+      ...start,
+      { type: 'phase-started', ...schema, attempt: 1 },
+      finished(schema),
+    ]);
     expect(text).not.toContain('backup');
     expect(text).toContain('schema db 1.0s');
   });

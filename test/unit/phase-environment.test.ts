@@ -13,22 +13,43 @@ const catalog = new CatalogBuilder()
 const [plain, named] = catalog.releases;
 
 describe('phaseEnvironment', () => {
-  it('puts the URL under DATABASE_URL, the manifest\'s databaseUrlEnv, or the flag\'s name (flag first)', () => {
-    expect(phaseEnvironment(plain!, { url: 'postgres://h/db' })).toEqual({ LOG_LEVEL: 'info', DATABASE_URL: 'postgres://h/db' });
-    expect(phaseEnvironment(named!, { url: 'postgres://h/db' })).toEqual({ LOG_LEVEL: 'debug', PGBOSS_DATABASE_URL: 'postgres://h/db' });
-    expect(phaseEnvironment(named!, { url: 'postgres://h/db', urlEnv: 'APP_URL' })).toEqual({ LOG_LEVEL: 'debug', APP_URL: 'postgres://h/db' });
+  it("puts the URL under DATABASE_URL, the manifest's databaseUrlEnv, or the flag's name (flag first)", () => {
+    expect(phaseEnvironment(plain!, { url: 'postgres://h/db' })).toEqual({
+      LOG_LEVEL: 'info',
+      DATABASE_URL: 'postgres://h/db',
+    });
+    expect(phaseEnvironment(named!, { url: 'postgres://h/db' })).toEqual({
+      LOG_LEVEL: 'debug',
+      PGBOSS_DATABASE_URL: 'postgres://h/db',
+    });
+    expect(phaseEnvironment(named!, { url: 'postgres://h/db', urlEnv: 'APP_URL' })).toEqual({
+      LOG_LEVEL: 'debug',
+      APP_URL: 'postgres://h/db',
+    });
   });
 });
 
 describe('the process executor environment', () => {
-  const parent = { PATH: '/usr/bin', HOME: '/home/op', DATABASE_URL: 'postgres://prod/db', PGHOST: 'prod', PGDATABASE: 'prod', PGSERVICE: 'prod', PG_BIN: '/pg' };
+  const parent = {
+    PATH: '/usr/bin',
+    HOME: '/home/op',
+    DATABASE_URL: 'postgres://prod/db',
+    PGHOST: 'prod',
+    PGDATABASE: 'prod',
+    PGSERVICE: 'prod',
+    PG_BIN: '/pg',
+  };
 
-  it('inherits leapfrog\'s environment except DATABASE_URL and every PG* variable', () => {
+  it("inherits leapfrog's environment except DATABASE_URL and every PG* variable", () => {
     expect(inheritableEnvironment(parent)).toEqual({ PATH: '/usr/bin', HOME: '/home/op' });
   });
 
   it('gives the command the URL only under the configured name', () => {
-    const env = environmentFor(plain!, phaseEnvironment(plain!, { url: 'postgres://scratch/db', urlEnv: 'APP_URL' }), parent);
+    const env = environmentFor(
+      plain!,
+      phaseEnvironment(plain!, { url: 'postgres://scratch/db', urlEnv: 'APP_URL' }),
+      parent,
+    );
     expect(env).toMatchObject({ HOME: '/home/op', APP_URL: 'postgres://scratch/db', LOG_LEVEL: 'info' });
     expect(Object.keys(env).filter((k) => k === 'DATABASE_URL' || k.startsWith('PG'))).toEqual([]);
   });

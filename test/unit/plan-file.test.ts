@@ -130,14 +130,20 @@ describe('assertPlanMatchesCatalog', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(StalePlanError);
-    expect((error as StalePlanError).message).toBe(`the manifest of 2024.1 (/catalog/2024.1/release.yaml) changed since plan ${path} was made`);
-    expect((error as StalePlanError).hint).toBe(`plan again with: leapfrog plan --from 2023.1 --to 2025.1 --out ${path}`);
+    expect((error as StalePlanError).message).toBe(
+      `the manifest of 2024.1 (/catalog/2024.1/release.yaml) changed since plan ${path} was made`,
+    );
+    expect((error as StalePlanError).hint).toBe(
+      `plan again with: leapfrog plan --from 2023.1 --to 2025.1 --out ${path}`,
+    );
   });
 
   it('refuses a plan when a release was added to the catalog', async () => {
     const path = join(dir, 'added.json');
     await writePlanFile(path, planPath(build(), '2023.1', '2025.1'), meta);
     const file = await readPlanFile(path);
-    expect(() => assertPlanMatchesCatalog(file, build({}, true), path)).toThrow(/the catalog \/catalog changed since plan/);
+    expect(() => assertPlanMatchesCatalog(file, build({}, true), path)).toThrow(
+      /the catalog \/catalog changed since plan/,
+    );
   });
 });

@@ -38,8 +38,14 @@ describe('planPath on the SLURP cadence', () => {
   it('2023.1 -> 2025.1 is [2024.1, 2025.1] with reasons', () => {
     const plan = planPath(catalog, '2023.1', '2025.1');
     expect(stopsOf(plan)).toEqual(['2024.1', '2025.1']);
-    expect(plan.steps[0]?.reasons).toEqual([{ kind: 'milestone' }, { kind: 'accepts', range: '>=2023.1.0 <2024.1.0', previous: '2023.1' }]);
-    expect(plan.steps[1]?.reasons).toEqual([{ kind: 'accepts', range: '>=2024.1.0 <2025.1.0', previous: '2024.1' }, { kind: 'target' }]);
+    expect(plan.steps[0]?.reasons).toEqual([
+      { kind: 'milestone' },
+      { kind: 'accepts', range: '>=2023.1.0 <2024.1.0', previous: '2023.1' },
+    ]);
+    expect(plan.steps[1]?.reasons).toEqual([
+      { kind: 'accepts', range: '>=2024.1.0 <2025.1.0', previous: '2024.1' },
+      { kind: 'target' },
+    ]);
     expect(plan.from).toEqual({ release: '2023.1', version: '2023.1.0' });
     expect(plan.to).toEqual({ release: '2025.1', version: '2025.1.0' });
     expect(plan.catalogDigest).toBe(catalog.digest);
@@ -76,7 +82,9 @@ describe('planPath refusals', () => {
     const error = refusal(() => planPath(catalog, '2024.1', '2023.1'));
     expect(error).toBeInstanceOf(RefusedError);
     expect(error.exitCode).toBe(ExitCode.refused);
-    expect(error.hint).toBe('leapfrog is forward-only; restore the backup taken before you upgraded (leapfrog backups)');
+    expect(error.hint).toBe(
+      'leapfrog is forward-only; restore the backup taken before you upgraded (leapfrog backups)',
+    );
   });
 
   it('same release is nothing to do (exit 0)', () => {
@@ -133,7 +141,12 @@ describe('planPath refusals', () => {
   });
 
   it('a yanked target is refused, suggesting the newest good patch of its series', () => {
-    const catalog2 = catalogBuilder().release('1.0.0').release('1.1.0').release('1.1.1', { yanked: true }).release('1.1.2', { yanked: true }).build();
+    const catalog2 = catalogBuilder()
+      .release('1.0.0')
+      .release('1.1.0')
+      .release('1.1.1', { yanked: true })
+      .release('1.1.2', { yanked: true })
+      .build();
     const error = refusal(() => planPath(catalog2, '1.0.0', '1.1.2'));
     expect(error.exitCode).toBe(ExitCode.refused);
     expect(error.message).toContain('1.1.2 is yanked');
@@ -148,8 +161,16 @@ describe('planPath with patches and yanked releases', () => {
     catalogBuilder()
       .release('2023.1.0', { milestone: true })
       .release('2023.2.0')
-      .release('2024.1.0', { milestone: fields.milestoneOn === undefined || fields.milestoneOn === '2024.1.0', upgradeFrom: '>=2023.1.0 <2024.1.0', yanked: fields.yank?.includes('2024.1.0') ?? false })
-      .release('2024.1.1', { milestone: fields.milestoneOn === '2024.1.1', upgradeFrom: '>=2023.1.0 <2024.1.1', yanked: fields.yank?.includes('2024.1.1') ?? false })
+      .release('2024.1.0', {
+        milestone: fields.milestoneOn === undefined || fields.milestoneOn === '2024.1.0',
+        upgradeFrom: '>=2023.1.0 <2024.1.0',
+        yanked: fields.yank?.includes('2024.1.0') ?? false,
+      })
+      .release('2024.1.1', {
+        milestone: fields.milestoneOn === '2024.1.1',
+        upgradeFrom: '>=2023.1.0 <2024.1.1',
+        yanked: fields.yank?.includes('2024.1.1') ?? false,
+      })
       .release('2024.1.2', { upgradeFrom: '>=2023.1.0 <2024.1.2', yanked: fields.yank?.includes('2024.1.2') ?? false })
       .release('2024.2.0', { upgradeFrom: '>=2024.1.0 <2024.2.0' })
       .release('2025.1.0', { milestone: true, upgradeFrom: '>=2024.1.0 <2025.1.0' })
@@ -162,15 +183,23 @@ describe('planPath with patches and yanked releases', () => {
   });
 
   it('a yanked newest patch falls back to the newest good one', () => {
-    expect(stopsOf(planPath(patched({ yank: ['2024.1.2'] }), '2023.1.0', '2025.1.0'))).toEqual(['2024.1.1', '2025.1.0']);
+    expect(stopsOf(planPath(patched({ yank: ['2024.1.2'] }), '2023.1.0', '2025.1.0'))).toEqual([
+      '2024.1.1',
+      '2025.1.0',
+    ]);
   });
 
   it('a yanked milestone release is still a required series, visited at its good patch', () => {
-    expect(stopsOf(planPath(patched({ yank: ['2024.1.0'] }), '2023.2.0', '2025.1.0'))).toEqual(['2024.1.2', '2025.1.0']);
+    expect(stopsOf(planPath(patched({ yank: ['2024.1.0'] }), '2023.2.0', '2025.1.0'))).toEqual([
+      '2024.1.2',
+      '2025.1.0',
+    ]);
   });
 
   it('a milestone whose every newer patch is yanked is refused (exit 5) naming it', () => {
-    const error = refusal(() => planPath(patched({ milestoneOn: '2024.1.1', yank: ['2024.1.1', '2024.1.2'] }), '2023.1.0', '2025.1.0'));
+    const error = refusal(() =>
+      planPath(patched({ milestoneOn: '2024.1.1', yank: ['2024.1.1', '2024.1.2'] }), '2023.1.0', '2025.1.0'),
+    );
     expect(error.exitCode).toBe(ExitCode.refused);
     expect(error.message).toContain('milestone 2024.1.1 must be visited');
     expect(error.message).toContain('series 2024.1 are yanked');
@@ -184,7 +213,7 @@ describe('planPath with patches and yanked releases', () => {
     expect(stopsOf(planPath(patched(), '2023.1.0', '2024.1.1'))).toEqual(['2024.1.1']);
   });
 
-  it('leaving the database\'s own series directly is allowed', () => {
+  it("leaving the database's own series directly is allowed", () => {
     // From 2024.1.0 to 2024.2.0: 2024.2.0 accepts 2024.1.0 directly, no need to visit 2024.1.2.
     expect(stopsOf(planPath(patched(), '2024.1.0', '2024.2.0'))).toEqual(['2024.2.0']);
   });
@@ -212,7 +241,10 @@ describe('planPath defaults and ties', () => {
   });
 
   it('a wide range jumps over releases that are not milestones', () => {
-    const catalog = catalogBuilder().releases(['1.0', '1.1', '1.2']).release('1.3', { upgradeFrom: '>=1.0.0 <1.3.0' }).build();
+    const catalog = catalogBuilder()
+      .releases(['1.0', '1.1', '1.2'])
+      .release('1.3', { upgradeFrom: '>=1.0.0 <1.3.0' })
+      .build();
     expect(stopsOf(planPath(catalog, '1.0', '1.3'))).toEqual(['1.3']);
   });
 
@@ -230,7 +262,10 @@ describe('planPath defaults and ties', () => {
   });
 
   it('ranges with || and x-ranges are honoured', () => {
-    const catalog = catalogBuilder().releases(['1.0', '1.1', '1.2']).release('2.0', { upgradeFrom: '1.0.x || >=1.2.0 <2.0.0' }).build();
+    const catalog = catalogBuilder()
+      .releases(['1.0', '1.1', '1.2'])
+      .release('2.0', { upgradeFrom: '1.0.x || >=1.2.0 <2.0.0' })
+      .build();
     expect(stopsOf(planPath(catalog, '1.0', '2.0'))).toEqual(['2.0']);
     expect(stopsOf(planPath(catalog, '1.1', '2.0'))).toEqual(['1.2', '2.0']);
   });
@@ -254,7 +289,10 @@ describe('planPath on a catalog of several thousand releases', () => {
   it('visits every milestone between and only those', () => {
     const plan = planPath(catalog, generatedId(1), generatedId(count - 1));
     assertValid(catalog, plan);
-    const milestones = catalog.releases.slice(2, count - 1).filter((r) => r.milestone).map((r) => r.id);
+    const milestones = catalog.releases
+      .slice(2, count - 1)
+      .filter((r) => r.milestone)
+      .map((r) => r.id);
     // From each milestone the target-side releases are reached by default edges.
     expect(stopsOf(plan).slice(0, milestones.length)).toEqual(milestones);
     expect(stopsOf(plan).slice(milestones.length)).toEqual([generatedId(count - 2), generatedId(count - 1)]);
@@ -284,7 +322,9 @@ describe('planPath agrees with a brute-force search', () => {
         });
       }
       const catalog = builder.build();
-      const admits = catalog.releases.map((v) => catalog.releases.map((u) => semver.satisfies(u.version, v.upgradeFrom)));
+      const admits = catalog.releases.map((v) =>
+        catalog.releases.map((u) => semver.satisfies(u.version, v.upgradeFrom)),
+      );
       for (let a = 0; a < 24; a++) {
         for (let b = a + 1; b < 24; b++) {
           const expected = bruteForceSteps(catalog, a, b, admits);
@@ -334,7 +374,9 @@ function bruteForceSteps(catalog: Catalog, from: number, to: number, admits?: bo
     const nextRequired = required.find((r) => r > u) ?? to;
     for (let v = u + 1; v <= nextRequired; v++) {
       if (distance.has(v) || releases[v]?.yanked) continue;
-      const admitted = admits ? admits[v]?.[u] : semver.satisfies(releases[u]?.version ?? '', releases[v]?.upgradeFrom ?? '');
+      const admitted = admits
+        ? admits[v]?.[u]
+        : semver.satisfies(releases[u]?.version ?? '', releases[v]?.upgradeFrom ?? '');
       if (!admitted) continue;
       distance.set(v, (distance.get(u) as number) + 1);
       queue.push(v);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Catalog, Release } from '../../src/catalog/release.js';
-import { CheckRedError, InterruptedError, PhaseFailedError, RefusedError, StalePlanError, BadInputError } from '../../src/errors/index.js';
+import {
+  CheckRedError,
+  InterruptedError,
+  PhaseFailedError,
+  RefusedError,
+  StalePlanError,
+  BadInputError,
+} from '../../src/errors/index.js';
 import type { Plan } from '../../src/planner/plan.js';
 import type { RunnerEvent } from '../../src/runner/events.js';
 import { runPlan, type RunPlanOptions } from '../../src/runner/run-plan.js';
@@ -9,16 +16,27 @@ import { MemoryLedger } from '../helpers/memory-ledger.js';
 
 function release(id: string, extra: Partial<Release> = {}): Release {
   return {
-    id, version: `${id}.0`, image: `fx:${id}`, upgradeFrom: '*', upgradeFromIsDefault: true, milestone: false, yanked: false,
+    id,
+    version: `${id}.0`,
+    image: `fx:${id}`,
+    upgradeFrom: '*',
+    upgradeFromIsDefault: true,
+    milestone: false,
+    yanked: false,
     env: { RELEASE_ENV: id },
     phases: {
       preflight: { run: ['pre', id], protocol: 'upgradecheck' },
-      schema: [{ name: 'api_db', run: ['schema', id, 'api_db'] }, { name: 'db', run: ['schema', id, 'db'] }],
+      schema: [
+        { name: 'api_db', run: ['schema', id, 'api_db'] },
+        { name: 'db', run: ['schema', id, 'db'] },
+      ],
       data: { run: ['data', id, '--max-count', '{batchSize}'], protocol: 'batches', batchSize: 50, stallAfter: 3 },
       check: { run: ['check', id, '--json'], protocol: 'upgradecheck' },
     },
     timeoutsMs: { preflight: 1000, schema: 2000, data: 3000, check: 4000 },
-    dir: `/releases/${id}`, file: `releases/${id}/release.yaml`, manifestDigest: `sha256:${id}`,
+    dir: `/releases/${id}`,
+    file: `releases/${id}/release.yaml`,
+    manifestDigest: `sha256:${id}`,
     ...extra,
   };
 }
@@ -29,7 +47,14 @@ const plan: Plan = {
   planVersion: 1,
   from: { release: '2023.1', version: '2023.1.0' },
   to: { release: '2024.2', version: '2024.2.0' },
-  steps: releases.slice(1).map((r) => ({ release: r.id, version: r.version, image: r.image, imageDigest: null, manifestDigest: r.manifestDigest, reasons: [] })),
+  steps: releases.slice(1).map((r) => ({
+    release: r.id,
+    version: r.version,
+    image: r.image,
+    imageDigest: null,
+    manifestDigest: r.manifestDigest,
+    reasons: [],
+  })),
   catalogDigest: 'sha256:cat',
 };
 
@@ -39,8 +64,17 @@ function setup(behaviour?: FakeBehaviour, current = '2023.1') {
   const events: RunnerEvent[] = [];
   const controller = new AbortController();
   const options = (extra: Partial<RunPlanOptions> = {}): RunPlanOptions => ({
-    plan, planDigest: 'sha256:plan', catalog, ledger, executor, mode: 'apply', database: { url: 'postgres://u:s3cret-pw@h/db' },
-    secrets: ['postgres://u:s3cret-pw@h/db', 's3cret-pw'], signal: controller.signal, onEvent: (e) => events.push(e), ...extra,
+    plan,
+    planDigest: 'sha256:plan',
+    catalog,
+    ledger,
+    executor,
+    mode: 'apply',
+    database: { url: 'postgres://u:s3cret-pw@h/db' },
+    secrets: ['postgres://u:s3cret-pw@h/db', 's3cret-pw'],
+    signal: controller.signal,
+    onEvent: (e) => events.push(e),
+    ...extra,
   });
   return { ledger, executor, events, controller, options };
 }
@@ -73,7 +107,11 @@ describe('runPlan against a recording fake executor', () => {
     const { ledger, executor, options } = setup(undefined, '2023.2');
     const result = await runPlan(options({ mode: 'step' }));
     expect(new Set(executor.calls.map((c) => c.release))).toEqual(new Set(['2024.1']));
-    expect(result.steps.map((s) => `${s.release}:${s.status}`)).toEqual(['2023.2:skipped', '2024.1:succeeded', '2024.2:not-run']);
+    expect(result.steps.map((s) => `${s.release}:${s.status}`)).toEqual([
+      '2023.2:skipped',
+      '2024.1:succeeded',
+      '2024.2:not-run',
+    ]);
     expect(ledger.state?.release).toBe('2024.1');
   });
 
@@ -81,7 +119,11 @@ describe('runPlan against a recording fake executor', () => {
     it(`a failure at ${phase} #${index} records it, stops, and a re-run resumes exactly there`, async () => {
       let failing = true;
       const { ledger, executor, options } = setup((call) => {
-        const nthPhase = releases[2]!.id === call.release ? phasesPerStep.indexOf(call.phase) + (call.command.includes('db') && !call.command.includes('api_db') ? 1 : 0) : -1;
+        const nthPhase =
+          releases[2]!.id === call.release
+            ? phasesPerStep.indexOf(call.phase) +
+              (call.command.includes('db') && !call.command.includes('api_db') ? 1 : 0)
+            : -1;
         return failing && nthPhase === index ? { exitCode: 7, lines: ['boom s3cret-pw'] } : { exitCode: 0 };
       });
       const error = await runPlan(options()).then((r) => r.error);
@@ -97,7 +139,9 @@ describe('runPlan against a recording fake executor', () => {
       const result = await runPlan(options());
       const rerun = executor.calls.slice(before).filter((c) => c.release === '2024.1');
       expect(rerun.length).toBe(phasesPerStep.length - index);
-      expect(result.steps.find((s) => s.release === '2024.1')?.phases.filter((p) => p.status === 'skipped')).toHaveLength(index);
+      expect(
+        result.steps.find((s) => s.release === '2024.1')?.phases.filter((p) => p.status === 'skipped'),
+      ).toHaveLength(index);
       expect(ledger.state?.release).toBe('2024.2');
       expect([...ledger.phases.values()].every((p) => p.status === 'succeeded')).toBe(true);
     });
@@ -110,11 +154,30 @@ describe('runPlan against a recording fake executor', () => {
       return { exitCode: 0 };
     });
     let calls = 0;
-    await runPlan(options({ backup: { takeIfDue: () => { calls += 1; order.push('hook'); return Promise.resolve(); } } }));
+    await runPlan(
+      options({
+        backup: {
+          takeIfDue: () => {
+            calls += 1;
+            order.push('hook');
+            return Promise.resolve();
+          },
+        },
+      }),
+    );
     expect(calls).toBe(1);
     expect(order.slice(0, 3)).toEqual(['2023.2:preflight', 'hook', '2023.2:schema']);
     const before = executor.calls.length;
-    const again = await runPlan(options({ backup: { takeIfDue: () => { calls += 1; return Promise.resolve(); } } }));
+    const again = await runPlan(
+      options({
+        backup: {
+          takeIfDue: () => {
+            calls += 1;
+            return Promise.resolve();
+          },
+        },
+      }),
+    );
     expect(again.status).toBe('nothing-to-do');
     expect(calls).toBe(1);
     expect(executor.calls.length).toBe(before);
@@ -123,20 +186,35 @@ describe('runPlan against a recording fake executor', () => {
   it('does not call beforeFirstCommand (no backup) when the preflight refuses', async () => {
     const { options } = setup((call) => (call.phase === 'preflight' ? { exitCode: 2 } : { exitCode: 0 }));
     let calls = 0;
-    const error = await runPlan(options({ backup: { takeIfDue: () => { calls += 1; return Promise.resolve(); } } })).then((r) => r.error);
+    const error = await runPlan(
+      options({
+        backup: {
+          takeIfDue: () => {
+            calls += 1;
+            return Promise.resolve();
+          },
+        },
+      }),
+    ).then((r) => r.error);
     expect(error).toBeInstanceOf(CheckRedError);
     expect(calls).toBe(0);
   });
 
   it('a check warning (1) proceeds and is reported; a failure (2) or error (255) is red and does not advance', async () => {
-    const json = (result: number) => [JSON.stringify({ name: 'x', checks: [{ check: 'Cells', result, details: 'cell0 missing' }] })];
-    const warn = setup((c) => (c.phase === 'check' && c.release === '2023.2' ? { exitCode: 1, lines: json(1) } : { exitCode: 0 }));
+    const json = (result: number) => [
+      JSON.stringify({ name: 'x', checks: [{ check: 'Cells', result, details: 'cell0 missing' }] }),
+    ];
+    const warn = setup((c) =>
+      c.phase === 'check' && c.release === '2023.2' ? { exitCode: 1, lines: json(1) } : { exitCode: 0 },
+    );
     const ok = await runPlan(warn.options());
     expect(ok.status).toBe('succeeded');
     expect(warn.events.filter((e) => e.type === 'check-result' && e.result === 1)).toHaveLength(1);
 
     for (const code of [2, 255]) {
-      const red = setup((c) => (c.phase === 'check' && c.release === '2024.1' ? { exitCode: code, lines: json(2) } : { exitCode: 0 }));
+      const red = setup((c) =>
+        c.phase === 'check' && c.release === '2024.1' ? { exitCode: code, lines: json(2) } : { exitCode: 0 },
+      );
       const error = await runPlan(red.options()).then((r) => r.error);
       expect(error).toBeInstanceOf(CheckRedError);
       expect((error as CheckRedError).exitCode).toBe(3);
@@ -151,10 +229,13 @@ describe('runPlan against a recording fake executor', () => {
   });
 
   it('data loops while the command says more remain, and stalls after stallAfter runs without progress', async () => {
-    const progress = (done: number, remaining: number) => JSON.stringify({ progress: { migration: 'backfill_x', done, remaining } });
+    const progress = (done: number, remaining: number) =>
+      JSON.stringify({ progress: { migration: 'backfill_x', done, remaining } });
     const loop = setup((c, nth) => {
       if (c.phase !== 'data') return { exitCode: 0 };
-      return nth < 4 ? { exitCode: 1, lines: [progress(50, 200 - nth * 50)] } : { exitCode: 0, lines: [progress(0, 0)] };
+      return nth < 4
+        ? { exitCode: 1, lines: [progress(50, 200 - nth * 50)] }
+        : { exitCode: 0, lines: [progress(0, 0)] };
     });
     const result = await runPlan(loop.options({ mode: 'step' }));
     const data = result.steps[0]?.phases.find((p) => p.phase === 'data');
@@ -166,7 +247,9 @@ describe('runPlan against a recording fake executor', () => {
     const stall = setup((c) => (c.phase === 'data' ? { exitCode: 1, lines: [progress(0, 42)] } : { exitCode: 0 }));
     const error = await runPlan(stall.options()).then((r) => r.error);
     expect(error).toBeInstanceOf(PhaseFailedError);
-    expect((error as Error).message).toMatch(/stalled: migration backfill_x \(42 rows remaining\) made no progress in 3 runs/);
+    expect((error as Error).message).toMatch(
+      /stalled: migration backfill_x \(42 rows remaining\) made no progress in 3 runs/,
+    );
     expect(stall.executor.calls.filter((c) => c.phase === 'data')).toHaveLength(3);
   });
 
@@ -188,13 +271,17 @@ describe('runPlan against a recording fake executor', () => {
   });
 
   it('an abort stops the running command, records it as interrupted and throws InterruptedError', async () => {
-    const { ledger, controller, options } = setup((c) => (c.phase === 'data' && c.release === '2024.1' ? { exitCode: null, waitForAbort: true } : { exitCode: 0 }));
+    const { ledger, controller, options } = setup((c) =>
+      c.phase === 'data' && c.release === '2024.1' ? { exitCode: null, waitForAbort: true } : { exitCode: 0 },
+    );
     const running = runPlan(options());
     setTimeout(() => controller.abort(), 20);
     const error = await running.then((r) => r.error);
     expect(error).toBeInstanceOf(InterruptedError);
     expect((error as InterruptedError).exitCode).toBe(130);
-    expect([...ledger.phases.values()].find((p) => p.phase === 'data' && p.release === '2024.1')?.status).toBe('interrupted');
+    expect([...ledger.phases.values()].find((p) => p.phase === 'data' && p.release === '2024.1')?.status).toBe(
+      'interrupted',
+    );
     expect(ledger.runs[0]?.status).toBe('interrupted');
     expect(ledger.state?.release).toBe('2023.2');
   });
@@ -221,7 +308,9 @@ describe('runPlan against a recording fake executor', () => {
   });
 
   it('redacts secrets from output events and the ledger', async () => {
-    const { ledger, events, options } = setup((c) => (c.phase === 'schema' ? { exitCode: 0, lines: ['url postgres://u:s3cret-pw@h/db'] } : { exitCode: 0 }));
+    const { ledger, events, options } = setup((c) =>
+      c.phase === 'schema' ? { exitCode: 0, lines: ['url postgres://u:s3cret-pw@h/db'] } : { exitCode: 0 },
+    );
     await runPlan(options({ mode: 'step' }));
     const text = JSON.stringify(events) + JSON.stringify([...ledger.phases.values()]);
     expect(text).not.toContain('s3cret-pw');

@@ -23,7 +23,13 @@ describe('database target', () => {
   });
 
   it('builds a URL from PG* variables when no URL is given', () => {
-    const t = resolveDatabaseTarget(undefined, { PGHOST: 'h', PGPORT: '5433', PGUSER: 'u', PGPASSWORD: 'pw-123', PGDATABASE: 'd' });
+    const t = resolveDatabaseTarget(undefined, {
+      PGHOST: 'h',
+      PGPORT: '5433',
+      PGUSER: 'u',
+      PGPASSWORD: 'pw-123',
+      PGDATABASE: 'd',
+    });
     expect(t.display).toBe('h:5433/d');
     expect(t.secrets).toContain('pw-123');
   });

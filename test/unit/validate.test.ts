@@ -35,7 +35,9 @@ describe('validate on broken catalogs', () => {
   it('finds down migration files, functions and commands, and not their look-alikes', async () => {
     const report = await validate(fixture('validate-down-migration'));
     expect(checks(report)).toEqual(['down-migrations']);
-    const found = report.problems.map((p) => `${p.file.split('validate-down-migration/')[1] ?? p.file}|${p.where}`).sort();
+    const found = report.problems
+      .map((p) => `${p.file.split('validate-down-migration/')[1] ?? p.file}|${p.where}`)
+      .sort();
     expect(found).toEqual([
       '2023.2/migrations/0002_add_email.down.sql|',
       '2023.2/migrations/versions_0003.py|line 5',
@@ -76,15 +78,19 @@ describe('validate on broken catalogs', () => {
 
 describe('down migration words and lines', () => {
   it('matches whole words only', () => {
-    for (const name of ['0003_x.down.sql', 'rollback.sql', 'downgrade_v2.py', 'migrateDown.ts', 'DOWN.sql']) expect(isDownName(name), name).toBe(true);
-    for (const name of ['shutdown.sql', 'download.py', 'markdown.md', 'breakdown_report.sql', 'countdown.js', 'up.sql']) expect(isDownName(name), name).toBe(false);
+    for (const name of ['0003_x.down.sql', 'rollback.sql', 'downgrade_v2.py', 'migrateDown.ts', 'DOWN.sql'])
+      expect(isDownName(name), name).toBe(true);
+    for (const name of ['shutdown.sql', 'download.py', 'markdown.md', 'breakdown_report.sql', 'countdown.js', 'up.sql'])
+      expect(isDownName(name), name).toBe(false);
   });
 
   it('finds down functions and markers in sources, not transaction control', () => {
     expect(downMigrationLines('def upgrade():\n    pass\ndef downgrade():\n    pass').map((h) => h.line)).toEqual([3]);
     expect(downMigrationLines('exports.up = 1;\nexports.down = 2;').map((h) => h.line)).toEqual([2]);
     expect(downMigrationLines('-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;').map((h) => h.line)).toEqual([3]);
-    expect(downMigrationLines('CREATE OR REPLACE FUNCTION app.rollback_orders() RETURNS void AS $$ $$ LANGUAGE sql;')).toHaveLength(1);
+    expect(
+      downMigrationLines('CREATE OR REPLACE FUNCTION app.rollback_orders() RETURNS void AS $$ $$ LANGUAGE sql;'),
+    ).toHaveLength(1);
     expect(downMigrationLines('BEGIN;\nROLLBACK;\nSELECT shutdown FROM t;')).toEqual([]);
   });
 });

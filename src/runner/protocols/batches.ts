@@ -11,11 +11,7 @@ import { base, killedOutcome, type Invocation, type Invoke, type ProtocolOutcome
  * rows, jobs, batches…) or a smaller total remaining than the run before; when it prints none,
  * its exit 1 ("some migrated") is trusted, and the phase timeout is the bound.
  */
-export async function runBatches(
-  invoke: Invoke,
-  data: DataCommand,
-  timeoutMs: number,
-): Promise<ProtocolOutcome> {
+export async function runBatches(invoke: Invoke, data: DataCommand, timeoutMs: number): Promise<ProtocolOutcome> {
   const command = substituteBatchSize(data.run, data.batchSize);
   let invocations = 0;
   let rowsMigrated = 0;
@@ -40,7 +36,10 @@ export async function runBatches(
         return finish('succeeded', null);
       case 1: {
         const remaining = run.progress.size === 0 ? null : sum([...run.progress.values()].map((p) => p.remaining));
-        const progressed = run.progress.size === 0 || rowsThisRun > 0 || (lastRemaining !== null && remaining !== null && remaining < lastRemaining);
+        const progressed =
+          run.progress.size === 0 ||
+          rowsThisRun > 0 ||
+          (lastRemaining !== null && remaining !== null && remaining < lastRemaining);
         if (remaining !== null) lastRemaining = remaining;
         stalled = progressed ? 0 : stalled + 1;
         if (stalled >= data.stallAfter) return finish('failed', stallMessage(run, stalled));
@@ -49,7 +48,10 @@ export async function runBatches(
       case 2:
         return finish('failed', 'exited with code 2: data migrations hit errors and made no progress');
       case 127:
-        return finish('failed', 'exited with code 127: the command rejected its input (check the data command and {batchSize})');
+        return finish(
+          'failed',
+          'exited with code 127: the command rejected its input (check the data command and {batchSize})',
+        );
       default:
         return finish('failed', `exited with code ${run.exitCode ?? 'none'}`);
     }

@@ -31,7 +31,12 @@ export function parseProgressLine(line: string): ProgressReport | null {
   if (typeof progress !== 'object' || progress === null) return null;
   const { migration, done, remaining, unit } = progress as Record<string, unknown>;
   if (typeof migration !== 'string' || !isCount(done) || !isCount(remaining)) return null;
-  return { migration, done, remaining, unit: typeof unit === 'string' && UNIT.test(unit.trim()) ? unit.trim() : DEFAULT_PROGRESS_UNIT };
+  return {
+    migration,
+    done,
+    remaining,
+    unit: typeof unit === 'string' && UNIT.test(unit.trim()) ? unit.trim() : DEFAULT_PROGRESS_UNIT,
+  };
 }
 
 function isCount(value: unknown): value is number {

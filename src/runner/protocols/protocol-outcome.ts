@@ -37,12 +37,22 @@ export function killedOutcome(run: Invocation, invocations: number, timeoutMs: n
     return base(run, invocations, 'interrupted', 'interrupted (SIGINT/SIGTERM): the command was stopped');
   }
   if (run.timedOut) {
-    return base(run, invocations, 'failed', `timed out after ${Math.round(timeoutMs / 1000)}s (the manifest's timeouts) and was killed`);
+    return base(
+      run,
+      invocations,
+      'failed',
+      `timed out after ${Math.round(timeoutMs / 1000)}s (the manifest's timeouts) and was killed`,
+    );
   }
   return null;
 }
 
-export function base(run: Invocation, invocations: number, status: ProtocolOutcome['status'], message: string | null): ProtocolOutcome {
+export function base(
+  run: Invocation,
+  invocations: number,
+  status: ProtocolOutcome['status'],
+  message: string | null,
+): ProtocolOutcome {
   return {
     status,
     exitCode: run.exitCode,

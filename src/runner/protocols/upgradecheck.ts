@@ -12,7 +12,11 @@ export interface CheckResult {
  * step proceeds and the warning is reported; 2 failure and 255 error are red. Any other code
  * means the command itself failed to run properly.
  */
-export async function runUpgradeCheck(invoke: Invoke, command: readonly string[], timeoutMs: number): Promise<ProtocolOutcome> {
+export async function runUpgradeCheck(
+  invoke: Invoke,
+  command: readonly string[],
+  timeoutMs: number,
+): Promise<ProtocolOutcome> {
   const run = await invoke(command);
   const killed = killedOutcome(run, 1, timeoutMs);
   if (killed) return killed;
@@ -32,7 +36,10 @@ export async function runUpgradeCheck(invoke: Invoke, command: readonly string[]
     case 255:
       return outcome('red', `error (255): ${summarise(checks, 2) || 'the check could not run to completion'}`);
     default:
-      return outcome('failed', `exited with code ${run.exitCode ?? 'none'}, which the upgradecheck protocol does not define`);
+      return outcome(
+        'failed',
+        `exited with code ${run.exitCode ?? 'none'}, which the upgradecheck protocol does not define`,
+      );
   }
 }
 
