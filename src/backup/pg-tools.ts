@@ -1,6 +1,6 @@
+import { runTool } from '../util/run-tool.js';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { BadInputError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { withClient } from '../pg/with-client.js';
@@ -58,11 +58,11 @@ export async function resolvePgTools(
 
 /** Runs `<bin> --version`; a missing binary is bad input with the way to install one. */
 export async function pgToolVersion(bin: string, source: string): Promise<PgToolVersion> {
-  let stdout: string;
   log.debug(`running ${bin} --version`);
-  try {
-    ({ stdout } = await execa(bin, ['--version'], { timeout: 15_000 }));
-  } catch (cause) {
+  const result = await runTool(bin, ['--version'], { timeoutMs: 15_000 });
+  const stdout = result.stdout;
+  if (result.exitCode !== 0) {
+    const cause = result.error ?? new Error(`exit ${result.exitCode ?? 'killed'}: ${result.stderr.trim()}`);
     throw new BadInputError(`cannot run ${bin} --version (found via ${source})`, {
       cause,
       hint: 'install the PostgreSQL client (e.g. apt-get install postgresql-client-15), or pass --pg-bin DIR / set PG_BIN to its bin folder',

@@ -1,6 +1,6 @@
+import { runTool } from '../util/run-tool.js';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { execa } from 'execa';
 import type pg from 'pg';
 import { BadInputError, RefusedError } from '../errors/index.js';
 import { openPostgresLedger } from '../ledger/open-ledger.js';
@@ -277,7 +277,7 @@ async function runPgRestore(options: RestoreOptions, into: DatabaseTarget): Prom
     backup.path,
   ];
   log.debug(`running ${tools.pgRestore} into ${target.display}`);
-  const result = await execa(tools.pgRestore, args, { env: connection.env, reject: false, stdin: 'ignore' });
+  const result = await runTool(tools.pgRestore, args, { env: connection.env });
   if (result.exitCode !== 0) {
     const output = redact(`${result.stderr}\n${result.stdout}`.trim(), target.secrets);
     throw new BackupFailedError(

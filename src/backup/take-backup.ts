@@ -1,6 +1,6 @@
+import { runTool } from '../util/run-tool.js';
 import { chmod, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import type { Release } from '../catalog/release.js';
 import type { Ledger, PhaseKey } from '../ledger/ledger.js';
 import { databaseName, type DatabaseTarget } from '../pg/database-target.js';
@@ -151,11 +151,7 @@ export async function takeBackup(
   try {
     let result;
     try {
-      result = await execa(settings.tools.pgDump, args, {
-        env: { ...connection.env, PGAPPNAME: 'leapfrog-backup' },
-        reject: false,
-        stdin: 'ignore',
-      });
+      result = await runTool(settings.tools.pgDump, args, { env: { ...connection.env, PGAPPNAME: 'leapfrog-backup' } });
     } finally {
       dumping = false;
       clearInterval(progress);
