@@ -6,7 +6,7 @@ import { BadInputError, RefusedError } from '../errors/index.js';
 import { openPostgresLedger } from '../ledger/open-ledger.js';
 import { clientSessionsOf, describeSession, type ClientSession } from '../pg/client-sessions.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { withClient } from '../pg/with-client.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Release } from '../catalog/release.js';
 import type { Ledger, PhaseKey } from '../ledger/ledger.js';
 import { databaseName, type DatabaseTarget } from '../pg/database-target.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { withClient } from '../pg/with-client.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import type { RunnerEvent } from '../runner/events.js';

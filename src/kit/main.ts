@@ -3,7 +3,7 @@
 // needs only Node. Each command speaks one leapfrog protocol and its exit codes are the contract.
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { runChecks, runPreflight } from './check-command.js';
 import { connectionLost, connectKit, databaseUrlFromEnv, secretsOf } from './connect.js';
 import { runDataMigrations } from './data-command.js';

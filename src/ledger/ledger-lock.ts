@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from '../pg/connect.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { nextCommand } from '../util/next-command.js';
 import { LockLostError } from './lock-lost-error.js';
 

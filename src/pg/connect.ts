@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { BadInputError } from '../errors/index.js';
 import type { DatabaseTarget } from './database-target.js';
-import { redact } from './redact.js';
+import { redact } from '../util/redact.js';
 import { logger } from '../util/logger.js';
 
 const log = logger('pg');

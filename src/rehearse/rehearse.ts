@@ -6,7 +6,7 @@ import { restoreBackup } from '../backup/restore-backup.js';
 import { verifyBackup } from '../backup/restore-backup.js';
 import { LeapfrogError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { rehearsalHtml } from './rehearsal-html.js';
 import type { RehearsalReport } from './rehearsal-report.js';
 import { cloneDatabase, scratchHandle, scratchName, type ScratchDatabase } from './scratch-database.js';

@@ -6,7 +6,7 @@ import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environ
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { nextCommand } from '../util/next-command.js';
 import { logger } from '../util/logger.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';

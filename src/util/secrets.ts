@@ -1,4 +1,4 @@
-import { redact } from '../pg/redact.js';
+import { redact } from './redact.js';
 
 /**
  * Every secret this process has learned: the code that resolves a database target (or reads a

@@ -7,7 +7,7 @@ import semver from 'semver';
 import type { Catalog } from '../catalog/release.js';
 import { BadInputError, LeapfrogError } from '../errors/index.js';
 import { databaseTargetFromUrl } from '../pg/database-target.js';
-import { redact } from '../pg/redact.js';
+import { redact } from '../util/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ValidationCase } from './validation-case.js';
 import { nextCommand } from '../util/next-command.js';

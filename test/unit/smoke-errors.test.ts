@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError, ExitCode, RefusedError } from '../../src/errors/index.js';
 import { ensureBackupDir } from '../../src/backup/backup-store.js';
-import { redact } from '../../src/pg/redact.js';
+import { redact } from '../../src/util/redact.js';
 import { databaseTargetFromUrl, resolveDatabaseTarget } from '../../src/pg/database-target.js';
 import { parseDuration } from '../../src/util/duration.js';
 
