@@ -1,23 +1,17 @@
 // Crash safety and concurrency of the built CLI on real PostgreSQL: lock contention (exit 4),
 // SIGINT (exit 130), kill -9 during the data phase and resume, and secrets never printed.
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { CATALOG, currentRelease, leapfrog, phaseRows, seedItems, waitFor } from './apply-helpers.js';
-
-async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
-  const rows = await db.query(
-    "SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'",
-    [release],
-  );
-  return rows.length > 0;
-}
-
-async function itemsDigest(db: TestDatabase): Promise<string> {
-  const rows = await db.query<{ d: string }>(
-    "SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i",
-  );
-  return rows[0]?.d ?? '';
-}
+import { createTestDatabase } from '../helpers/database.js';
+import {
+  CATALOG,
+  currentRelease,
+  dataRunning,
+  itemsDigest,
+  leapfrog,
+  phaseRows,
+  seedItems,
+  waitFor,
+} from './apply-helpers.js';
 
 describe('crash safety', () => {
   it('two concurrent applies: one runs, the other exits 4 naming the holder', async () => {

@@ -59,3 +59,20 @@ export async function currentRelease(db: TestDatabase): Promise<string | undefin
   const rows = await db.query<{ release: string }>('SELECT release FROM leapfrog.state');
   return rows[0]?.release;
 }
+
+/** True while the ledger records the release's data phase as running (a command is mid-way). */
+export async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
+  const rows = await db.query(
+    "SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'",
+    [release],
+  );
+  return rows.length > 0;
+}
+
+/** A digest of every row of the fixture's items table, ids included. */
+export async function itemsDigest(db: TestDatabase): Promise<string> {
+  const rows = await db.query<{ d: string }>(
+    "SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i",
+  );
+  return rows[0]?.d ?? '';
+}

@@ -7,22 +7,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { currentRelease, leapfrog, seedItems, waitFor } from './apply-helpers.js';
-
-async function dataRunning(db: TestDatabase, release: string): Promise<boolean> {
-  const rows = await db.query(
-    "SELECT 1 FROM leapfrog.phases WHERE release = $1 AND phase = 'data' AND status = 'running'",
-    [release],
-  );
-  return rows.length > 0;
-}
-
-async function itemsDigest(db: TestDatabase): Promise<string> {
-  const rows = await db.query<{ d: string }>(
-    "SELECT md5(string_agg(row_to_json(i)::text, ',' ORDER BY id)) AS d FROM items i",
-  );
-  return rows[0]?.d ?? '';
-}
+import { currentRelease, dataRunning, itemsDigest, leapfrog, seedItems, waitFor } from './apply-helpers.js';
 
 async function lockHolderPid(db: TestDatabase): Promise<number> {
   const rows = await db.query<{ pid: number }>(
