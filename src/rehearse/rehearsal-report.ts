@@ -1,4 +1,4 @@
-import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 
 /** One bar of the timeline: a phase of a step, or the copy that made the scratch database. */
 export interface TimelineEntry {

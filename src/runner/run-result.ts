@@ -1,7 +1,7 @@
 import type { PhaseName } from '../catalog/release.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import type { LeapfrogError } from '../errors/index.js';
-import type { CheckResult } from './protocols/upgradecheck.js';
+import type { CheckResult } from './protocols/protocol-outcome.js';
 
 /**
  * skipped: recorded as succeeded by an earlier run; not-run: after a failure, or beyond the

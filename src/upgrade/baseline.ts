@@ -8,7 +8,7 @@ import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
 import { readBaseline } from '../ledger/read-baseline.js';
 import { withLockedLedger } from '../ledger/with-locked-ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 import { runPhaseCommand } from '../runner/run-plan.js';
 import { stepPhases } from '../runner/step-phases.js';
 import { nextCommand } from '../util/next-command.js';

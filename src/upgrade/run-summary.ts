@@ -1,6 +1,6 @@
 import type { RunMode } from '../ledger/ledger.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
-import type { CheckResult } from '../runner/protocols/upgradecheck.js';
+import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 import type { RunResult } from '../runner/run-result.js';
 
 export interface PhaseSummary {

@@ -1,6 +1,12 @@
 import type { PhaseRunResult } from '../../executors/phase-executor.js';
-import type { CheckResult } from './upgradecheck.js';
 import type { ProgressReport } from './progress-line.js';
+
+/** One check of oslo.upgradecheck's JSON: 0 success, 1 warning, 2 failure. */
+export interface CheckResult {
+  check: string;
+  result: number;
+  details: string | null;
+}
 
 /** One run of a phase command as the protocols see it: the executor's result plus what it said. */
 export interface Invocation extends PhaseRunResult {

@@ -1,11 +1,4 @@
-import { base, killedOutcome, type Invoke, type ProtocolOutcome } from './protocol-outcome.js';
-
-/** One check of oslo.upgradecheck's JSON: 0 success, 1 warning, 2 failure. */
-export interface CheckResult {
-  check: string;
-  result: number;
-  details: string | null;
-}
+import { base, killedOutcome, type CheckResult, type Invoke, type ProtocolOutcome } from './protocol-outcome.js';
 
 /**
  * upgradecheck (oslo.upgradecheck, `*-status upgrade check --json`): 0 green; 1 warning, the
