@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { BadInputError } from '../errors/index.js';
 import type { BackupRecord as LedgerBackupRow } from '../ledger/ledger.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
@@ -125,29 +124,6 @@ export const SIDECAR_SUFFIX = '.leapfrog.json';
 /** A dump (or sidecar) still being written: never a finished backup. */
 export const PARTIAL_SUFFIX = '.partial';
 
-const sidecarSchema = z.strictObject({
-  // 2 adds the database identity; 1 (before it) is still read: such a backup belongs to no
-  // database known to leapfrog, see database-identity.ts.
-  leapfrogBackup: z.union([z.literal(1), z.literal(2)]),
-  id: z.string().min(1),
-  release: z.string().nullable(),
-  version: z.string().nullable(),
-  // Relative to the sidecar's folder, so that a backup folder can be moved or copied whole.
-  file: z.string().min(1),
-  format: z.enum(['custom', 'directory']),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  durationMs: z.number().nonnegative(),
-  createdAt: z.string().min(1),
-  runId: z.string().nullable(),
-  database: z.string(),
-  databaseId: z.string().nullable().optional(),
-  systemIdentifier: z.string().nullable().optional(),
-  databaseName: z.string().nullable().optional(),
-  serverVersion: z.string(),
-  pgDumpVersion: z.string(),
-});
-
 export function sidecarPathOf(backupPath: string): string {
   return `${backupPath.replace(/\/+$/, '')}${SIDECAR_SUFFIX}`;
 }
@@ -194,6 +170,8 @@ export async function readSidecar(pathOrSidecar: string): Promise<BackupRecord |
       hint: `restore it from a copy, or pass --sha256 HEX to restore without it`,
     });
   }
+  // zod loads only when a sidecar is actually read (backups, restore, a downgrade's way back).
+  const { sidecarSchema } = await import('./sidecar-schema.js');
   const parsed = sidecarSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -1,8 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
 import { sha256Digest } from '../catalog/digest.js';
-import { formatPath } from '../catalog/manifest-schema.js';
 import { BadInputError, StalePlanError } from '../errors/index.js';
 import type { Plan } from '../planner/plan.js';
 import { nextCommand } from '../util/next-command.js';
@@ -70,36 +68,6 @@ export class StalePlanFileError extends StalePlanError {
     this.staleness = options.staleness;
   }
 }
-
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected "sha256:<64 hex digits>"' });
-const releaseRef = z.strictObject({ release: z.string().min(1), version: z.string().min(1) });
-
-const stepReason = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('milestone'), milestone: z.string().optional() }),
-  z.strictObject({ kind: z.literal('accepts'), range: z.string(), previous: z.string() }),
-  z.strictObject({ kind: z.literal('target') }),
-]);
-
-const planStep = z.strictObject({
-  release: z.string().min(1),
-  version: z.string().min(1),
-  image: z.string().min(1),
-  imageDigest: z.string().min(1).nullable(),
-  manifestDigest: digest,
-  reasons: z.array(stepReason),
-});
-
-/** The plan file of DESIGN.md, version 1. Strict: a plan is machine-written data. */
-const planFileSchema = z.strictObject({
-  planVersion: z.literal(1),
-  from: releaseRef,
-  to: releaseRef,
-  steps: z.array(planStep).min(1, { error: 'a plan has at least one step' }),
-  catalogDigest: digest,
-  createdAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
-  leapfrogVersion: z.string().min(1),
-  planDigest: digest,
-});
 
 /**
  * JSON with object keys sorted at every level and no whitespace: the same data always gives the
@@ -205,6 +173,8 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     );
   }
 
+  // zod (and the schema) load only when a plan file is actually read: `apply --to` never pays for them.
+  const { planFileSchema, formatPath } = await import('./plan-file-schema.js');
   const parsed = planFileSchema.safeParse(raw);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => {
