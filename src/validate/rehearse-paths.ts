@@ -11,7 +11,7 @@ import { redact } from '../util/redact.js';
 import { formatDuration } from '../util/duration.js';
 import type { ValidationCase } from './validation-case.js';
 import { nextCommand } from '../util/next-command.js';
-import { runUpgrade, type RunSummary } from '../upgrade/run-upgrade.js';
+import { runUpgrade, type PhaseSummary, type RunSummary } from '../upgrade/run-upgrade.js';
 
 export interface PathRehearsalSummary {
   from: string;
@@ -20,14 +20,8 @@ export interface PathRehearsalSummary {
   ok: boolean;
   durationMs: number;
   rowsMigrated: number;
-  phases: {
-    release: string;
-    phase: string;
-    name: string;
-    status: string;
-    durationMs: number;
-    rowsMigrated: number | null;
-  }[];
+  /** The run's phases without their check details (the JUnit report keeps it short). */
+  phases: Omit<PhaseSummary, 'checks'>[];
   error: string | null;
 }
 
