@@ -3,10 +3,9 @@
 // "lost the ledger lock" (exit 4) and records nothing more, or carries on when only idleness was
 // the threat; a re-run resumes to the same data as a run that never stopped.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, queryAt, type TestDatabase } from '../helpers/database.js';
 import { currentRelease, dataRunning, itemsDigest, leapfrog, seedItems, waitFor } from './apply-helpers.js';
 
 async function lockHolderPid(db: TestDatabase): Promise<number> {
@@ -23,15 +22,7 @@ function databaseOn(server: { urlFor(name: string): string }, name: string): Tes
   return {
     name,
     url,
-    query: async <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<R>(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    query: (sql, params) => queryAt(url, sql, params),
     // The whole server goes when the test ends.
     drop: () => Promise.resolve(),
     [Symbol.asyncDispose]: () => Promise.resolve(),

@@ -32,18 +32,25 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   return {
     name,
     url,
-    query: async <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<R>(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    query: (sql, params) => queryAt(url, sql, params),
     drop,
     [Symbol.asyncDispose]: drop,
   };
+}
+
+/** Runs one query against `url` on a short-lived connection. */
+export async function queryAt<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 export async function adminQuery(sql: string): Promise<void> {
