@@ -2,7 +2,15 @@ import semver from 'semver';
 import { parseDuration } from '../util/duration.js';
 import type { CatalogProblem } from './catalog-error.js';
 import type { Manifest } from './manifest-schema.js';
-import type { Catalog, PhaseTimeouts, Release } from './release.js';
+import {
+  EMPTY_RANGE,
+  type Catalog,
+  type CheckCommand,
+  type DataCommand,
+  type ExitCodeMap,
+  type PhaseTimeouts,
+  type Release,
+} from './release.js';
 import { sha256Digest } from './digest.js';
 
 /** One validated manifest, before catalog-wide rules and defaults are applied. */
@@ -85,43 +93,37 @@ export function buildCatalog(
   const releases: Release[] = versioned.map(({ entry, version }, index) => {
     const { manifest } = entry;
     const previous = index > 0 ? versioned[index - 1] : undefined;
+    const isEntry = manifest.upgradeFrom === 'none';
     // The oldest release is where databases enter the catalog (`leapfrog baseline`): nothing in
     // the catalog precedes it, so its default accepts any older version.
-    const upgradeFrom = manifest.upgradeFrom ?? (previous ? previous.version : `<${version}`);
+    const upgradeFrom = isEntry ? EMPTY_RANGE : (manifest.upgradeFrom ?? (previous ? previous.version : `<${version}`));
     const timeouts = manifest.timeouts;
     const ms = (value: string | number | undefined, fallback: number) =>
       value === undefined ? fallback : (parseDuration(String(value)) ?? fallback);
     return {
       id: manifest.release,
       version,
-      image: manifest.image,
+      ...(manifest.image === undefined ? {} : { image: manifest.image }),
       ...(manifest.build ? { build: manifest.build } : {}),
       ...(manifest.local ? { local: manifest.local } : {}),
       upgradeFrom,
       upgradeFromIsDefault: manifest.upgradeFrom === undefined,
+      entry: isEntry,
       milestone: manifest.milestone,
       yanked: manifest.yanked,
       env: manifest.env,
       ...(manifest.databaseUrlEnv === undefined ? {} : { databaseUrlEnv: manifest.databaseUrlEnv }),
+      ...(manifest.appVersion ? { appVersion: manifest.appVersion } : {}),
+      ...(manifest.fresh ? { fresh: manifest.fresh } : {}),
       phases: {
-        ...(manifest.phases.preflight
-          ? {
-              preflight: {
-                run: manifest.phases.preflight.run,
-                protocol: manifest.phases.preflight.protocol as 'upgradecheck' | 'exit0',
-              },
-            }
-          : {}),
-        schema: manifest.phases.schema,
-        ...(manifest.phases.data ? { data: { ...manifest.phases.data, protocol: 'batches' as const } } : {}),
-        ...(manifest.phases.check
-          ? {
-              check: {
-                run: manifest.phases.check.run,
-                protocol: manifest.phases.check.protocol as 'upgradecheck' | 'exit0',
-              },
-            }
-          : {}),
+        ...(manifest.phases.preflight ? { preflight: checkPhase(manifest.phases.preflight) } : {}),
+        schema: manifest.phases.schema.map((command) => ({
+          ...command,
+          // The schema's superRefine refuses any other named protocol for a schema command.
+          protocol: typeof command.protocol === 'string' ? ('exit0' as const) : exitCodeMap(command.protocol),
+        })),
+        ...(manifest.phases.data ? { data: dataPhase(manifest.phases.data, ms) } : {}),
+        ...(manifest.phases.check ? { check: checkPhase(manifest.phases.check) } : {}),
       },
       timeoutsMs: {
         preflight: ms(timeouts.preflight, DEFAULT_TIMEOUTS.preflight),
@@ -138,7 +140,7 @@ export function buildCatalog(
   // An explicit range that admits no older release makes the release unreachable from every
   // database; the oldest release is exempt because nothing in the catalog precedes it.
   releases.forEach((release, index) => {
-    if (index === 0 || release.upgradeFromIsDefault) return;
+    if (index === 0 || release.upgradeFromIsDefault || release.entry) return;
     // Scan backwards: ranges usually admit the recent releases, so this stops early.
     const range = new semver.Range(release.upgradeFrom);
     let admitsOlder = false;
@@ -154,4 +156,43 @@ export function buildCatalog(
   });
 
   return { catalog: { dir, releases, digest: catalogDigestOf(releases) }, problems };
+}
+
+type ManifestPhases = Manifest['phases'];
+type ManifestProtocol = NonNullable<ManifestPhases['check']>['protocol'];
+
+/** The schema keeps exit codes as YAML's string keys; the runner looks them up by number. */
+function exitCodeMap(protocol: { exitCodes: Record<string, ExitCodeMap['exitCodes'][number]> }): ExitCodeMap {
+  const exitCodes: Record<number, ExitCodeMap['exitCodes'][number]> = {};
+  for (const [code, meaning] of Object.entries(protocol.exitCodes)) exitCodes[Number(code)] = meaning;
+  return { exitCodes };
+}
+
+function checkProtocol(protocol: ManifestProtocol): CheckCommand['protocol'] {
+  // The schema's superRefine refuses batches for one-shot phases before this is reached.
+  if (typeof protocol === 'string') return protocol === 'exit0' ? 'exit0' : 'upgradecheck';
+  return exitCodeMap(protocol);
+}
+
+function checkPhase(phase: NonNullable<ManifestPhases['check']>): CheckCommand {
+  return {
+    ...(phase.run === undefined ? {} : { run: phase.run }),
+    protocol: checkProtocol(phase.protocol),
+    env: phase.env,
+    sql: phase.sql,
+  };
+}
+
+function dataPhase(
+  data: NonNullable<ManifestPhases['data']>,
+  ms: (value: string | number | undefined, fallback: number) => number,
+): DataCommand {
+  return {
+    ...(data.run === undefined ? {} : { run: data.run }),
+    protocol: 'batches',
+    batchSize: data.batchSize,
+    stallAfter: data.stallAfter,
+    env: data.env,
+    ...(data.until === undefined ? {} : { until: { sql: data.until.sql, pollMs: ms(data.until.poll, 5_000) } }),
+  };
 }

@@ -35,21 +35,53 @@ const duration = z
     error: 'expected a duration such as 10m, 6h or 90s',
   });
 
+const envMap = z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' }));
+
+const EXIT_MEANINGS = ['green', 'warning', 'red', 'error'] as const;
+
+// A third-party command's own exit codes (keystone-manage db_sync --check) instead of a named protocol.
+const exitCodeMap = z.strictObject({
+  exitCodes: z
+    .record(
+      z.string().regex(/^(0|[1-9][0-9]{0,2})$/, { error: 'expected an exit code 0-255 as the key, e.g. "2"' }),
+      z.enum(EXIT_MEANINGS, { error: `expected one of ${EXIT_MEANINGS.join(', ')}` }),
+    )
+    .refine((codes) => Object.keys(codes).every((code) => Number(code) <= 255), {
+      error: 'exit codes are 0-255',
+    }),
+});
+
+const sqlText = nonEmptyString;
+
+const sqlCheck = z.strictObject({
+  name: nonEmptyString,
+  query: sqlText,
+  severity: z.enum(['failure', 'warning'], { error: 'expected failure or warning' }).default('failure'),
+});
+
 const checkCommand = z.strictObject({
-  run: argv,
-  protocol: protocol.default('upgradecheck'),
+  run: argv.optional(),
+  protocol: z
+    .union([protocol, exitCodeMap], { error: 'expected a protocol name or { exitCodes: {…} }' })
+    .default('upgradecheck'),
+  env: envMap.default({}),
+  sql: z.array(sqlCheck).default([]),
 });
 
 const schemaCommand = z.strictObject({
   name: nonEmptyString,
   run: argv,
+  protocol: z.union([protocol, exitCodeMap], { error: 'expected exit0 or { exitCodes: {…} }' }).default('exit0'),
+  env: envMap.default({}),
 });
 
 const dataCommand = z.strictObject({
-  run: argv,
+  run: argv.optional(),
   protocol: protocol.default('batches'),
   batchSize: z.number().int().positive({ error: 'must be a positive integer' }).default(1000),
   stallAfter: z.number().int().positive({ error: 'must be a positive integer' }).default(3),
+  env: envMap.default({}),
+  until: z.strictObject({ sql: sqlText, poll: duration.default('5s') }).optional(),
 });
 
 export const manifestSchema = z
@@ -58,21 +90,33 @@ export const manifestSchema = z
     version: quotedString('version: "2024.1.0"')
       .refine((value) => semver.valid(value) !== null, { error: 'not a semver version (expected e.g. "2024.1.0")' })
       .optional(),
-    image: nonEmptyString,
+    image: nonEmptyString.optional(),
     build: z
       .strictObject({ context: nonEmptyString.default('.'), dockerfile: nonEmptyString.default('Dockerfile') })
       .optional(),
     local: z
-      .strictObject({ path: z.array(nonEmptyString).default(['bin']), cwd: nonEmptyString.default('.') })
-      .optional(),
-    upgradeFrom: quotedString('upgradeFrom: ">=2023.1.0 <2024.1.0"')
-      .refine((value) => semver.validRange(value) !== null, {
-        error: 'not a valid semver range (expected e.g. ">=2023.1.0 <2024.1.0")',
+      .strictObject({
+        path: z.array(nonEmptyString).default(['bin']),
+        cwd: nonEmptyString.default('.'),
+        install: argv.optional(),
       })
       .optional(),
+    // `none` marks an entry release (a new lineage: fresh install, then baseline).
+    upgradeFrom: quotedString('upgradeFrom: ">=2023.1.0 <2024.1.0"')
+      .refine((value) => value === 'none' || semver.validRange(value) !== null, {
+        error: 'not a valid semver range (expected e.g. ">=2023.1.0 <2024.1.0", or none for an entry release)',
+      })
+      .optional(),
+    appVersion: z
+      .strictObject({
+        sql: sqlText,
+        equals: quotedString('equals: "20"'),
+      })
+      .optional(),
+    fresh: z.strictObject({ run: argv, seed: argv.optional() }).optional(),
     milestone: z.boolean({ error: 'expected true or false' }).default(false),
     yanked: z.boolean({ error: 'expected true or false' }).default(false),
-    env: z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' })).default({}),
+    env: envMap.default({}),
     // The variable this release's commands read the URL from (an app's own name, e.g.
     // PGBOSS_DATABASE_URL); `--database-url-env` overrides it.
     databaseUrlEnv: z
@@ -100,6 +144,13 @@ export const manifestSchema = z
     // The protocol field is shared with the other phases so that a typo gets the full list above;
     // here the phase decides which protocols make sense for it.
     const { preflight, data, check } = manifest.phases;
+    if (data && data.run === undefined && data.until === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['phases', 'data'],
+        message: 'expected run (a batches command) and/or until (a SQL gate)',
+      });
+    }
     if (data && data.protocol !== 'batches') {
       ctx.addIssue({
         code: 'custom',
@@ -115,10 +166,26 @@ export const manifestSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['phases', name, 'protocol'],
-          message: `the ${name} phase is one-shot: expected upgradecheck or exit0`,
+          message: `the ${name} phase is one-shot: expected upgradecheck, exit0 or { exitCodes: {…} }`,
+        });
+      }
+      if (phase && phase.run === undefined && phase.sql.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', name],
+          message: 'expected run (a command) and/or sql (checks leapfrog runs itself)',
         });
       }
     }
+    manifest.phases.schema.forEach((command, index) => {
+      if (command.protocol !== 'exit0' && typeof command.protocol === 'string') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', 'schema', index, 'protocol'],
+          message: 'a schema command speaks exit0 or { exitCodes: {…} }',
+        });
+      }
+    });
     const names = new Set<string>();
     manifest.phases.schema.forEach((command, index) => {
       if (names.has(command.name)) {

@@ -50,7 +50,7 @@ export function register(program: Command): void {
               : `${r.upgradeFrom} (previous)`
             : r.upgradeFrom,
           r.yanked ? 'YANKED' : '-',
-          r.image,
+          r.image ?? '-',
         ]),
       ];
       const count = catalog.releases.length;

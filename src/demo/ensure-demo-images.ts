@@ -24,7 +24,7 @@ export async function ensureDemoImages(catalog: Catalog, plan: Plan, say: (line:
   const docker = await connectDocker();
   const missing = [];
   for (const step of plan.steps) {
-    if ((await imageDigest(step.image, docker)) === null) missing.push(step.release);
+    if (step.image === null || (await imageDigest(step.image, docker)) === null) missing.push(step.release);
   }
   if (missing.length === 0) return;
   if ((await imageDigest(OFFLINE_BASE_IMAGE, docker)) === null) {

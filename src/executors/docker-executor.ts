@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Release } from '../catalog/release.js';
+import { releaseImage } from '../catalog/find-release.js';
 import type { LeapfrogError } from '../errors/index.js';
 import { BadInputError, PhaseFailedError } from '../errors/index.js';
 import { connectDocker, dockerMessage, dockerStatusCode } from '../images/docker-connection.js';
@@ -130,12 +131,11 @@ export class DockerExecutor implements PhaseExecutor {
 
   async #create(docker: Dockerode, command: readonly string[], options: PhaseRunOptions): Promise<Dockerode.Container> {
     const { release, phase, runId } = options;
-    log.debug(
-      `creating a container of ${release.image} for \`${command.join(' ')}\` (release ${release.id}, phase ${phase})`,
-    );
+    const image = releaseImage(release, 'the docker executor');
+    log.debug(`creating a container of ${image} for \`${command.join(' ')}\` (release ${release.id}, phase ${phase})`);
     try {
       return await docker.createContainer({
-        Image: release.image,
+        Image: image,
         Cmd: [...command],
         // Exactly the phase environment (phaseEnvironment): nothing of leapfrog's own env, so no
         // DATABASE_URL/PG* of the host. The values include the database URL: they go to the
@@ -155,11 +155,11 @@ export class DockerExecutor implements PhaseExecutor {
     } catch (error) {
       if (dockerStatusCode(error) === 404) throw missingImageError(release);
       throw new PhaseFailedError(
-        `could not create the ${phase} container of release ${release.id} (${release.image}): ${dockerMessage(error)}`,
+        `could not create the ${phase} container of release ${release.id} (${image}): ${dockerMessage(error)}`,
         {
           hint: `check \`docker info\` and the image, then re-run the same command; it resumes at the ${phase} phase`,
           cause: error,
-          details: { release: release.id, phase, image: release.image },
+          details: { release: release.id, phase, image },
         },
       );
     }
@@ -257,17 +257,18 @@ export class DockerExecutor implements PhaseExecutor {
 
   /** A missing image is pulled when a registry answers; otherwise the error says how to build it. */
   async #ensureImage(docker: Dockerode, release: Release): Promise<void> {
+    const image = releaseImage(release, 'the docker executor');
     try {
-      await docker.getImage(release.image).inspect();
+      await docker.getImage(image).inspect();
       return;
     } catch (error) {
       if (dockerStatusCode(error) !== 404) throw error;
-      log.debug(`image ${release.image} of release ${release.id} is not present`);
+      log.debug(`image ${image} of release ${release.id} is not present`);
     }
-    this.#options.onNotice?.(`image ${release.image} of release ${release.id} is not present: pulling it`);
-    log.debug(`pulling ${release.image}`);
+    this.#options.onNotice?.(`image ${image} of release ${release.id} is not present: pulling it`);
+    log.debug(`pulling ${image}`);
     try {
-      const stream = await docker.pull(release.image);
+      const stream = await docker.pull(image);
       await new Promise<void>((resolve, reject) => {
         docker.modem.followProgress(
           stream,
@@ -275,9 +276,7 @@ export class DockerExecutor implements PhaseExecutor {
           (event: { status?: string; progress?: string; error?: string }) => {
             if (event.error !== undefined) reject(new Error(event.error));
             else if (event.status !== undefined)
-              this.#options.onNotice?.(
-                `${release.image}: ${event.status}${event.progress ? ` ${event.progress}` : ''}`,
-              );
+              this.#options.onNotice?.(`${image}: ${event.status}${event.progress ? ` ${event.progress}` : ''}`);
           },
         );
       });
@@ -288,11 +287,12 @@ export class DockerExecutor implements PhaseExecutor {
 }
 
 function missingImageError(release: Release, pullFailure?: string): LeapfrogError {
+  const image = releaseImage(release, 'the docker executor');
   return new BadInputError(
-    `the image ${release.image} of release ${release.id} is not present on this Docker Engine${pullFailure === undefined ? '' : ` and could not be pulled (${pullFailure})`}`,
+    `the image ${image} of release ${release.id} is not present on this Docker Engine${pullFailure === undefined ? '' : ` and could not be pulled (${pullFailure})`}`,
     {
       hint: `build it: \`${nextCommand('images build', '--release', release.id)}\` (no registry? add --base-image leapfrog/node-base:local after scripts/build-base-image.sh), or run with --executor process`,
-      details: { release: release.id, image: release.image },
+      details: { release: release.id, image },
     },
   );
 }

@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Catalog, Release } from '../catalog/release.js';
+import { releaseImage } from '../catalog/find-release.js';
 import { LeapfrogError, ExitCode } from '../errors/index.js';
 import { createBuildContext, releasesInImage } from './build-context.js';
 import { dockerMessage } from './docker-connection.js';
@@ -49,18 +50,19 @@ interface BuildEvent {
  */
 export async function buildReleaseImage(docker: Dockerode, options: BuildImageOptions): Promise<BuiltImage> {
   const { catalog, release } = options;
+  const image = releaseImage(release, '`leapfrog images build`');
   const context = await createBuildContext(options);
   const buildargs: Record<string, string> = {};
   if (options.baseImage !== undefined) buildargs['BASE_IMAGE'] = options.baseImage;
   const hint = `fix the step above in ${release.build?.dockerfile ?? 'Dockerfile'} of release ${release.id}, or pass --base-image (scripts/build-base-image.sh builds leapfrog/node-base:local offline), then \`${nextCommand('images build', '--release', release.id)}\``;
 
   log.debug(
-    `building ${release.image} for release ${release.id}${options.baseImage === undefined ? '' : ` on ${options.baseImage}`}`,
+    `building ${image} for release ${release.id}${options.baseImage === undefined ? '' : ` on ${options.baseImage}`}`,
   );
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(context, {
-      t: release.image,
+      t: image,
       buildargs,
       labels: {
         'leapfrog.image.release': release.id,
@@ -71,7 +73,7 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
       forcerm: true,
     });
   } catch (error) {
-    throw new ImageBuildError(`the Docker Engine refused to build ${release.image}: ${dockerMessage(error)}`, {
+    throw new ImageBuildError(`the Docker Engine refused to build ${image}: ${dockerMessage(error)}`, {
       hint,
       cause: error,
     });
@@ -96,12 +98,12 @@ export async function buildReleaseImage(docker: Dockerode, options: BuildImageOp
     failure ??= dockerMessage(error);
   });
   if (failure !== undefined) {
-    throw new ImageBuildError(`building ${release.image} for release ${release.id} failed: ${failure}`, {
+    throw new ImageBuildError(`building ${image} for release ${release.id} failed: ${failure}`, {
       hint,
-      details: { release: release.id, image: release.image },
+      details: { release: release.id, image },
     });
   }
-  const id = imageId ?? (await docker.getImage(release.image).inspect()).Id;
-  log.debug(`built ${release.image}: ${id}`);
-  return { release: release.id, image: release.image, id, carries: releasesInImage(catalog, release).map((r) => r.id) };
+  const id = imageId ?? (await docker.getImage(image).inspect()).Id;
+  log.debug(`built ${image}: ${id}`);
+  return { release: release.id, image, id, carries: releasesInImage(catalog, release).map((r) => r.id) };
 }

@@ -16,12 +16,15 @@ export interface ReleaseImageRow {
 /** One row per release of the catalog, whether or not its image exists on this engine. */
 export async function listReleaseImages(docker: Dockerode, catalog: Catalog): Promise<ReleaseImageRow[]> {
   const rows: ReleaseImageRow[] = [];
+  // A release without an image (a process-executor catalog) has nothing to list.
   for (const release of catalog.releases) {
-    const digest = await imageDigest(release.image, docker);
+    if (release.image === undefined) continue;
+    const image = release.image;
+    const digest = await imageDigest(image, docker);
     if (digest === null) {
       rows.push({
         release: release.id,
-        image: release.image,
+        image,
         present: false,
         digest: null,
         created: null,
@@ -32,7 +35,7 @@ export async function listReleaseImages(docker: Dockerode, catalog: Catalog): Pr
     const info = await docker.getImage(digest).inspect();
     rows.push({
       release: release.id,
-      image: release.image,
+      image,
       present: true,
       digest,
       created: info.Created,

@@ -14,7 +14,8 @@ export async function pinImageDigests(plan: Plan): Promise<Plan> {
   const docker = await tryConnectDocker();
   if (docker === null) return plan;
   const steps = [];
-  for (const step of plan.steps) steps.push({ ...step, imageDigest: await imageDigest(step.image, docker) });
+  for (const step of plan.steps)
+    steps.push({ ...step, imageDigest: step.image === null ? null : await imageDigest(step.image, docker) });
   return { ...plan, steps };
 }
 

@@ -24,7 +24,7 @@ export async function verifyPlanImages(
   plan: Plan,
   options: { planFile?: string; docker?: Dockerode; socketPath?: string } = {},
 ): Promise<PlanImageCheck[]> {
-  const pinnedSteps = plan.steps.filter((step) => step.imageDigest !== null);
+  const pinnedSteps = plan.steps.filter((step) => step.imageDigest !== null && step.image !== null);
   if (pinnedSteps.length === 0) return [];
   let docker = options.docker;
   if (docker === undefined) {
@@ -38,9 +38,9 @@ export async function verifyPlanImages(
   for (const step of pinnedSteps) {
     checks.push({
       release: step.release,
-      image: step.image,
+      image: step.image as string,
       pinned: step.imageDigest as string,
-      current: await imageDigest(step.image, docker),
+      current: await imageDigest(step.image as string, docker),
     });
   }
   const changed = checks.filter((check) => check.current !== null && check.current !== check.pinned);

@@ -16,7 +16,7 @@ const stepReason = z.discriminatedUnion('kind', [
 const planStep = z.strictObject({
   release: z.string().min(1),
   version: z.string().min(1),
-  image: z.string().min(1),
+  image: z.string().min(1).nullable(),
   imageDigest: z.string().min(1).nullable(),
   manifestDigest: digest,
   reasons: z.array(stepReason),

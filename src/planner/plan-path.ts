@@ -84,7 +84,7 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
     steps.push({
       release: release.id,
       version: release.version,
-      image: release.image,
+      image: release.image ?? null,
       imageDigest: null,
       manifestDigest: release.manifestDigest,
       reasons,

@@ -17,7 +17,8 @@ export type StepReason =
 export interface PlanStep {
   release: string;
   version: string;
-  image: string;
+  /** null when the release names no image (a process-executor catalog). */
+  image: string | null;
   /** "sha256:…" image id/digest, when the image was present at planning time; null otherwise. */
   imageDigest: string | null;
   manifestDigest: string;

@@ -417,17 +417,17 @@ export function runPhaseCommand(run: PhaseRun, phase: StepPhase): Promise<Protoc
   const ref: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
   const timeoutMs = release.timeoutsMs[phase.phase];
   const invoke = makeInvoke(run, phase, ref, timeoutMs);
+  // TEMPORARY (issue 11 contract commit): SQL checks, SQL gates and exit-code maps are being built.
+  if (phase.run === undefined || typeof phase.protocol !== 'string') {
+    return Promise.reject(new Error(`release ${release.id}: ${phase.phase} needs the runner's SQL/exit-code support`));
+  }
   switch (phase.protocol) {
     case 'exit0':
       return runExit0(invoke, phase.run, timeoutMs);
     case 'upgradecheck':
       return runUpgradeCheck(invoke, phase.run, timeoutMs);
     case 'batches':
-      return runBatches(
-        invoke,
-        { run: phase.run, protocol: 'batches', batchSize: phase.batchSize, stallAfter: phase.stallAfter },
-        timeoutMs,
-      );
+      return runBatches(invoke, { ...phase, run: phase.run }, timeoutMs);
   }
 }
 
@@ -516,7 +516,7 @@ function phaseError(
   wayBack?: string,
 ): LeapfrogError {
   const where = `release ${release.id}, phase ${phase.phase}${phase.phase === 'schema' ? ` (${phase.name})` : ''}`;
-  const commandText = phase.run.join(' ');
+  const commandText = phase.run?.join(' ') ?? 'sql';
   const tail = outcome.outputTail
     .slice(-TAIL_IN_MESSAGE)
     .map((l) => `    | ${l}`)

@@ -1,27 +1,43 @@
-import type { PhaseName, Release } from '../catalog/release.js';
+import type { CheckCommand, DataCommand, ExitCodeMap, PhaseName, Release, SqlCheck } from '../catalog/release.js';
 
-/** One phase of a step in run order, with the command and protocol the manifest gave it. */
+/**
+ * One phase of a step in run order, with what the manifest gave it: the command (absent when the
+ * phase is only SQL checks or a SQL gate), its protocol, its own env, and the SQL leapfrog runs.
+ */
 export type StepPhase =
-  | { phase: 'preflight' | 'check'; name: PhaseName; run: readonly string[]; protocol: 'upgradecheck' | 'exit0' }
-  | { phase: 'schema'; name: string; run: readonly string[]; protocol: 'exit0' }
-  | { phase: 'data'; name: 'data'; run: readonly string[]; protocol: 'batches'; batchSize: number; stallAfter: number };
+  | {
+      phase: 'preflight' | 'check';
+      name: PhaseName;
+      run?: readonly string[];
+      protocol: CheckCommand['protocol'];
+      env: Readonly<Record<string, string>>;
+      sql: readonly SqlCheck[];
+    }
+  | {
+      phase: 'schema';
+      name: string;
+      run: readonly string[];
+      protocol: 'exit0' | ExitCodeMap;
+      env: Readonly<Record<string, string>>;
+    }
+  | {
+      phase: 'data';
+      name: 'data';
+      run?: readonly string[];
+      protocol: 'batches';
+      batchSize: number;
+      stallAfter: number;
+      env: Readonly<Record<string, string>>;
+      until?: DataCommand['until'];
+    };
 
 /** preflight?, schema commands in manifest order, data?, check? */
 export function stepPhases(release: Release): StepPhase[] {
   const { preflight, schema, data, check } = release.phases;
   const out: StepPhase[] = [];
-  if (preflight) out.push({ phase: 'preflight', name: 'preflight', run: preflight.run, protocol: preflight.protocol });
-  for (const command of schema) out.push({ phase: 'schema', name: command.name, run: command.run, protocol: 'exit0' });
-  if (data) {
-    out.push({
-      phase: 'data',
-      name: 'data',
-      run: data.run,
-      protocol: 'batches',
-      batchSize: data.batchSize,
-      stallAfter: data.stallAfter,
-    });
-  }
-  if (check) out.push({ phase: 'check', name: 'check', run: check.run, protocol: check.protocol });
+  if (preflight) out.push({ phase: 'preflight', name: 'preflight', ...preflight });
+  for (const command of schema) out.push({ phase: 'schema', ...command });
+  if (data) out.push({ phase: 'data', name: 'data', ...data });
+  if (check) out.push({ phase: 'check', name: 'check', ...check });
   return out;
 }

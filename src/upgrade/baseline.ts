@@ -177,7 +177,7 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
     );
   }
   throw new PhaseFailedError(
-    `${where}: release ${release.id}'s check (${manifestCheck.run.join(' ')}) did not give a verdict: ${outcome.message ?? 'it failed'}; nothing was recorded${tail === '' ? '' : `\n${tail}`}`,
+    `${where}: release ${release.id}'s check (${manifestCheck.run?.join(' ') ?? 'sql checks'}) did not give a verdict: ${outcome.message ?? 'it failed'}; nothing was recorded${tail === '' ? '' : `\n${tail}`}`,
     {
       hint: `fix the check command (see its output above), or add --no-verify if you are sure the database is at ${release.id}`,
       details,

@@ -129,10 +129,10 @@ export async function scanForDownMigrations(targets: readonly ScanTarget[]): Pro
 function downCommands(release: Release): ValidationProblem[] {
   const commands: { where: string; run: readonly string[] }[] = [];
   const { phases } = release;
-  if (phases.preflight) commands.push({ where: 'phases.preflight.run', run: phases.preflight.run });
+  if (phases.preflight?.run) commands.push({ where: 'phases.preflight.run', run: phases.preflight.run });
   phases.schema.forEach((s, i) => commands.push({ where: `phases.schema[${i}].run`, run: s.run }));
-  if (phases.data) commands.push({ where: 'phases.data.run', run: phases.data.run });
-  if (phases.check) commands.push({ where: 'phases.check.run', run: phases.check.run });
+  if (phases.data?.run) commands.push({ where: 'phases.data.run', run: phases.data.run });
+  if (phases.check?.run) commands.push({ where: 'phases.check.run', run: phases.check.run });
   return commands
     .filter((c) => c.run.some((arg) => wordsOf(arg).some((w) => DOWN_WORDS.has(w) && w !== 'down')))
     .map((c) => ({

@@ -55,7 +55,7 @@ async function viaDockerCli(): Promise<void> {
     'host',
     '-e',
     'DATABASE_URL=postgres://bench@127.0.0.1/bench',
-    release.image,
+    release.image as string,
     ...command,
   ]);
 }

@@ -77,7 +77,7 @@ describe.skipIf(docker === null)('apply with --executor docker (built CLI, real 
   beforeAll(async () => {
     const catalog = await ensureDemoImages(engine);
     for (const release of catalog.releases) {
-      imageIds.set(release.id, (await engine.getImage(release.image).inspect()).Id);
+      imageIds.set(release.id, (await engine.getImage(release.image as string).inspect()).Id);
       const { preflight, schema, data, check } = release.phases;
       const phases = new Set<string>();
       if (preflight) phases.add('preflight');

@@ -65,6 +65,7 @@ export function fixtureRelease(overrides: Partial<Release> = {}): Release {
     image: FIXTURE_IMAGE,
     upgradeFrom: '<1.0.0',
     upgradeFromIsDefault: true,
+    entry: false,
     milestone: false,
     yanked: false,
     env: {},

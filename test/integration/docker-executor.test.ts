@@ -61,7 +61,7 @@ describe.skipIf(docker === null)('docker executor (real Docker Engine)', () => {
 
   beforeAll(async () => {
     release = await ensureFixtureImage(engine, image);
-    imageId = (await engine.getImage(release.image).inspect()).Id;
+    imageId = (await engine.getImage(release.image as string).inspect()).Id;
   });
 
   afterAll(async () => {

@@ -60,7 +60,7 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
     await rm(scratch, { recursive: true, force: true });
     for (const release of catalog.releases)
       await engine
-        .getImage(release.image)
+        .getImage(release.image as string)
         .remove({ force: true })
         .catch(() => undefined);
     await pruneDanglingReleaseImages(engine);
@@ -80,17 +80,17 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
 
     expect(built.carries).toEqual(catalog.releases.slice(0, 2).map((r) => r.id));
     expect(built.id).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await imageDigest(release.image, engine)).toBe(built.id);
+    expect(await imageDigest(release.image as string, engine)).toBe(built.id);
     expect(progress.some((l) => l.startsWith('Step '))).toBe(true);
 
-    const info = await engine.getImage(release.image).inspect();
+    const info = await engine.getImage(release.image as string).inspect();
     expect(info.Config.Labels).toMatchObject({
       'leapfrog.image.release': release.id,
       'leapfrog.image.manifest-digest': release.manifestDigest,
     });
     expect(info.Config.WorkingDir).toBe(`/opt/leapfrog/releases/${release.id}`);
 
-    const listing = await run(engine, release.image, [
+    const listing = await run(engine, release.image as string, [
       'sh',
       '-c',
       'ls /opt/leapfrog /opt/leapfrog/releases; test -x bin/leapfrog-kit && echo kit-executable; echo "$PATH"',
@@ -164,11 +164,11 @@ describe.skipIf(docker === null)('release images (real Docker Engine)', () => {
   it('refuses a plan whose pinned digest no longer matches the image (exit 6), and accepts a matching one', async () => {
     const release = catalog.releases[0];
     if (release === undefined) throw new Error('empty catalog');
-    const current = await imageDigest(release.image, engine);
+    const current = await imageDigest(release.image as string, engine);
     if (current === null)
       await buildReleaseImage(engine, { catalog, release, kitBundlePath: kit, baseImage: BASE_IMAGE });
-    const digest = (await imageDigest(release.image, engine)) as string;
-    const plan = (imageDigestPinned: string | null, image = release.image): Plan => ({
+    const digest = (await imageDigest(release.image as string, engine)) as string;
+    const plan = (imageDigestPinned: string | null, image: string | null = release.image ?? null): Plan => ({
       planVersion: 1,
       from: { release: 'x', version: '0.0.1' },
       to: { release: release.id, version: release.version },

@@ -20,6 +20,7 @@ const release: Release = {
   image: 'fx',
   upgradeFrom: '*',
   upgradeFromIsDefault: true,
+  entry: false,
   milestone: false,
   yanked: false,
   env: {},
@@ -76,6 +77,7 @@ const data = {
   protocol: 'batches' as const,
   batchSize: 10,
   stallAfter: 3,
+  env: {},
 };
 
 describe('batches protocol (nova-manage online_data_migrations)', () => {

@@ -53,6 +53,7 @@ describe('loadCatalog', () => {
       protocol: 'batches',
       batchSize: 5000,
       stallAfter: 3,
+      env: {},
     });
     expect(third?.timeoutsMs).toEqual({ preflight: 600_000, schema: 1_800_000, data: 21_600_000, check: 600_000 });
     expect(third?.dir).toBe(join(FIXTURE, '2024.1'));
@@ -87,6 +88,7 @@ describe('loadCatalog', () => {
       protocol: 'batches',
       batchSize: 1000,
       stallAfter: 3,
+      env: {},
     });
   });
 
@@ -129,7 +131,8 @@ describe('loadCatalog', () => {
       '2024.2': minimal('2024.2', 'upgradeFrom: ">=2025.0.0"\n'),
       'copy-of-2023.1': minimal('2023.1'),
       numeric: 'release: 2024.10\nimage: x\nphases: { schema: [] }\n',
-      'no-image': 'release: "2026.1"\nphases: { schema: [] }\n',
+      // image is optional since issue 11 (only the docker executor needs one); phases is not.
+      'no-phases': 'release: "2026.1"\nimage: "app:2026.1"\n',
       'bad-yaml': 'release: "2027.1"\nimage: [unclosed\n',
     });
     const error = await catalogError(dir);
@@ -149,7 +152,7 @@ describe('loadCatalog', () => {
       [file('copy-of-2023.1'), 'release', /duplicate release "2023.1"/],
       [file('copy-of-2023.1'), 'release', /duplicate version 2023.1.0/],
       [file('numeric'), 'release', /expected a quoted string \(YAML reads 2024.1 as a number/],
-      [file('no-image'), 'image', /^required$/],
+      [file('no-phases'), 'phases', /^required$/],
       [file('bad-yaml'), '', /not valid YAML: line \d+/],
     ];
     for (const [f, path, message] of expected) {

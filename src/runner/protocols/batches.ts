@@ -12,6 +12,8 @@ import { base, killedOutcome, type Invocation, type Invoke, type ProtocolOutcome
  * its exit 1 ("some migrated") is trusted, and the phase timeout is the bound.
  */
 export async function runBatches(invoke: Invoke, data: DataCommand, timeoutMs: number): Promise<ProtocolOutcome> {
+  // The caller runs an until-only data phase (no command) as a SQL gate, never through here.
+  if (data.run === undefined) throw new Error('runBatches: the data phase has no command');
   const command = substituteBatchSize(data.run, data.batchSize);
   let invocations = 0;
   let rowsMigrated = 0;
