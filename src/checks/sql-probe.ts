@@ -62,18 +62,20 @@ const QUERY_CANCELED = '57014';
  * session, never interleaved with ledger writes (the caller awaits each).
  */
 export class ClientSqlProbe implements SqlProbe {
+  /** `session` returns the live client each time (the ledger reconnects a dropped session). */
   constructor(
-    private readonly client: pg.ClientBase,
+    private readonly session: () => Promise<pg.ClientBase>,
     private readonly secrets: readonly string[] = [],
   ) {}
 
   async query(sql: string, timeoutMs: number): Promise<SqlRows> {
     const started = performance.now();
-    await this.client.query('BEGIN READ ONLY');
+    const client = await this.session();
+    await client.query('BEGIN READ ONLY');
     try {
       // SET LOCAL cannot take a bind parameter; set_config(..., true) is the same, transaction-local.
-      await this.client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.max(1, timeoutMs))]);
-      const result = await this.client.query({ text: sql, rowMode: 'array' });
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.max(1, timeoutMs))]);
+      const result = await client.query({ text: sql, rowMode: 'array' });
       const columns = result.fields.map((field) => field.name);
       const rows = (result.rows as unknown[][]).map((row) =>
         Object.fromEntries(columns.map((column, index) => [column, row[index]])),
@@ -89,7 +91,7 @@ export class ClientSqlProbe implements SqlProbe {
         { cause: error },
       );
     } finally {
-      await this.client.query('ROLLBACK').catch((error: unknown) => log.suppressed('rolling back a sql probe', error));
+      await client.query('ROLLBACK').catch((error: unknown) => log.suppressed('rolling back a sql probe', error));
     }
   }
 }

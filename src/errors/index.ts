@@ -4,6 +4,7 @@ export {
   BadInputError,
   RefusedError,
   StalePlanError,
+  DriftError,
   LockHeldError,
   PhaseFailedError,
   CheckRedError,

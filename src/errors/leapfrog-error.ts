@@ -47,6 +47,16 @@ export class StalePlanError extends LeapfrogError {
   }
 }
 
+/**
+ * The database is not where the ledger says: the application's own version (`appVersion`) names
+ * another release, or a toolchain no longer matches its manifest. Nothing ran. Exit 6.
+ */
+export class DriftError extends LeapfrogError {
+  constructor(message: string, options: LeapfrogErrorOptions) {
+    super(message, ExitCode.stalePlan, options);
+  }
+}
+
 /** Another run holds the ledger lock. Exit 4. */
 export class LockHeldError extends LeapfrogError {
   constructor(message: string, options: LeapfrogErrorOptions) {

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from '../pg/connect.js';
 import { logger } from '../util/logger.js';
@@ -102,6 +103,20 @@ export class LedgerSession implements AsyncDisposable {
   withClient<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     if (this.#ledger !== null) throw new Error('LedgerSession: the session belongs to the ledger now');
     return fn(this.client);
+  }
+
+  /**
+   * The manifest's SQL (checks, gates, appVersion) on this session, read-only: before the ledger
+   * is handed out on the session's client, after it on the ledger's (which reconnects).
+   */
+  sqlProbe(): SqlProbe {
+    const onSession = new ClientSqlProbe(() => Promise.resolve(this.client), this.target.secrets);
+    return {
+      query: (sql, timeoutMs) =>
+        this.#ledger === null
+          ? onSession.query(sql, timeoutMs)
+          : this.#ledger.sqlProbe(this.target.secrets).query(sql, timeoutMs),
+    };
   }
 
   /**

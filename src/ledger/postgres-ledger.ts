@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
 import { isConnectionLoss } from '../pg/connect.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { LOCK_CLASS, LOCK_HELD_BY, lockLostError, type LedgerLock } from './ledger-lock.js';
@@ -131,6 +132,11 @@ export class PostgresLedger implements Ledger {
       await old.end().catch(() => undefined);
     }
     return this.client;
+  }
+
+  /** The manifest's SQL (checks, gates, appVersion) on this session, read-only (src/checks). */
+  sqlProbe(secrets: readonly string[]): SqlProbe {
+    return new ClientSqlProbe(() => this.live(), secrets);
   }
 
   private async read<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {

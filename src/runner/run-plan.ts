@@ -3,6 +3,7 @@ import type { Catalog, Release } from '../catalog/release.js';
 import { CheckRedError, InterruptedError, LeapfrogError, PhaseFailedError, StalePlanError } from '../errors/index.js';
 import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
 import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
+import type { SqlProbe } from '../checks/sql-probe.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
@@ -77,6 +78,11 @@ export interface RunPlanOptions {
   wayBack?: (from: ReleaseRef) => Promise<string>;
   /** The command to re-run, for hints, e.g. "leapfrog apply --plan plans/a-to-b.json". */
   rerunCommand?: string;
+  /**
+   * Where the manifest's SQL runs (sql checks, data.until gates, appVersion), read-only on the
+   * run's own ledger session (src/checks). Required by any release that has SQL.
+   */
+  sqlProbe?: SqlProbe;
 }
 
 const STDOUT_KEEP = 10_000;

@@ -1,6 +1,7 @@
 import { assertForwardOnly } from '../backup/forward-only-guard.js';
 import type { PreparedBackup } from '../backup/take-backup.js';
 import type { Catalog } from '../catalog/release.js';
+import type { SqlProbe } from '../checks/sql-probe.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
 import type { LedgerSession } from '../ledger/open-ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
@@ -14,6 +15,8 @@ const log = logger('upgrade');
 export interface GuardContext {
   target: DatabaseTarget;
   session: LedgerSession;
+  /** The manifest's SQL (appVersion), read-only on the ledger session. */
+  probe: SqlProbe;
   catalog: Catalog;
   /** The saved plan (`--plan`), or null for `--to` (planned under the lock). */
   plan: Plan | null;

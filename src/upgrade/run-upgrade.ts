@@ -115,6 +115,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
   const { prepared } = await runGuards({
     target,
     session,
+    probe: session.sqlProbe(),
     catalog,
     plan: file,
     to,
@@ -165,6 +166,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
     secrets: target.secrets,
     signal,
     rerunCommand: rerun,
+    sqlProbe: session.sqlProbe(),
     wayBack: async (from) => {
       try {
         return wayBackAfterRedCheck(await ledger.backups(), from) ?? NO_RECORDED_BACKUP;
