@@ -100,16 +100,7 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
  */
 function demoPaths(catalog: Catalog, options: RehearsePathsOptions): PathToRehearse[] {
   const seed = catalog.releases.find((r) => r.id === SEED_RELEASE);
-  if (seed === undefined) {
-    const oldest = catalog.releases[0];
-    throw new BadInputError(
-      `validate --rehearse does not know how to install ${catalog.dir}'s releases into an empty database: no release has \`fresh\``,
-      {
-        hint: `add \`fresh: { run: [<your install command>], seed: [<a command that adds sample data>] }\` to ${oldest === undefined ? 'the oldest release' : oldest.file} and to every entry release (\`upgradeFrom: none\`), or once under \`defaults\` in catalog.yaml (docs/validate.md, "--rehearse"); then \`${nextCommand('validate', '--rehearse')}\``,
-        details: { field: 'fresh' },
-      },
-    );
-  }
+  if (seed === undefined) throw noFreshError(catalog, null);
   const supported = catalog.releases.filter((r) => !r.yanked);
   const latest = supported[supported.length - 1];
   if (latest === undefined) return [];
@@ -120,7 +111,12 @@ function demoPaths(catalog: Catalog, options: RehearsePathsOptions): PathToRehea
       to: latest,
       describe: `seeding ${options.rows} rows at ${seed.id}${from === seed ? '' : `, applying to ${from.id}`}`,
       setup: async (target, apply) => {
-        await seedDemoDatabase(target.url, { rows: options.rows, catalogDir: catalog.dir });
+        // A catalog that merely has a release called 2023.1 is not the demo application: its
+        // schema has no demo tables to seed, which is the catalog's missing `fresh`, not a bug.
+        await seedDemoDatabase(target.url, { rows: options.rows, catalogDir: catalog.dir }).catch((error: unknown) => {
+          if (error instanceof LeapfrogError) throw error;
+          throw noFreshError(catalog, error);
+        });
         const ledger = await openPostgresLedger(target, { schema: LEDGER_SCHEMA, migrate: true });
         if (ledger !== null) {
           await using opened = ledger;
@@ -129,6 +125,28 @@ function demoPaths(catalog: Catalog, options: RehearsePathsOptions): PathToRehea
         if (from !== seed) await apply(from.id);
       },
     }));
+}
+
+/**
+ * The catalog cannot be rehearsed at all (bad input, exit 2), as opposed to one path that failed:
+ * it stops the whole rehearsal instead of being reported per path.
+ */
+export class CatalogNotRehearsableError extends BadInputError {}
+
+/** A catalog that does not say how to install its releases fresh, and is not the demo either. */
+function noFreshError(catalog: Catalog, demoSeedFailure: unknown): CatalogNotRehearsableError {
+  const oldest = catalog.releases[0];
+  const why =
+    demoSeedFailure === null
+      ? ''
+      : ` (the demo seed at ${SEED_RELEASE} does not fit it: ${demoSeedFailure instanceof Error ? demoSeedFailure.message : 'it failed'})`;
+  return new CatalogNotRehearsableError(
+    `validate --rehearse does not know how to install ${catalog.dir}'s releases into an empty database: no release has \`fresh\`${why}`,
+    {
+      hint: `add \`fresh: { run: [<your install command>], seed: [<a command that adds sample data>] }\` to ${oldest === undefined ? 'the oldest release' : oldest.file} and to every entry release (\`upgradeFrom: none\`), or once under \`defaults\` in catalog.yaml (docs/validate.md, "--rehearse"); then \`${nextCommand('validate', '--rehearse')}\``,
+      details: { field: 'fresh' },
+    },
+  );
 }
 
 /** True when the planner finds a path from -> to (the matrix's rule, without the reason). */
@@ -236,7 +254,7 @@ async function rehearseOne(
     summary = await apply(to.id);
     summary = { ...summary, durationMs: performance.now() - measured };
   } catch (caught) {
-    if (!(caught instanceof LeapfrogError)) throw caught;
+    if (!(caught instanceof LeapfrogError) || caught instanceof CatalogNotRehearsableError) throw caught;
     error = redact(`${caught.message} (next: ${caught.hint})`, target.secrets);
   }
   const ok = error === null && summary?.finalRelease.release === to.id;
