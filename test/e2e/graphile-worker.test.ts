@@ -122,9 +122,17 @@ describe('examples/graphile-worker', () => {
     expect(queued[0]).toEqual({ jobs: JOBS, sample: JOBS / 2, keyed: 1 });
 
     // The newest worker, with the example application's tasks/, runs every job 0.11.4 queued.
-    const worker = await graphileWorker(NEWEST, ['--once'], db.url, EXAMPLE);
-    expect(worker.exitCode, worker.all).toBe(0);
-    expect(worker.all.match(/Completed task \d+ \(hello, [\d.]+ms\) with success/g)).toHaveLength(JOBS);
+    // `--once` exits when a fetch finds nothing runnable, and the jobs of the serial queue
+    // "sample" wait behind the one running: each run drains part of that queue, so run it again
+    // until the queue is empty (bounded), as an operator would.
+    let completed = 0;
+    for (let run = 0; run < JOBS && (await db.query('SELECT id FROM graphile_worker.jobs')).length > 0; run += 1) {
+      const worker = await graphileWorker(NEWEST, ['--once'], db.url, EXAMPLE);
+      expect(worker.exitCode, worker.all).toBe(0);
+      expect(worker.all).not.toMatch(/with error|failed/i);
+      completed += worker.all.match(/Completed task \d+ \(hello, [\d.]+ms\) with success/g)?.length ?? 0;
+    }
+    expect(completed).toBe(JOBS);
     expect(await db.query('SELECT id FROM graphile_worker.jobs')).toEqual([]);
 
     const downgrade = await leapfrog(['apply', '--to', '0.16.6', '--no-backup'], db.url);
