@@ -53,8 +53,11 @@ export function register(program: Command): void {
           });
         }
         const target = resolveDatabaseTarget(options.databaseUrl);
-        const { ledgerPosition } = await import('../upgrade/dry-run.js');
-        from = (await ledgerPosition(target, options.ledgerSchema)).release;
+        // Read-only: no ledger schema is created, no lock taken (kubeadm's `upgrade plan`).
+        const { readBaseline, notBaselinedError } = await import('../ledger/read-baseline.js');
+        const state = await readBaseline(target, options.ledgerSchema);
+        if (state === null) throw notBaselinedError(options.ledgerSchema, undefined, target.display);
+        from = state.release;
         fromDatabase = target.display;
       }
       const [{ loadCatalog }, { planPath }, { stopListing, formatStopListing, explainReasons }] = await Promise.all([

@@ -5,7 +5,7 @@ import type { CreateExecutorOptions, ExecutorKind } from '../executors/create-ex
 import type { RunMode } from '../ledger/ledger.js';
 import { describeHolder } from '../ledger/ledger-lock.js';
 import { LedgerSession } from '../ledger/open-ledger.js';
-import { notBaselinedError, readBaseline } from '../ledger/read-baseline.js';
+import { notBaselinedError } from '../ledger/read-baseline.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { readPlanFile, type PlanFile } from '../plan-file/plan-file.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
@@ -18,17 +18,6 @@ import { assertPgDumpUsable, type BackupOption } from './pre-upgrade-backup.js';
 import { checkPlanFile, planInMemory, requestedRelease } from './run-upgrade.js';
 
 const log = logger('upgrade');
-
-/**
- * Where the ledger says the database is, read-only (`plan` without `--from`, kubeadm's `upgrade
- * plan`): no ledger schema is created, no lock taken. Not baselined is bad input (exit 2) naming
- * the baseline command.
- */
-export async function ledgerPosition(target: DatabaseTarget, ledgerSchema: string): Promise<ReleaseRef> {
-  const state = await readBaseline(target, ledgerSchema);
-  if (state === null) throw notBaselinedError(ledgerSchema, undefined, target.display);
-  return { release: state.release, version: state.version };
-}
 
 export interface DryRunOptions {
   planFile?: string | undefined;
