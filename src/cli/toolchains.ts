@@ -96,7 +96,7 @@ async function installCommand(options: InstallOptions & GlobalOptions): Promise<
 }
 
 async function listCommand(options: ToolchainsOptions & GlobalOptions): Promise<number> {
-  const [{ loadCatalog }, { toolchainStates }] = await Promise.all([
+  const [{ loadCatalog }, { toolchainStates, commandText }] = await Promise.all([
     import('../catalog/load-catalog.js'),
     import('../toolchains/toolchain-state.js'),
   ]);
@@ -117,7 +117,7 @@ async function listCommand(options: ToolchainsOptions & GlobalOptions): Promise<
     ['RELEASE', 'INSTALL', 'STATE', 'INSTALLED AT'],
     ...states.map((s) => [
       s.release,
-      s.install === null ? '-' : s.install.join(' '),
+      s.install === null ? '-' : commandText(s.install, 60),
       said[s.state],
       s.marker?.finishedAt.replace(/\.\d+Z$/, 'Z') ?? '-',
     ]),
@@ -172,7 +172,7 @@ function describe(event: ToolchainEvent): string | null {
         ? `${event.release}: already installed (marker current), skipped`
         : `${event.release}: nothing to install (no local.install)`;
     case 'toolchain-install-started':
-      return `[${event.index}/${event.total}] ${event.release}: installing: ${event.command.join(' ')} (in ${event.dir})`;
+      return `[${event.index}/${event.total}] ${event.release}: installing: ${event.commandText} (in ${event.dir})`;
     case 'toolchain-install-output':
       return `  ${event.release} | ${event.line}`;
     case 'toolchain-installed':
@@ -193,7 +193,7 @@ class StatusLine implements InstallRenderer {
         release: event.release,
         heading: `[${event.index}/${event.total}] ${event.release}: installing`,
       };
-      this.#draw(event.command.join(' '));
+      this.#draw(event.commandText);
     } else if (event.type === 'toolchain-install-output') {
       if (event.line.trim() !== '') this.#draw(event.line.trim());
     } else {

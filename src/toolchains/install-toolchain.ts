@@ -16,6 +16,7 @@ import type { OutputStream } from '../executors/phase-executor.js';
 import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
 import {
+  commandText,
   installDirOf,
   lockPathOf,
   markerPathOf,
@@ -33,6 +34,8 @@ export type ToolchainEvent =
       type: 'toolchain-install-started';
       release: string;
       command: readonly string[];
+      /** The argv as one line, for people. */
+      commandText: string;
       dir: string;
       index: number;
       total: number;
@@ -113,13 +116,14 @@ async function installOne(
     type: 'toolchain-install-started',
     release: release.id,
     command,
+    commandText: commandText(command),
     dir,
     index: options.index,
     total: options.total,
   });
   const started = performance.now();
   const result = await runInstall(release, command, dir, options);
-  const where = `release ${release.id}: local.install \`${command.join(' ')}\` in ${dir}`;
+  const where = `release ${release.id}: local.install \`${commandText(command)}\` in ${dir}`;
   const tail = result.tail.length === 0 ? '' : `\n  last output:\n${result.tail.map((l) => `    ${l}`).join('\n')}`;
   const details = { release: release.id, command: [...command], dir, exitCode: result.exitCode, tail: result.tail };
   if (result.aborted) {

@@ -12,7 +12,7 @@ import { BadInputError, DriftError, LeapfrogError } from '../errors/index.js';
 import { planPath } from '../planner/plan-path.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';
-import { nextCommand } from '../util/next-command.js';
+import { nextCommand, shellWord } from '../util/next-command.js';
 
 const log = logger('toolchains');
 
@@ -47,6 +47,15 @@ export interface ToolchainState {
   marker: ToolchainMarker | null;
   /** Absolute path of the marker file. */
   markerPath: string;
+}
+
+/**
+ * An argv as one line for messages and tables: shell-quoted words, a multi-line `sh -c` script
+ * folded onto one line, cut at `max` characters.
+ */
+export function commandText(argv: readonly string[], max = 120): string {
+  const text = argv.map((word) => shellWord(word.trim().replace(/\s*\n\s*/g, '; '))).join(' ');
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export function markerPathOf(release: Release): string {
@@ -146,7 +155,7 @@ export function assertToolchainsForRun(context: ToolchainRunContext): void {
     ids.length === 1
       ? `install it: \`${nextCommand('toolchains install', '--release', ids[0] ?? '')}\`, then run this command again`
       : `install them: \`${nextCommand('toolchains install')}\` (current ones are skipped), then run this command again`;
-  const describe = (s: ToolchainState) => `${s.release} (local.install: ${(s.install ?? []).join(' ')})`;
+  const describe = (s: ToolchainState) => `${s.release} (local.install: ${commandText(s.install ?? [])})`;
   const details = {
     missing: missing.map((s) => s.release),
     stale: stale.map((s) => s.release),
