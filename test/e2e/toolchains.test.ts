@@ -188,7 +188,9 @@ describe('toolchains install and list', () => {
     const result = await install;
     expect(result.exitCode, result.stderr).toBe(130);
     expect(result.stderr).toContain('was stopped (interrupted); no marker was written');
-    expect(result.stderr).toContain(`next: run it again: \`leapfrog toolchains install --release 1.1 --catalog ${catalog}\``);
+    expect(result.stderr).toContain(
+      `next: run it again: \`leapfrog toolchains install --release 1.1 --catalog ${catalog}\``,
+    );
     expect(existsSync(inRelease('1.1', MARKER))).toBe(false);
     expect(existsSync(inRelease('1.1', LOCK))).toBe(false);
     expect(existsSync(inRelease('1.1', 'bin/tool11'))).toBe(false);
