@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CLI, ROOT, currentRelease, waitFor } from './apply-helpers.js';
+import { plainText, runInPty, terminalEnv } from './terminal-pty.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/catalogs/toolchains');
 const MARKER = '.leapfrog-toolchain.json';
@@ -221,6 +222,21 @@ describe('toolchains install and list', () => {
     const takeover = await leapfrog(['toolchains', 'install', '--release', '1.2']);
     expect(takeover.exitCode, takeover.stderr).toBe(0);
     expect(existsSync(inRelease('1.2', LOCK))).toBe(false);
+  });
+  it('on a terminal: a status line per release, rewritten with the latest output, then its result', async () => {
+    writeFileSync(inRelease('1.1', 'slow'), '');
+    const install = runInPty(['node', CLI, 'toolchains', 'install', '--catalog', catalog], terminalEnv());
+    await waitFor(() => Promise.resolve(install.screen().includes('waiting for the slow file to go')), 20_000);
+    // The status line is drawn in place (carriage return, erase line), not one line per output line.
+    expect(install.screen()).toContain('\r\u001b[2K[1/2] 1.1: installing | waiting for the slow file to go');
+    rmSync(inRelease('1.1', 'slow'));
+    const result = await install.process;
+    const text = plainText(install.screen());
+    expect(result.exitCode, text).toBe(0);
+    expect(text).toContain('1.1: installed in');
+    expect(text).toContain('1.2: installed in');
+    expect(text).not.toContain('  1.1 | installed tool11');
+    expect(text).toContain('installed 2 toolchains');
   });
 });
 
