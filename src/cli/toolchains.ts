@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ToolchainEvent, InstallOutcome } from '../toolchains/install-toolchain.js';
 import type { ToolchainState } from '../toolchains/toolchain-state.js';
 import { nextCommand } from '../util/next-command.js';
@@ -34,7 +34,11 @@ export function register(program: Command): void {
       )
       .option('--release <release>', 'install only this release (default: every release of the catalog)')
       .option('--force', 'install again even where the marker is current')
-      .option('--timeout <duration>', 'stop one install after this long (exit 1)', durationArgument, 30 * 60_000)
+      .addOption(
+        new Option('--timeout <duration>', 'stop one install after this long (exit 1)')
+          .argParser(durationArgument)
+          .default(30 * 60_000, '30m'),
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  leapfrog toolchains install\n  leapfrog toolchains install --release 2024.1 --force',

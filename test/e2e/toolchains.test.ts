@@ -178,6 +178,17 @@ describe('toolchains install and list', () => {
     expect(await states()).toMatchObject({ '1.2': 'installed' });
   });
 
+  it('an install past --timeout is stopped: exit 1, no marker, no lock, the hint with a longer timeout', async () => {
+    writeFileSync(inRelease('1.1', 'slow'), '');
+    const slow = await leapfrog(['toolchains', 'install', '--release', '1.1', '--timeout', '1s']);
+    expect(slow.exitCode).toBe(1);
+    expect(slow.stderr).toContain('did not finish within 1000 ms and was stopped');
+    expect(slow.stderr).toContain('    waiting for the slow file to go');
+    expect(slow.stderr).toContain(`\`leapfrog toolchains install --release 1.1 --timeout 1h --catalog ${catalog}\``);
+    expect(existsSync(inRelease('1.1', MARKER))).toBe(false);
+    expect(existsSync(inRelease('1.1', LOCK))).toBe(false);
+  });
+
   it('Ctrl-C stops the install (130) and leaves neither marker nor lock', async () => {
     writeFileSync(inRelease('1.1', 'slow'), '');
     const install = leapfrog(['toolchains', 'install', '--release', '1.1']);
