@@ -6,10 +6,10 @@
  * node_modules. One install per release at a time: a lock file created exclusively.
  */
 import { spawn } from 'node:child_process';
-import { link, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Release } from '../catalog/release.js';
-import { InterruptedError, LockHeldError, PhaseFailedError } from '../errors/index.js';
+import { BadInputError, InterruptedError, LockHeldError, PhaseFailedError } from '../errors/index.js';
 import { selectsDatabase } from '../executors/phase-environment.js';
 import { OutputLines } from '../executors/output-lines.js';
 import type { OutputStream } from '../executors/phase-executor.js';
@@ -107,11 +107,18 @@ async function installOne(
 ): Promise<number> {
   const command = release.local?.install ?? [];
   const rerun = nextCommand('toolchains install', '--release', release.id);
+  const dir = installDirOf(release);
+  // Said as what it is, not as spawn's ENOENT ("command not found") for a missing cwd.
+  if (!(await isDirectory(dir))) {
+    throw new BadInputError(
+      `release ${release.id}: the folder local.install runs in, ${dir} (local.cwd: ${release.local?.cwd ?? '.'}), does not exist`,
+      { hint: `fix local.cwd in ${release.file}, then \`${rerun}\``, details: { release: release.id, dir } },
+    );
+  }
   await using _lock = await acquireInstallLock(release, rerun);
   // From here the old marker is wrong whatever happens: an install that fails half-way must not
   // leave a marker that calls the folder installed.
   await rm(markerPathOf(release), { force: true });
-  const dir = installDirOf(release);
   options.onEvent({
     type: 'toolchain-install-started',
     release: release.id,
@@ -366,6 +373,14 @@ async function takeOverIfDead(path: string, holder: LockContent): Promise<boolea
   await rm(aside, { force: true });
   log.debug(`${path}: took over the lock of pid ${holder.pid}, which no longer runs`);
   return true;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function processAlive(pid: number): boolean {

@@ -176,6 +176,27 @@ describe('toolchains install and list', () => {
     rmSync(inRelease('1.2', 'fail'));
     expect((await leapfrog(['toolchains', 'install', '--release', '1.2'])).exitCode).toBe(0);
     expect(await states()).toMatchObject({ '1.2': 'installed' });
+
+    // An install command that does not exist, and a local.cwd that does not: each said as what it is.
+    const manifest = inRelease('1.1', 'release.yaml');
+    writeFileSync(
+      manifest,
+      readFileSync(manifest, 'utf8').replace(
+        'install: [sh, ../install-tool.sh, tool11]',
+        'install: [no-such-installer]',
+      ),
+    );
+    const notFound = await leapfrog(['toolchains', 'install', '--release', '1.1']);
+    expect(notFound.exitCode).toBe(1);
+    expect(notFound.stderr).toContain('local.install `no-such-installer`');
+    expect(notFound.stderr).toContain('cannot run it: command not found');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('local: {', 'local: { cwd: nowhere,'));
+    const noFolder = await leapfrog(['toolchains', 'install', '--release', '1.1']);
+    expect(noFolder.exitCode).toBe(2);
+    expect(noFolder.stderr).toContain(
+      `the folder local.install runs in, ${join(catalog, '1.1', 'nowhere')} (local.cwd: nowhere), does not exist`,
+    );
+    expect(await states()).toMatchObject({ '1.1': 'missing' });
   });
 
   it('an install past --timeout is stopped: exit 1, no marker, no lock, the hint with a longer timeout', async () => {
