@@ -96,15 +96,21 @@ export async function installToolchains(options: InstallOptions): Promise<Instal
       continue;
     }
     const seconds = await installOne(release, { ...options, index, total: toInstall.length });
-    outcomes.push({ release: release.id, outcome: 'installed', seconds });
+    if (seconds === null) {
+      options.onEvent({ type: 'toolchain-skipped', release: release.id, state: 'installed' });
+      outcomes.push({ release: release.id, outcome: 'already-installed', seconds: null });
+    } else {
+      outcomes.push({ release: release.id, outcome: 'installed', seconds });
+    }
   }
   return outcomes;
 }
 
+/** Seconds the install took, or null when another install finished it before this one got the lock. */
 async function installOne(
   release: Release,
   options: InstallOptions & { index: number; total: number },
-): Promise<number> {
+): Promise<number | null> {
   const command = release.local?.install ?? [];
   const rerun = nextCommand('toolchains install', '--release', release.id);
   const dir = installDirOf(release);
@@ -116,6 +122,8 @@ async function installOne(
     );
   }
   await using _lock = await acquireInstallLock(release, rerun);
+  // Another install may have finished it while this one looked: null, nothing to do.
+  if (!options.force && toolchainState(release).state === 'installed') return null;
   // From here the old marker is wrong whatever happens: an install that fails half-way must not
   // leave a marker that calls the folder installed.
   await rm(markerPathOf(release), { force: true });
