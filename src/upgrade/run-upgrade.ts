@@ -121,6 +121,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
     to,
     backupDir: options.safety?.backupDir,
     backup: backupOption,
+    executorKind: options.executorKind,
   });
 
   // 4. The lock, then the ledger on the same session.
