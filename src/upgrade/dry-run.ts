@@ -80,6 +80,7 @@ export async function dryRunUpgrade(options: DryRunOptions): Promise<DryRunRepor
     target,
     session,
     probe: session.sqlProbe(),
+    executorKind: options.executorKind,
     catalog,
     plan: file,
     to,
