@@ -38,6 +38,7 @@ export async function waitUntilZero(probe: SqlProbe, until: UntilGate, options: 
   let polls = 0;
   let first: number | null = null;
   let last: number | null = null;
+  let lowest: number | null = null;
   let stalled = 0;
   const finish = (status: GateOutcome['status'], message: string | null): GateOutcome => ({
     status,
@@ -67,12 +68,15 @@ export async function waitUntilZero(probe: SqlProbe, until: UntilGate, options: 
       last = count;
       return finish('succeeded', null);
     }
-    stalled = last !== null && count >= last ? stalled + 1 : 0;
+    // Against the lowest count so far, not the previous one: a count that bounces (new work
+    // queued while old work finishes) without ever going lower is not progress.
+    stalled = lowest !== null && count >= lowest ? stalled + 1 : 0;
+    lowest = lowest === null ? count : Math.min(lowest, count);
     last = count;
     if (stalled >= options.stallAfter) {
       return finish(
         'failed',
-        `stalled: data.until still counts ${count} remaining after ${stalled} polls in a row without a decrease (every ${until.pollMs} ms); the application's own migrations are not progressing`,
+        `stalled: data.until still counts ${count} remaining after ${stalled} polls in a row without going below ${lowest} (every ${until.pollMs} ms); the application's own migrations are not progressing`,
       );
     }
     await sleep(Math.min(until.pollMs, Math.max(0, options.deadline - performance.now())), options.signal);
