@@ -150,6 +150,9 @@ async function runDataPhase(
     ...budget,
     stallAfter: phase.stallAfter,
     onCount: (count, first) => {
+      // A gate after a command that did the work reads 0 at once: nothing to show, and its
+      // progress line would rename the command's unit in the phase's closing line.
+      if (first === 0 && batches !== null) return;
       const report: ProgressReport = {
         migration: GATE_MIGRATION,
         done: first - count,

@@ -71,6 +71,8 @@ describe('apply with sql checks, gates and exit-code maps', () => {
     expect(out).toContain('check success: backfill complete');
     expect(out).toContain('check warning: negative values — id=1001, v=-7');
     expect(out).toMatch(/data\.until: [\d,]+ items done, [\d,]+ left/);
+    expect(out).toContain('data: succeeded'); // 1.1's command and its gate
+    expect(out).toMatch(/data: succeeded in [\d.]+m?s, 1,001 rows/);
     expect(await currentRelease(db)).toBe('1.2');
     const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE r_1_2 IS NULL');
     expect(left[0]?.n).toBe(0);
@@ -96,7 +98,13 @@ describe('apply with sql checks, gates and exit-code maps', () => {
 
   it('--output json: check-result events per sql check, progress events from the gate', async () => {
     await using db = await seeded('e2e_sql_json');
-    const apply = await leapfrog(['--output', 'json', 'apply', '--to', '1.1'], db.url);
+    const workers = startWorkers(db.url);
+    let apply;
+    try {
+      apply = await leapfrog(['--output', 'json', 'apply', '--to', '1.2'], db.url);
+    } finally {
+      await workers.stop();
+    }
     expect(apply.exitCode, apply.stderr).toBe(0);
     const events = apply.stdout
       .split('\n')
@@ -107,11 +115,15 @@ describe('apply with sql checks, gates and exit-code maps', () => {
       ['preflight', 'items table present', 0, null],
       ['check', 'backfill complete', 0, null],
       ['check', 'negative values', 1, 'id=1001, v=-7'],
+      ['check', 'backfill complete', 0, null],
     ]);
     const gate = events.filter(
       (e) => e.type === 'progress' && (e as { migration?: string }).migration === 'data.until',
     );
+    // 1.1's gate read 0 after its command (nothing to show); 1.2's waited for the workers.
+    expect(gate.length).toBeGreaterThan(1);
+    expect(gate.every((e) => (e as { release?: string }).release === '1.2')).toBe(true);
     expect(gate.at(-1)).toMatchObject({ remaining: 0 });
-    expect(await currentRelease(db)).toBe('1.1');
+    expect(await currentRelease(db)).toBe('1.2');
   });
 });
