@@ -126,4 +126,18 @@ describe('apply with sql checks, gates and exit-code maps', () => {
     expect(gate.at(-1)).toMatchObject({ remaining: 0 });
     expect(await currentRelease(db)).toBe('1.2');
   });
+
+  it("baseline verifies with the release's sql checks (a connection of its own): red refuses (exit 3), green records", async () => {
+    await using db = await createTestDatabase('e2e_sql_baseline');
+    await seedItems(db, 10);
+    await db.query('INSERT INTO items VALUES (11, -1)');
+    const red = await leapfrog(['baseline', '--release', '1.3'], db.url);
+    expect(red.exitCode).toBe(3);
+    expect(red.stderr).toContain("release 1.3's own check is red");
+    expect(red.stderr).toContain('no negative values: id=11, v=-1');
+    await db.query('DELETE FROM items WHERE v < 0');
+    const green = await leapfrog(['baseline', '--release', '1.3'], db.url);
+    expect(green.exitCode, green.stderr).toBe(0);
+    expect(await currentRelease(db)).toBe('1.3');
+  });
 });
