@@ -4,6 +4,7 @@
 // test/integration/sql-checks.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Catalog, Release, ReleasePhases } from '../../src/catalog/release.js';
+import { formatRows } from '../../src/checks/sql-checks.js';
 import { SqlProbeError, type SqlProbe, type SqlRows } from '../../src/checks/sql-probe.js';
 import { CheckRedError, InterruptedError, PhaseFailedError } from '../../src/errors/index.js';
 import type { Plan } from '../../src/planner/plan.js';
@@ -447,6 +448,26 @@ describe('data.until gates', () => {
     expect(result.error).toBeInstanceOf(PhaseFailedError);
     expect(result.error?.message).toMatch(
       /timed out \(the manifest's timeouts\.data\) while waiting for data\.until: \d still remaining/,
+    );
+  });
+});
+
+describe('formatRows: a check’s rows as one compact line', () => {
+  it('one column shows values, several show column=value; NULL, dates, JSON and long values stay on one line', () => {
+    expect(formatRows({ columns: ['problem'], rows: [{ problem: 'pgboss.schedule is missing' }] })).toBe(
+      'pgboss.schedule is missing',
+    );
+    expect(
+      formatRows({
+        columns: ['id', 'at', 'meta', 'note'],
+        rows: [{ id: 7, at: new Date('2026-01-02T03:04:05Z'), meta: { a: 1 }, note: null }],
+      }),
+    ).toBe('id=7, at=2026-01-02T03:04:05.000Z, meta={"a":1}, note=NULL');
+    const long = formatRows({ columns: ['text'], rows: [{ text: `line one\nline two ${'x'.repeat(200)}` }] });
+    expect(long).toMatch(/^line one line two x+…$/);
+    expect(long).toHaveLength(80);
+    expect(formatRows({ columns: ['n'], rows: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }] })).toBe(
+      '(1); (2); (3); and 1 more row',
     );
   });
 });
