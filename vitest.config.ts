@@ -17,6 +17,7 @@ const QUICK_INTEGRATION = [
   'postgres-helper',
   'protocol-conformance',
   'runner',
+  'sql-checks',
 ].map((name) => `test/integration/${name}.test.ts`);
 
 // Every run's catalog cache goes to a temporary folder removed afterwards (global-cache-dir.ts).

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { connectClient } from '../pg/connect.js';
+import type { DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../util/redact.js';
 import { logger } from '../util/logger.js';
 
@@ -93,5 +95,34 @@ export class ClientSqlProbe implements SqlProbe {
     } finally {
       await client.query('ROLLBACK').catch((error: unknown) => log.suppressed('rolling back a sql probe', error));
     }
+  }
+}
+
+/**
+ * A SqlProbe with a connection of its own, opened at its first query and closed on dispose: for
+ * callers that hold no ledger session (baseline's verification runs before it takes the lock).
+ * A release without SQL never opens it.
+ */
+export class ConnectionSqlProbe implements SqlProbe, AsyncDisposable {
+  #client: Promise<pg.Client> | null = null;
+
+  constructor(private readonly target: DatabaseTarget) {}
+
+  query(sql: string, timeoutMs: number): Promise<SqlRows> {
+    const probe = new ClientSqlProbe(
+      () => (this.#client ??= connectClient(this.target, 'leapfrog-sql')),
+      this.target.secrets,
+    );
+    return probe.query(sql, timeoutMs);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const opening = this.#client;
+    this.#client = null;
+    if (opening === null) return;
+    log.debug(`closing the sql probe's connection to ${this.target.display}`);
+    await opening
+      .then((client) => client.end())
+      .catch((error: unknown) => log.suppressed(`closing the sql probe's connection to ${this.target.display}`, error));
   }
 }

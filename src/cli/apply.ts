@@ -9,6 +9,7 @@ import { nextCommand } from '../util/next-command.js';
 interface ApplyOptions extends RunVerbOptions, SafetyCliOptions {
   plan?: string;
   to?: string;
+  dryRun?: boolean;
 }
 
 export function register(program: Command): void {
@@ -16,7 +17,11 @@ export function register(program: Command): void {
     .command('apply')
     .description('run every remaining step of a plan, one release at a time, advancing only on a green check')
     .option('--plan <file>', 'a plan written by `leapfrog plan --out`')
-    .option('--to <release>', "plan in memory from the ledger's current release to this one");
+    .option('--to <release>', "plan in memory from the ledger's current release to this one")
+    .option(
+      '--dry-run',
+      'check and read everything the run would (plan, catalog, ledger, guards) and list what it would run; change nothing',
+    );
   withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<ApplyOptions>(async (options) => {
       if ((options.plan === undefined) === (options.to === undefined)) {
@@ -24,8 +29,10 @@ export function register(program: Command): void {
           hint: `${nextCommand('apply', '--plan', 'plans/<from>-to-<to>.json')}, or ${nextCommand('apply', '--to', '<release>')}`,
         });
       }
+      const input = { ...options, mode: 'apply' as const, planFile: options.plan, to: options.to };
+      if (options.dryRun === true) return (await import('./dry-run-command.js')).dryRunVerb(input);
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'apply', planFile: options.plan, to: options.to });
+      return runVerb(input);
     }),
   );
 }

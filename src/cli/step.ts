@@ -6,6 +6,7 @@ import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
 
 interface StepOptions extends RunVerbOptions, SafetyCliOptions {
   plan: string;
+  dryRun?: boolean;
 }
 
 export function register(program: Command): void {
@@ -14,11 +15,14 @@ export function register(program: Command): void {
     .description(
       'run exactly the next pending step of a plan (one release), then exit: for tools that restart services between releases',
     )
-    .requiredOption('--plan <file>', 'a plan written by `leapfrog plan --out`');
+    .requiredOption('--plan <file>', 'a plan written by `leapfrog plan --out`')
+    .option('--dry-run', 'check and read everything the step would and list what it would run; change nothing');
   withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<StepOptions>(async (options) => {
+      const input = { ...options, mode: 'step' as const, planFile: options.plan };
+      if (options.dryRun === true) return (await import('./dry-run-command.js')).dryRunVerb(input);
       const { runVerb } = await import('./run-verb.js');
-      return runVerb({ ...options, mode: 'step', planFile: options.plan });
+      return runVerb(input);
     }),
   );
 }

@@ -11,6 +11,7 @@ import { register as releases } from './releases.js';
 import { register as restore } from './restore.js';
 import { register as status } from './status.js';
 import { register as step } from './step.js';
+import { register as toolchains } from './toolchains.js';
 import { register as validate } from './validate.js';
 
 /** Every verb, in the order `leapfrog --help` lists them: the operator's path first. */
@@ -28,6 +29,7 @@ export function registerVerbs(program: Command): void {
     rehearse,
     validate,
     images,
+    toolchains,
     demo,
   ]) {
     register(program);

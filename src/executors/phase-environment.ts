@@ -26,15 +26,24 @@ export function databaseUrlEnvOf(release: Release, database: Pick<PhaseDatabase,
 }
 
 /**
- * What a phase command gets beyond what its executor supplies: the manifest's `env`, then
- * `extra` (callers' fixed settings), then the URL under its name, last so nothing overrides it.
+ * What a phase command gets beyond what its executor supplies: the manifest's `env`, then the
+ * command's own `env` (Kolla's KOLLA_UPGRADE…, per command), then `extra` (callers' fixed
+ * settings), then the URL under its name, last so nothing overrides it. A command's own env may
+ * not name a database (the URL variable, DATABASE_URL, PG*): those are dropped, because a
+ * per-command PGHOST or URL would point one command at another database than the run's.
  */
 export function phaseEnvironment(
   release: Release,
   database: PhaseDatabase,
   extra: Readonly<Record<string, string>> = {},
+  command: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
-  return { ...release.env, ...extra, [databaseUrlEnvOf(release, database)]: database.url };
+  const urlEnv = databaseUrlEnvOf(release, database);
+  const own: Record<string, string> = {};
+  for (const [name, value] of Object.entries(command)) {
+    if (name !== urlEnv && !selectsDatabase(name)) own[name] = value;
+  }
+  return { ...release.env, ...own, ...extra, [urlEnv]: database.url };
 }
 
 /**

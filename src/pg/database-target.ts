@@ -23,6 +23,12 @@ export function resolveDatabaseTarget(flag: string | undefined, env: NodeJS.Proc
   return databaseTargetFromUrl(raw);
 }
 
+/** True when resolveDatabaseTarget would find a database (flag, DATABASE_URL or PG*): `plan` without --from reads it. */
+export function databaseTargetGiven(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = flag ?? env['DATABASE_URL'] ?? urlFromPgVariables(env);
+  return raw !== undefined && raw !== '';
+}
+
 /**
  * Every target leapfrog resolves passes through here, so this is where its URL and password are
  * registered as secrets (src/util/secrets.ts): the raw value first, because even a value that is

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Catalog, Release } from '../catalog/release.js';
 import { CheckRedError, InterruptedError, LeapfrogError, PhaseFailedError, StalePlanError } from '../errors/index.js';
-import type { PhaseExecutor, PhaseRunResult } from '../executors/phase-executor.js';
-import { phaseEnvironment, type PhaseDatabase } from '../executors/phase-environment.js';
+import type { PhaseExecutor } from '../executors/phase-executor.js';
+import type { PhaseDatabase } from '../executors/phase-environment.js';
 import type { SqlProbe } from '../checks/sql-probe.js';
 import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
@@ -13,14 +13,14 @@ import { logger } from '../util/logger.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import type { PhaseRef, RunnerEventListener } from './events.js';
 import { pendingSteps, type PendingStep } from './pending-steps.js';
-import { runBatches } from './protocols/batches.js';
-import { runExit0 } from './protocols/exit0.js';
-import { parseProgressLine, type ProgressReport } from './protocols/progress-line.js';
-import { PhaseProgress } from './phase-progress.js';
-import type { Invocation, Invoke, ProtocolOutcome } from './protocols/protocol-outcome.js';
-import { parseUpgradeCheckOutput, runUpgradeCheck } from './protocols/upgradecheck.js';
+import { runPhaseCommand, type PhaseRun } from './phase-command.js';
+import type { ProtocolOutcome } from './protocols/protocol-outcome.js';
 import type { PhaseResult, RunResult, StepResult } from './run-result.js';
 import { stepPhases, type StepPhase } from './step-phases.js';
+
+// runPhaseCommand moved to phase-command.ts (SQL checks, gates, exit-code maps); baseline and
+// other callers keep importing it from here.
+export { runPhaseCommand, type PhaseRun } from './phase-command.js';
 
 const log = logger('runner');
 
@@ -85,7 +85,6 @@ export interface RunPlanOptions {
   sqlProbe?: SqlProbe;
 }
 
-const STDOUT_KEEP = 10_000;
 const TAIL_IN_MESSAGE = 8;
 
 /**
@@ -387,18 +386,6 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
   return { step, error: null };
 }
 
-/** What running one phase command needs: the runner's per-step state, or baseline's verification. */
-export interface PhaseRun {
-  runId: string;
-  release: Release;
-  executor: PhaseExecutor;
-  database: PhaseDatabase;
-  env?: Readonly<Record<string, string>> | undefined;
-  secrets: readonly string[];
-  signal: AbortSignal;
-  emit: RunnerEventListener;
-}
-
 function phaseRunOf(context: StepContext, release: Release): PhaseRun {
   const { options } = context;
   return {
@@ -410,81 +397,7 @@ function phaseRunOf(context: StepContext, release: Release): PhaseRun {
     secrets: options.secrets,
     signal: options.signal,
     emit: context.emit,
-  };
-}
-
-/**
- * THE one way a phase command runs (the runner's steps and `baseline`'s verification): the
- * phase's protocol over the executor, with the release's environment, the phase's time budget,
- * redacted output as events and progress lines summed up. Records nothing: that is the caller's.
- */
-export function runPhaseCommand(run: PhaseRun, phase: StepPhase): Promise<ProtocolOutcome> {
-  const { release } = run;
-  const ref: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
-  const timeoutMs = release.timeoutsMs[phase.phase];
-  const invoke = makeInvoke(run, phase, ref, timeoutMs);
-  // TEMPORARY (issue 11 contract commit): SQL checks, SQL gates and exit-code maps are being built.
-  if (phase.run === undefined || typeof phase.protocol !== 'string') {
-    return Promise.reject(new Error(`release ${release.id}: ${phase.phase} needs the runner's SQL/exit-code support`));
-  }
-  switch (phase.protocol) {
-    case 'exit0':
-      return runExit0(invoke, phase.run, timeoutMs);
-    case 'upgradecheck':
-      return runUpgradeCheck(invoke, phase.run, timeoutMs);
-    case 'batches':
-      return runBatches(invoke, { ...phase, run: phase.run }, timeoutMs);
-  }
-}
-
-/**
- * One invocation of the phase command through the executor: environment, the phase's time
- * budget (shared by every batch of a data phase), redacted output lines as events, and progress
- * lines added up per migration and for the phase (done, remaining, rate and ETA).
- */
-function makeInvoke(options: PhaseRun, phase: StepPhase, ref: PhaseRef, timeoutMs: number): Invoke {
-  const { emit, release } = options;
-  const phaseStarted = performance.now();
-  const deadline = phaseStarted + timeoutMs;
-  const phaseProgress = new PhaseProgress(phaseStarted);
-  const env = phaseEnvironment(release, options.database, options.env);
-  return async (command) => {
-    const stdout: string[] = [];
-    const progress = new Map<string, ProgressReport>();
-    phaseProgress.nextInvocation();
-    const budget = Math.max(1, Math.round(deadline - performance.now()));
-    const result: PhaseRunResult = await options.executor.run(command, {
-      runId: options.runId,
-      release,
-      phase: phase.phase,
-      env,
-      timeoutMs: budget,
-      signal: options.signal,
-      onLine: (raw, stream) => {
-        const line = redact(raw, options.secrets);
-        const report = stream === 'stdout' ? parseProgressLine(line) : null;
-        if (report !== null) {
-          progress.set(report.migration, report);
-          emit({ type: 'progress', ...ref, ...phaseProgress.report(report, performance.now()) });
-          return;
-        }
-        if (stream === 'stdout' && stdout.length < STDOUT_KEEP) stdout.push(line);
-        // A check's stdout is its JSON report, shown per check instead; held back until it is
-        // known whether it parsed.
-        if (stream === 'stdout' && phase.protocol === 'upgradecheck') return;
-        emit({ type: 'phase-output', ...ref, line, stream });
-      },
-    });
-    if (phase.protocol === 'upgradecheck' && parseUpgradeCheckOutput(stdout).length === 0) {
-      for (const line of stdout) emit({ type: 'phase-output', ...ref, line, stream: 'stdout' });
-    }
-    const invocation: Invocation = {
-      ...result,
-      outputTail: result.outputTail.map((l) => redact(l, options.secrets)),
-      stdout,
-      progress,
-    };
-    return invocation;
+    sqlProbe: options.sqlProbe,
   };
 }
 
@@ -510,6 +423,7 @@ function detailsOf(outcome: ProtocolOutcome): Record<string, unknown> | null {
   if (outcome.checks.length > 0) details['checks'] = outcome.checks;
   if (outcome.warning) details['warning'] = true;
   if (outcome.invocations > 1) details['invocations'] = outcome.invocations;
+  if (outcome.polls !== undefined) details['polls'] = outcome.polls;
   if (outcome.message !== null) details['message'] = outcome.message;
   return Object.keys(details).length === 0 ? null : details;
 }
@@ -522,7 +436,8 @@ function phaseError(
   wayBack?: string,
 ): LeapfrogError {
   const where = `release ${release.id}, phase ${phase.phase}${phase.phase === 'schema' ? ` (${phase.name})` : ''}`;
-  const commandText = phase.run?.join(' ') ?? 'sql';
+  // The manifest's SQL (a check, appVersion, the gate) or the command: whichever said no.
+  const subject = outcome.subject ?? (phase.run === undefined ? 'the phase' : `\`${phase.run.join(' ')}\``);
   const tail = outcome.outputTail
     .slice(-TAIL_IN_MESSAGE)
     .map((l) => `    | ${l}`)
@@ -559,13 +474,10 @@ function phaseError(
       },
     );
   }
-  return new PhaseFailedError(
-    `${where} failed: \`${commandText}\` ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`,
-    {
-      hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`,
-      details,
-    },
-  );
+  return new PhaseFailedError(`${where} failed: ${subject} ${outcome.message ?? 'failed'}${tail ? `\n${tail}` : ''}`, {
+    hint: `fix the cause, then re-run \`${context.rerun}\`: it resumes at this phase (\`${nextCommand('status')}\` shows the output tail)`,
+    details,
+  });
 }
 
 function interrupted(

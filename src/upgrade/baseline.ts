@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { findRelease } from '../catalog/find-release.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import type { Catalog, Release } from '../catalog/release.js';
+import { ConnectionSqlProbe } from '../checks/sql-probe.js';
 import { BadInputError, CheckRedError, InterruptedError, PhaseFailedError } from '../errors/index.js';
 import { createExecutor, type CreateExecutorOptions, type ExecutorKind } from '../executors/create-executor.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
@@ -124,6 +125,8 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
   await using executor = await createExecutor(input.executorKind, input.executorOptions);
   const runId = `baseline-${randomUUID()}`;
   await executor.prepare([release], runId);
+  // The check's SQL (sql checks, appVersion) on a connection of its own: no ledger session yet.
+  await using sqlProbe = new ConnectionSqlProbe(target);
   const outcome = await runPhaseCommand(
     {
       runId,
@@ -134,6 +137,7 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
       signal: input.signal ?? new AbortController().signal,
       // Nothing is shown while the check runs: the verdict (and on refusal its output) is.
       emit: () => undefined,
+      sqlProbe,
     },
     check,
   );

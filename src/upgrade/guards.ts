@@ -4,8 +4,10 @@ import type { Catalog } from '../catalog/release.js';
 import type { SqlProbe } from '../checks/sql-probe.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
 import type { LedgerSession } from '../ledger/open-ledger.js';
+import type { ExecutorKind } from '../executors/create-executor.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
+import { assertToolchainsForRun } from '../toolchains/toolchain-state.js';
 import { logger } from '../util/logger.js';
 import { preparePreUpgradeBackup, type BackupOption } from './pre-upgrade-backup.js';
 
@@ -25,6 +27,8 @@ export interface GuardContext {
   /** The folder the forward-only guard looks for this database's backups in; undefined: no guard (rehearse, demo). */
   backupDir: string | undefined;
   backup: BackupOption | undefined;
+  /** The process executor needs each release's local.install toolchain; the docker executor's images carry theirs. */
+  executorKind: ExecutorKind;
 }
 
 /** What the guards hand on: the prepared backup when one may be taken. */
@@ -54,6 +58,8 @@ export async function runGuards(context: GuardContext): Promise<GuardOutcome> {
       current: { release: current.release, version: current.version },
     });
   }
+  // 2b. the toolchains of the releases still to run, process executor only (missing exit 2, stale exit 6).
+  assertToolchainsForRun({ ...context, current: { release: current.release, version: current.version } });
   // 3. pg_dump usable against this server (exit 2), only when a backup may be taken.
   const prepared = context.backup === undefined ? null : await preparePreUpgradeBackup(target, session, context.backup);
   log.debug(

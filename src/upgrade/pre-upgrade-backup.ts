@@ -29,6 +29,17 @@ export async function preparePreUpgradeBackup(
   session: LedgerSession,
   option: BackupOption,
 ): Promise<PreparedBackup> {
+  const prepared = await assertPgDumpUsable(target, session, option);
+  await ensureBackupDir(prepared.settings.dir);
+  return prepared;
+}
+
+/** The same guard without creating the backup folder: `apply --dry-run` checks, and writes nothing. */
+export async function assertPgDumpUsable(
+  target: DatabaseTarget,
+  session: LedgerSession,
+  option: BackupOption,
+): Promise<PreparedBackup> {
   const settings = await backupSettingsFrom(option);
   const pgDump = await pgToolVersion(settings.tools.pgDump, settings.tools.source);
   const rows = await session.query<{ num: string; text: string }>(
@@ -36,7 +47,6 @@ export async function preparePreUpgradeBackup(
   );
   const server = serverVersionFromNum(Number(rows[0]?.num ?? 0), (rows[0]?.text ?? '').split(' ')[0] ?? '');
   assertPgDumpCanDump(pgDump, server, settings.tools);
-  await ensureBackupDir(settings.dir);
   return { target, settings, server, pgDump };
 }
 

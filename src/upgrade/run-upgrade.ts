@@ -121,6 +121,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
     to,
     backupDir: options.safety?.backupDir,
     backup: backupOption,
+    executorKind: options.executorKind,
   });
 
   // 4. The lock, then the ledger on the same session.
@@ -192,7 +193,11 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
 }
 
 /** Exit 6 when the plan no longer matches the catalog, or an image it pinned was rebuilt since. */
-async function checkPlanFile(file: PlanFile, catalog: Catalog, options: RunUpgradeOptions): Promise<void> {
+export async function checkPlanFile(
+  file: PlanFile,
+  catalog: Catalog,
+  options: Pick<RunUpgradeOptions, 'planFile' | 'executorKind' | 'executorOptions'>,
+): Promise<void> {
   const planFile = options.planFile ?? '';
   assertPlanMatchesCatalog(file, catalog, planFile);
   // Images matter only to the docker executor; Docker is not even contacted when nothing is pinned.
@@ -202,7 +207,7 @@ async function checkPlanFile(file: PlanFile, catalog: Catalog, options: RunUpgra
 }
 
 /** `--to` as a release, for the forward-only guard; undefined when unknown (planning reports that). */
-function requestedRelease(catalog: Catalog, to: string | undefined): ReleaseRef | undefined {
+export function requestedRelease(catalog: Catalog, to: string | undefined): ReleaseRef | undefined {
   if (to === undefined) return undefined;
   try {
     const release = findRelease(catalog, to);
@@ -213,7 +218,7 @@ function requestedRelease(catalog: Catalog, to: string | undefined): ReleaseRef 
   }
 }
 
-function planInMemory(catalog: Catalog, current: ReleaseRef, to: string): Plan | 'nothing-to-do' {
+export function planInMemory(catalog: Catalog, current: ReleaseRef, to: string): Plan | 'nothing-to-do' {
   try {
     return planPath(catalog, current.release, to);
   } catch (error) {

@@ -18,7 +18,7 @@ export interface ReleaseFields {
   phases?: Record<string, unknown>;
   timeouts?: Record<string, string | number>;
   build?: { context?: string; dockerfile?: string };
-  local?: { path?: string[]; cwd?: string };
+  local?: { path?: string[]; cwd?: string; install?: string[] };
   databaseUrlEnv?: string;
 }
 

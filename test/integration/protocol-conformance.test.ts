@@ -6,7 +6,9 @@ import type { Release } from '../../src/catalog/release.js';
 import { PhaseFailedError } from '../../src/errors/index.js';
 import { ProcessExecutor } from '../../src/executors/process-executor.js';
 import { runBatches } from '../../src/runner/protocols/batches.js';
+import { phaseEnvironment } from '../../src/executors/phase-environment.js';
 import { runExit0 } from '../../src/runner/protocols/exit0.js';
+import { describeMap, runExitCodeMap } from '../../src/runner/protocols/exit-code-map.js';
 import { parseProgressLine, type ProgressReport } from '../../src/runner/protocols/progress-line.js';
 import type { Invoke } from '../../src/runner/protocols/protocol-outcome.js';
 import { runUpgradeCheck } from '../../src/runner/protocols/upgradecheck.js';
@@ -165,6 +167,48 @@ describe('exit0 protocol and the process executor', () => {
     expect(error).toBeInstanceOf(PhaseFailedError);
     expect((error as Error).message).toMatch(
       /release fx1, phase schema: cannot run `no-such-command-xyz sync`: command not found/,
+    );
+  });
+});
+
+describe('exit-code maps (keystone-manage db_sync --check) and per-command env', () => {
+  // keystone-manage db_sync --check: 0 up to date, 1 error, 2 expand, 3 migrate, 4 contract needed.
+  const keystone = { exitCodes: { 0: 'green', 1: 'error', 2: 'red', 3: 'red', 4: 'red', 5: 'warning' } } as const;
+  const command = ['fx', 'manage', 'fx1', 'db_sync', '--check'];
+
+  it.each([
+    [0, 'check', 'succeeded', false, 0],
+    [5, 'check', 'succeeded', true, 1],
+    [3, 'check', 'red', false, 2],
+    [3, 'schema', 'failed', false, null],
+    [1, 'check', 'failed', false, null],
+    [7, 'check', 'failed', false, null],
+  ] as const)('exit %i in a %s phase is %s', async (code, kind, status, warning, checkResult) => {
+    const { invoke } = invoker({ FX_EXIT: String(code) }, kind);
+    const outcome = await runExitCodeMap(invoke, command, keystone, 10_000, kind);
+    expect(outcome).toMatchObject({ status, warning, exitCode: code });
+    expect(outcome.checks.map((c) => c.result)).toEqual(checkResult === null ? [] : [checkResult]);
+    if (code === 3)
+      expect(outcome.message).toBe(`exited with code 3, which the exit-code map (${describeMap(keystone)}) calls red`);
+    if (code === 7)
+      expect(outcome.message).toContain(
+        'exited with code 7, which the exit-code map (0 green, 1 error, 2 red, 3 red, 4 red, 5 warning) does not list',
+      );
+  });
+
+  it("a command's own env reaches it over the release's, without any database variable but the URL", async () => {
+    const withEnv: Release = { ...release, env: { KOLLA_CONFIG_STRATEGY: 'COPY_ALWAYS', KOLLA_UPGRADE: 'no' } };
+    const env = phaseEnvironment(
+      withEnv,
+      { url: 'postgres://scratch/db' },
+      {},
+      { KOLLA_UPGRADE: 'yes', KOLLA_OSM: 'yes', PGHOST: 'elsewhere', DATABASE_URL: 'postgres://elsewhere/db' },
+    );
+    const { invoke, lines } = invoker(env, 'schema');
+    const outcome = await runExitCodeMap(invoke, command, keystone, 10_000, 'schema');
+    expect(outcome.status).toBe('succeeded');
+    expect(lines, lines.join('\n')).toContain(
+      'manage fx1 db_sync --check: KOLLA_CONFIG_STRATEGY=COPY_ALWAYS KOLLA_OSM=yes KOLLA_UPGRADE=yes; database variables: DATABASE_URL',
     );
   });
 });

@@ -35,6 +35,13 @@ export interface ProtocolOutcome {
   message: string | null;
   outputTail: readonly string[];
   durationMs: number;
+  /**
+   * What gave the verdict when it was not the phase's command: `sql check "…"`, `appVersion.sql`,
+   * `data.until`. Error messages name it instead of the command.
+   */
+  subject?: string;
+  /** How many times a data gate (`data.until`) read its count. */
+  polls?: number;
 }
 
 /** The outcome of a single invocation that was killed or timed out, shared by every protocol. */
