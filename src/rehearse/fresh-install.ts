@@ -3,7 +3,7 @@ import type { Release } from '../catalog/release.js';
 import { InterruptedError, PhaseFailedError } from '../errors/index.js';
 import { createExecutor } from '../executors/create-executor.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { runPhaseCommand } from '../runner/run-plan.js';
+import { runPhaseCommand } from '../runner/phase-command.js';
 import type { StepPhase } from '../runner/step-phases.js';
 import { logger } from '../util/logger.js';
 import { redact } from '../util/redact.js';

@@ -3,12 +3,13 @@ import pg from 'pg';
 import semver from 'semver';
 import type { Catalog, Release } from '../catalog/release.js';
 import { seedDemoDatabase, SEED_RELEASE } from '../demo/seed.js';
-import { BadInputError, LeapfrogError } from '../errors/index.js';
+import { BadInputError, DriftError, LeapfrogError } from '../errors/index.js';
 import { openPostgresLedger } from '../ledger/open-ledger.js';
 import { databaseTargetFromUrl, type DatabaseTarget } from '../pg/database-target.js';
 import { startEmbeddedServer } from '../pg/embedded-server.js';
 import { planPath } from '../planner/plan-path.js';
 import { installFresh } from '../rehearse/fresh-install.js';
+import { commandText, toolchainState } from '../toolchains/toolchain-state.js';
 import { baseline } from '../upgrade/baseline.js';
 import { runUpgrade, type PhaseSummary, type RunSummary } from '../upgrade/run-upgrade.js';
 import { formatDuration } from '../util/duration.js';
@@ -181,6 +182,7 @@ function freshPaths(catalog: Catalog, options: RehearsePathsOptions): PathToRehe
       },
     );
   }
+  assertToolchains(supported);
   const paths: PathToRehearse[] = [];
   for (const from of supported) {
     const to = [...supported].reverse().find((r) => semver.gt(r.version, from.version) && reachable(catalog, from, r));
@@ -217,6 +219,33 @@ function freshPaths(catalog: Catalog, options: RehearsePathsOptions): PathToRehe
     });
   }
   return paths;
+}
+
+/**
+ * Every supported release may run a command (fresh install, setup, the rehearsed path), all with
+ * the process executor: refuse before a server starts when a toolchain is missing (exit 2) or
+ * was installed for another manifest (exit 6), as `apply` would for its own path.
+ */
+function assertToolchains(releases: readonly Release[]): void {
+  const states = releases.map(toolchainState);
+  const missing = states.filter((s) => s.state === 'missing');
+  const stale = states.filter((s) => s.state === 'stale');
+  if (missing.length === 0 && stale.length === 0) return;
+  const ids = [...missing, ...stale].map((s) => s.release);
+  const hint = `\`${ids.length === 1 ? nextCommand('toolchains install', '--release', ids[0] ?? '') : nextCommand('toolchains install')}\`, then \`${nextCommand('validate', '--rehearse')}\``;
+  const describe = (list: typeof states) =>
+    list.map((s) => `${s.release} (local.install: ${commandText(s.install ?? [])})`).join(', ');
+  const details = { missing: missing.map((s) => s.release), stale: stale.map((s) => s.release) };
+  if (missing.length > 0) {
+    throw new BadInputError(
+      `validate --rehearse runs every release's commands, and the toolchain of ${describe(missing)} is not installed; nothing ran`,
+      { hint, details },
+    );
+  }
+  throw new DriftError(
+    `validate --rehearse runs every release's commands, and the toolchain of ${describe(stale)} was installed for another version of its manifest; nothing ran`,
+    { hint: `re-install: ${hint}`, details },
+  );
 }
 
 async function rehearseOne(

@@ -2,7 +2,7 @@
 // npm job queue graphile-worker (0.11.4 .. 0.18.0), its real migrations on the suite's real
 // PostgreSQL. The toolchains are the real npm installs, kept in each release folder (git-ignored):
 // the first run of a clean clone installs them, every later run finds the markers and skips.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -164,6 +164,22 @@ describe('examples/graphile-worker', () => {
     // Nothing ran: the ledger still says 0.11.4, the schema is where the other worker left it.
     expect(await currentRelease(db)).toBe(OLDEST);
     expect(await migration(db)).toBe(10);
+  });
+
+  it('validate --rehearse refuses a missing toolchain before anything runs (exit 2), naming the install command', async () => {
+    // The marker is what `toolchains install` leaves once npm ci succeeded; without it the
+    // toolchain is missing. Put back afterwards, so the cached install stays usable.
+    const marker = join(EXAMPLE, NEWEST, '.leapfrog-toolchain.json');
+    await rename(marker, `${marker}.aside`);
+    try {
+      const result = await leapfrog(['validate', '--rehearse'], null);
+      expect(result.exitCode, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toContain(`the toolchain of ${NEWEST} (local.install: npm ci`);
+      expect(result.stderr).toContain(`leapfrog toolchains install --release ${NEWEST}`);
+      expect(result.stderr).not.toContain('rehearsing');
+    } finally {
+      await rename(`${marker}.aside`, marker);
+    }
   });
 
   it('validate --rehearse installs the oldest release fresh, seeds jobs and proves every path to the newest', async () => {
