@@ -10,6 +10,8 @@ interface PlanOptions {
   from?: string;
   to?: string;
   out?: string;
+  fleet?: string;
+  ledgerSchema?: string;
 }
 
 export function register(program: Command): void {
@@ -22,12 +24,20 @@ export function register(program: Command): void {
       .option('--from <release>', 'the release the database is at (id such as 2023.1, or its version)')
       .option('--to <release>', 'the release to upgrade to')
       .option('--out <file>', 'write the plan file (planVersion 1, digests pinned), e.g. plans/2023.1-to-2025.1.json')
+      .option('--fleet <file>', "each target's path from its ledger and the fleet's order, as a tree (needs --to)")
+      .option(
+        '--ledger-schema <name>',
+        'with --fleet: the ledger schema of targets that do not name their own',
+        'leapfrog',
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  leapfrog plan --from 2023.1 --to 2025.1\n  leapfrog plan --from 2023.1 --to 2025.1 --out plans/2023.1-to-2025.1.json\n  leapfrog plan --from 2023.1 --to 2025.1 --output json',
       ),
   ).action(
     action<PlanOptions>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).planFleetVerb({ ...options, fleet: options.fleet });
       if (options.from === undefined || options.to === undefined) {
         const missing = options.from === undefined ? '--from' : '--to';
         throw new BadInputError(
