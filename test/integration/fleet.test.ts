@@ -258,3 +258,40 @@ groups:
     expect(await releaseOf(d.url, 'tenant_b')).toBe('1.1');
   });
 });
+
+describe('two fleets over one target', () => {
+  it('share its one lock: the second fleet gets exit 4 for that target, and the first is undisturbed', async () => {
+    process.env['FLEET_SLEEP'] = '1';
+    const d = await createTestDatabase('fleet_shared');
+    databases.push(d);
+    const file = join(dir, 'shared.yaml');
+    await writeFile(
+      file,
+      `targets:
+  - { name: shared, catalog: ${CATALOG}, url: { env: SHARED_URL } }
+groups:
+  - { name: all, match: ["*"] }
+`,
+    );
+    const env = { SHARED_URL: d.url };
+    const base = { fleetFile: file, ledgerSchema: 'leapfrog', executorKind: 'process' as const, env };
+    await baselineFleet({ ...base, release: '1.0', lockTimeoutMs: 5_000, verify: false, force: false });
+    const first = runFleet({ ...base, to: '1.1', lockTimeoutMs: 5_000 });
+    // The second starts once the first holds the target's advisory lock.
+    for (let i = 0; i < 100; i++) {
+      const rows = await queryAt(
+        d.url,
+        "SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+      ).catch(() => []);
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = await runFleet({ ...base, to: '1.1', lockTimeoutMs: 200 });
+    expect(second.exitCode).toBe(4);
+    expect(second.targets[0]).toMatchObject({ target: 'shared', state: 'failed', exitCode: 4 });
+    expect(second.targets[0]?.lastFailure?.message).toMatch(/lock/);
+    const done = await first;
+    expect(done.exitCode).toBe(0);
+    expect(await releaseOf(d.url)).toBe('1.1');
+  });
+});
