@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { CLI, ROOT } from './apply-helpers.js';
+import {
+  CATALOG as RUNNER_CATALOG,
+  CLI,
+  ROOT,
+  dataRunning,
+  itemsDigest,
+  leapfrog as single,
+  seedItems,
+  waitFor,
+} from './apply-helpers.js';
 
 // A tenant fleet through the built CLI: a canary listed in the file and two tenants from an
 // inventory query (read through a cursor on a real database), walking 1.0 -> 1.2 each on its own.
@@ -137,5 +146,52 @@ describe('leapfrog apply --fleet', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('targets[0].url: an inline URL is not allowed');
     expect(result.stderr + result.stdout).not.toContain('hunter2');
+  });
+});
+
+describe('kill -9 of a fleet', () => {
+  it('mid data phase: the re-run resumes every tenant from its own ledger to the same data as an uninterrupted run', async () => {
+    const [clean, a, b] = await Promise.all(['fleet_clean', 'fleet_ka', 'fleet_kb'].map((p) => createTestDatabase(p)));
+    if (!clean || !a || !b) throw new Error('databases');
+    dbs.push(clean, a, b);
+    for (const db of [clean, a, b]) {
+      await seedItems(db, 1000);
+      expect((await single(['baseline', '--release', '2023.1'], db.url)).exitCode).toBe(0);
+    }
+    const reference = await single(['apply', '--to', '2024.1'], clean.url);
+    expect(reference.exitCode, reference.stderr).toBe(0);
+
+    const killFile = join(dir, 'kill.yaml');
+    await writeFile(
+      killFile,
+      `targets:
+  - { name: tenant-a, catalog: ${RUNNER_CATALOG}, url: { env: TENANT_A_URL } }
+  - { name: tenant-b, catalog: ${RUNNER_CATALOG}, url: { env: TENANT_B_URL } }
+groups:
+  - { name: tenants, match: ["tenant-*"], parallel: 2 }
+`,
+    );
+    const fleetEnv = { ...env, TENANT_A_URL: a.url, TENANT_B_URL: b.url };
+    const run = execa('node', [CLI, 'apply', '--fleet', killFile, '--to', '2024.1', '--no-backup'], {
+      cwd: ROOT,
+      reject: false,
+      env: { ...fleetEnv, FX_SLEEP_MS: '700' },
+    });
+    await waitFor(() => dataRunning(a, '2024.1'));
+    run.kill('SIGKILL');
+    expect((await run).signal).toBe('SIGKILL');
+    // The fixture's in-flight batch runs in its own process group and finishes on its own.
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const resumed = await execa('node', [CLI, 'apply', '--fleet', killFile, '--to', '2024.1', '--no-backup'], {
+      cwd: ROOT,
+      reject: false,
+      env: fleetEnv,
+    });
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('done: every target (2) is at 2024.1');
+    const expected = await itemsDigest(clean);
+    expect(await itemsDigest(a)).toBe(expected);
+    expect(await itemsDigest(b)).toBe(expected);
   });
 });
