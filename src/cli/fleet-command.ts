@@ -68,7 +68,8 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
 /** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
 function printProgress(event: FleetProgressEvent, output: OutputMode): void {
   if (output === 'json') {
-    process.stdout.write(`${JSON.stringify(event)}\n`);
+    // A target's error message is the runner's (already redacted), but the fleet line is checked once more.
+    process.stdout.write(`${redactKnown(JSON.stringify(event))}\n`);
     return;
   }
   const counts =
