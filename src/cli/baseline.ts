@@ -8,6 +8,7 @@ interface BaselineOptions extends RunVerbOptions {
   release: string;
   verify: boolean;
   force?: boolean;
+  fleet?: string;
 }
 
 export function register(program: Command): void {
@@ -18,9 +19,12 @@ export function register(program: Command): void {
     )
     .requiredOption('--release <release>', 'the release the database is at (id or version)')
     .option('--no-verify', "record without running the release's green-light check (only when you are sure)")
-    .option('--force', 'replace a different release the ledger records (a wrong earlier baseline)');
+    .option('--force', 'replace a different release the ledger records (a wrong earlier baseline)')
+    .option('--fleet <file>', 'baseline every target of a fleet.yaml at --release (each with its own catalog)');
   withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
     action<BaselineOptions>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).baselineFleetVerb({ ...options, fleet: options.fleet });
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
       const { baseline } = await import('../upgrade/baseline.js');
       const { printBaseline } = await import('./baseline-command.js');

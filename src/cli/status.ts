@@ -7,6 +7,7 @@ interface StatusOptions {
   databaseUrl?: string;
   ledgerSchema: string;
   plan?: string;
+  fleet?: string;
 }
 
 export function register(program: Command): void {
@@ -15,9 +16,12 @@ export function register(program: Command): void {
     .description(
       "the database's current release, the plan's progress, the last failure with its output, and the next command",
     )
-    .option('--plan <file>', 'show progress through this plan');
+    .option('--plan <file>', 'show progress through this plan')
+    .option('--fleet <file>', 'one row per target of a fleet.yaml: group, release, state, last failure');
   withDatabase(withCatalog(command)).action(
     action<StatusOptions>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).statusFleetVerb({ ...options, fleet: options.fleet });
       const { resolveDatabaseTarget } = await import('../pg/database-target.js');
       const { statusReport } = await import('../upgrade/status-report.js');
       const { printStatus } = await import('./status-command.js');
