@@ -98,9 +98,11 @@ export async function compareAppVersion(
       ]);
   const matches = matchingReleases(catalog, readings).map((r) => r.id);
   // An unfinished step may have left the application at its target or between the two releases
-  // (several schema commands, each a migration): only a value another release claims is drift.
+  // (several schema commands, each a migration): only a value that belongs to other releases alone
+  // is drift (a patch release sharing the target's value does not make it one).
   const allowed = new Set([release.id, ...unfinished]);
-  const midStep = unfinished.length > 0 && reading.says !== null && matches.every((m) => allowed.has(m));
+  const midStep =
+    unfinished.length > 0 && reading.says !== null && (matches.length === 0 || matches.some((m) => allowed.has(m)));
   return {
     release: release.id,
     sql: expected.sql,
