@@ -45,12 +45,16 @@ export interface AppVersionComparison {
   drift: boolean;
 }
 
-/** Runs each distinct query once (the releases of one application usually share it). */
+/**
+ * Runs each distinct query once (the releases of one application usually share it); `known`
+ * readings are kept, not asked again.
+ */
 export async function readAppVersions(
   probe: SqlProbe,
   sqls: Iterable<string>,
+  known: ReadonlyMap<string, AppVersionReading> = new Map(),
 ): Promise<Map<string, AppVersionReading>> {
-  const readings = new Map<string, AppVersionReading>();
+  const readings = new Map<string, AppVersionReading>(known);
   for (const sql of sqls) {
     if (readings.has(sql)) continue;
     try {
@@ -92,10 +96,11 @@ export async function compareAppVersion(
   const agrees = reading.error === null && reading.says === expected.equals;
   const readings = agrees
     ? own
-    : await readAppVersions(probe, [
-        expected.sql,
-        ...catalog.releases.flatMap((r) => (r.appVersion === undefined ? [] : [r.appVersion.sql])),
-      ]);
+    : await readAppVersions(
+        probe,
+        catalog.releases.flatMap((r) => (r.appVersion === undefined ? [] : [r.appVersion.sql])),
+        own,
+      );
   const matches = matchingReleases(catalog, readings).map((r) => r.id);
   // An unfinished step may have left the application at its target or between the two releases
   // (several schema commands, each a migration): only a value that belongs to other releases alone
