@@ -80,14 +80,14 @@ export function matchingReleases(catalog: Catalog, readings: ReadonlyMap<string,
 
 /**
  * Compares what the application says with `release`'s appVersion; null when the release declares
- * none. The other releases' queries run only on a mismatch (to name the release that matches), so
- * a database that agrees costs one query.
+ * none. The other releases' queries run only on a mismatch (to name the release that matches), and
+ * so does `unfinishedOrRead` when it is a function, so a database that agrees costs one query.
  */
 export async function compareAppVersion(
   probe: SqlProbe,
   catalog: Catalog,
   release: Release,
-  unfinished: readonly string[] = [],
+  unfinishedOrRead: readonly string[] | (() => Promise<readonly string[]>) = [],
 ): Promise<AppVersionComparison | null> {
   const expected = release.appVersion;
   if (expected === undefined) return null;
@@ -102,6 +102,9 @@ export async function compareAppVersion(
         own,
       );
   const matches = matchingReleases(catalog, readings).map((r) => r.id);
+  // The ledger is asked about unfinished steps only when the application disagrees (rarely).
+  const unfinished: readonly string[] =
+    typeof unfinishedOrRead !== 'function' ? unfinishedOrRead : agrees ? [] : await unfinishedOrRead();
   // An unfinished step may have left the application at its target or between the two releases
   // (several schema commands, each a migration): only a value that belongs to other releases alone
   // is drift (a patch release sharing the target's value does not make it one).

@@ -49,11 +49,8 @@ export async function runGuards(context: GuardContext): Promise<GuardOutcome> {
   //    release is not where the database is, and every decision below would start from the wrong place.
   const recorded = context.catalog.releases.find((r) => r.id === current.release);
   if (recorded?.appVersion !== undefined) {
-    const comparison = await compareAppVersion(
-      context.probe,
-      context.catalog,
-      recorded,
-      await unfinishedSteps(session, current),
+    const comparison = await compareAppVersion(context.probe, context.catalog, recorded, () =>
+      unfinishedSteps(session, current),
     );
     if (comparison?.drift === true) throw appVersionDriftError(comparison, target.display, recorded.file);
     log.debug(`appVersion of ${current.release}: the application says ${comparison?.says ?? 'nothing'}`);

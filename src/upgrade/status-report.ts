@@ -238,11 +238,8 @@ async function applicationSays(
   }
   const recorded = catalog.releases.find((r) => r.id === current.release);
   if (recorded === undefined) return null;
-  const comparison: AppVersionComparison | null = await compareAppVersion(
-    probe,
-    catalog,
-    recorded,
-    await unfinishedSteps(session, current),
+  const comparison: AppVersionComparison | null = await compareAppVersion(probe, catalog, recorded, () =>
+    unfinishedSteps(session, current),
   );
   if (comparison === null) return null;
   return {

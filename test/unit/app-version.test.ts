@@ -74,6 +74,16 @@ describe('compareAppVersion', () => {
     expect(await compareAppVersion(probe('2'), catalog, release('1.0'), ['2.0'])).toMatchObject({ drift: false });
     expect(await compareAppVersion(probe('1.5'), catalog, release('1.0'), ['2.0'])).toMatchObject({ drift: false });
     expect(await compareAppVersion(probe('2'), catalog, release('1.0'), [])).toMatchObject({ drift: true });
+    // Read lazily: the ledger is asked only when the application disagrees.
+    let asked = 0;
+    const read = () => {
+      asked += 1;
+      return Promise.resolve(['2.0']);
+    };
+    expect(await compareAppVersion(probe('1'), catalog, release('1.0'), read)).toMatchObject({ drift: false });
+    expect(asked).toBe(0);
+    expect(await compareAppVersion(probe('2'), catalog, release('1.0'), read)).toMatchObject({ drift: false });
+    expect(asked).toBe(1);
     const other = await compareAppVersion(fakeProbe({ [OLD]: 'x', [NEW]: '30' }), catalog, release('1.0'), ['2.0']);
     expect(other).toMatchObject({ drift: true, matches: ['3.0'] });
   });
