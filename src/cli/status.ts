@@ -14,7 +14,7 @@ export function register(program: Command): void {
   const command = program
     .command('status')
     .description(
-      "the database's current release, the plan's progress, the last failure with its output, and the next command",
+      "the database's current release and what the application says it is (appVersion), the plan's progress, the last failure with its output, and the next command",
     )
     .option('--plan <file>', 'show progress through this plan')
     .option('--fleet <file>', 'one row per target of a fleet.yaml: group, release, state, last failure');
@@ -29,6 +29,7 @@ export function register(program: Command): void {
         target: resolveDatabaseTarget(options.databaseUrl),
         ledgerSchema: options.ledgerSchema,
         plan: options.plan,
+        catalogDir: options.catalog,
       });
       printStatus(report, options.output);
       return 0;
