@@ -97,9 +97,14 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
       cases.push({
         check: 'graph',
         name: `${pair.from} -> ${pair.to}`,
-        failures: pair.steps === null ? [pair.error ?? 'no path'] : [],
+        failures: pair.steps === null && pair.newLineage === null ? [pair.error ?? 'no path'] : [],
         timeMs: matrixMs / Math.max(1, pairs.length),
-        output: pair.steps === null ? '' : `${pair.from} -> ${pair.steps.join(' -> ')}`,
+        output:
+          pair.newLineage !== null
+            ? `${pair.to} is in the lineage ${pair.newLineage} starts: install it fresh, copy the data, baseline`
+            : pair.steps === null
+              ? ''
+              : `${pair.from} -> ${pair.steps.join(' -> ')}`,
       });
     }
     const [milestones, milestonesMs] = timed(() => milestoneProblems(loaded));
