@@ -10,9 +10,14 @@ import * as validation from '../../src/catalog/validate-manifest.js';
 // Counts the miss path: on a hit the manifests are neither parsed (yaml) nor validated (zod).
 vi.mock('../../src/catalog/validate-manifest.js', async (importOriginal) => {
   const actual = await importOriginal<typeof validation>();
-  return { ...actual, validateManifest: vi.fn(actual.validateManifest) };
+  return {
+    ...actual,
+    validateManifest: vi.fn(actual.validateManifest),
+    parseCatalogFile: vi.fn(actual.parseCatalogFile),
+  };
 });
 const validated = vi.mocked(validation.validateManifest);
+const catalogFileParsed = vi.mocked(validation.parseCatalogFile);
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/catalogs/slurp');
 const temporary: string[] = [];
@@ -50,6 +55,7 @@ beforeEach(async () => {
   cacheDir = await tempDir('leapfrog-cache-');
   vi.stubEnv('LEAPFROG_CACHE_DIR', cacheDir);
   validated.mockClear();
+  catalogFileParsed.mockClear();
 });
 
 afterEach(async () => {
@@ -115,9 +121,12 @@ describe('the catalog cache', () => {
     await writeFile(join(dir, 'catalog.yaml'), 'defaults:\n  env: { FROM_DEFAULTS: "one" }\n');
     const before = await loadCatalog(dir);
     expect(validated).toHaveBeenCalledTimes(5);
+    expect(catalogFileParsed).toHaveBeenCalledTimes(1); // once, not once per release
     validated.mockClear();
+    catalogFileParsed.mockClear();
     expect(await loadCatalog(dir)).toEqual(before);
     expect(validated).not.toHaveBeenCalled();
+    expect(catalogFileParsed).not.toHaveBeenCalled();
 
     await writeFile(join(dir, 'catalog.yaml'), 'defaults:\n  env: { FROM_DEFAULTS: "two" }\n');
     const after = await loadCatalog(dir);

@@ -149,6 +149,14 @@ describe('validate and entry releases', () => {
     const graph = report.cases.filter((c) => c.check === 'graph');
     expect(graph).toHaveLength(6);
     expect(graph.every((c) => c.failures.length === 0)).toBe(true);
+    // catalog.yaml is linted as a file of its own, beside the four manifests.
+    expect(report.cases.filter((c) => c.check === 'lint').map((c) => c.name.split('lineages/')[1])).toEqual([
+      '1.0/release.yaml',
+      '1.1/release.yaml',
+      '2.0/release.yaml',
+      '2.1/release.yaml',
+      'catalog.yaml',
+    ]);
     expect(graph.find((c) => c.name === '1.1 -> 2.1')?.output).toBe(
       '2.1 is in the lineage 2.0 starts: install it fresh, copy the data, baseline',
     );
