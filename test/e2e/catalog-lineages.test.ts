@@ -7,9 +7,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
+import { dockerForTests } from '../helpers/docker.js';
 import { CLI, ROOT } from './apply-helpers.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/catalogs/lineages');
+// `images list` asks the engine; skipped (with a printed reason) only where none answers and CI does not require one.
+const docker = await dockerForTests('images list on a catalog without images');
 let work: string;
 
 /** The built CLI on `catalog`; leapfrog's own DATABASE_URL is set to prove phases never see it. */
@@ -147,5 +150,19 @@ describe('a catalog with catalog.yaml defaults and an entry release', () => {
     const mixed = await leapfrog(['images', 'build', '--kit-bundle', join(work, 'no-such-kit.mjs')], catalog);
     expect(mixed.stderr).toContain('skipping 1.0, 1.1, 2.1: no image in their release.yaml');
     expect(mixed.exitCode).toBe(2);
+  });
+
+  it.skipIf(docker === null)('images list names the releases without an image instead of listing them', async () => {
+    const list = await leapfrog(['images', 'list']);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stdout.split('\n')[0]).toBe(
+      '0 of 0 release images present; no image named by 1.0, 1.1, 2.0, 2.1 (not listed)',
+    );
+    const json = await leapfrog(['--output', 'json', 'images', 'list']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      type: 'summary',
+      images: [],
+      withoutImage: ['1.0', '1.1', '2.0', '2.1'],
+    });
   });
 });
