@@ -75,16 +75,12 @@ export function parseCatalogFile(text: string): { defaults: CatalogDefaults | un
     });
     return { defaults: undefined, problems };
   }
-  const defaults: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if ((RELEASE_ONLY as readonly string[]).includes(key)) {
-      problems.push({
-        path: `defaults.${key}`,
-        message: 'not allowed under defaults: each release.yaml names its own',
-      });
-    } else defaults[key] = value;
-  }
-  return { defaults, problems };
+  const defaults = Object.entries(raw).filter(([key]) => {
+    if (!(RELEASE_ONLY as readonly string[]).includes(key)) return true;
+    problems.push({ path: `defaults.${key}`, message: 'not allowed under defaults: each release.yaml names its own' });
+    return false;
+  });
+  return { defaults: Object.fromEntries(defaults), problems };
 }
 
 /**
@@ -96,12 +92,14 @@ export function mergeDefaults(
   defaults: CatalogDefaults,
   own: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...defaults };
+  // A Map and fromEntries, not assignment: a YAML key `__proto__` must stay a key (and be reported
+  // as unknown), not become the merged object's prototype.
+  const merged = new Map(Object.entries(defaults));
   for (const [key, value] of Object.entries(own)) {
-    const under = merged[key];
-    merged[key] = isMapping(under) && isMapping(value) ? mergeDefaults(under, value) : value;
+    const under = merged.get(key);
+    merged.set(key, isMapping(under) && isMapping(value) ? mergeDefaults(under, value) : value);
   }
-  return merged;
+  return Object.fromEntries(merged);
 }
 
 /**

@@ -67,6 +67,13 @@ describe('mergeDefaults', () => {
     });
   });
 
+  it('keeps a __proto__ key a key, so the schema reports it as unknown', () => {
+    const own = JSON.parse('{"__proto__": {"polluted": true}, "env": {}}') as Record<string, unknown>;
+    const merged = mergeDefaults({ env: { A: '1' } }, own);
+    expect(Object.keys(merged).sort()).toEqual(['__proto__', 'env']);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+  });
+
   it('a release value that is not a mapping replaces a default mapping (and the schema judges it)', () => {
     expect(mergeDefaults({ env: { A: '1' } }, { env: 'oops' })).toEqual({ env: 'oops' });
   });
