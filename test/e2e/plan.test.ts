@@ -126,8 +126,8 @@ describe('leapfrog plan (shipped catalog)', () => {
     );
     await write('2024.2', 'release: "2024.2"\nimage: "x:3"\nupgradeFrom: ">=2030.0.0"\nphases: { schema: [] }\n');
     await write('2024.3', 'release: "2024.3"\nimage: "x:4"\nphases: { schema: [] }\nowner: me\n');
-    // image is optional since issue 11 (only the docker executor needs it); phases is still required.
-    await write('2025.1', 'release: 2025.1\nimage: "x:5"\n');
+    // image is optional since issue 11: the second problem of this file is its missing phases.
+    await write('2025.1', 'release: 2025.1\n');
     const result = await leapfrog(['plan', '--from', '2023.1', '--to', '2025.1', '--catalog', catalog]);
     expect(result.exitCode).toBe(2);
     const lines = [
