@@ -110,11 +110,16 @@ const HELD_BY_ME = `EXISTS (SELECT 1 FROM pg_locks l
    WHERE l.locktype = 'advisory' AND l.granted AND l.pid = pg_backend_pid()
      AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
 
-/** SQL: whether backend $3 holds leapfrog's advisory lock on schema $2 (class $1). */
-export const LOCK_HELD_BY = `EXISTS (SELECT 1 FROM pg_locks l
-   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $3::int
+/** SQL: whether backend `pid` holds leapfrog's advisory lock on schema `schema` (class `cls`); placeholders in. */
+export function lockHeldBy(cls: string, schema: string, pid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = ${pid}::int
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
+     AND l.classid = ${cls}::oid AND l.objsubid = 2 AND l.objid = (hashtext(${schema}::text)::bigint & 4294967295)::oid)`;
+}
+
+/** SQL: whether backend $3 holds leapfrog's advisory lock on schema $2 (class $1). */
+export const LOCK_HELD_BY = lockHeldBy('$1', '$2', '$3');
 
 export { LOCK_CLASS };
 
