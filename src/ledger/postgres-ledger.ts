@@ -179,23 +179,35 @@ export class PostgresLedger implements Ledger {
    */
   private async write<R extends pg.QueryResultRow>(
     build: (p: Params, guard: string) => { with: string; select: string },
+    options: { durable?: boolean } = {},
   ): Promise<R[]> {
     const fence = this.fence;
     if (lostLock(fence)) throw fence?.lock.lost.reason;
     const p = new Params();
-    let sql: string;
-    if (fence === null) {
-      const { with: ctes, select } = build(p, 'true');
-      sql = `WITH ${ctes} ${select}`;
-    } else {
-      const fenceCte = `fence AS (SELECT token::text AS token, ${lockHeldBy(p.p(LOCK_CLASS), p.p(fence.lock.schema), p.p(fence.lock.backendPid))} AS held FROM ${this.t('lock_fence')} FOR UPDATE)`;
-      const guard = `EXISTS (SELECT 1 FROM fence WHERE token = ${p.p(fence.token)} AND held)`;
-      const { with: ctes, select } = build(p, guard);
-      // Left-joined to one row, so the fence's columns come back even when the write's query has none.
-      sql = `WITH ${fenceCte}, ${ctes}
-        SELECT (SELECT token FROM fence) AS fence_token, (SELECT held FROM fence) AS fence_held, x.*
-          FROM (SELECT 1) AS one LEFT JOIN (${select}) AS x ON true`;
+    const ctes: string[] = [];
+    const columns: string[] = [];
+    let guard = 'true';
+    if (fence !== null) {
+      ctes.push(
+        `fence AS (SELECT token::text AS token, ${lockHeldBy(p.p(LOCK_CLASS), p.p(fence.lock.schema), p.p(fence.lock.backendPid))} AS held FROM ${this.t('lock_fence')} FOR UPDATE)`,
+      );
+      columns.push('(SELECT token FROM fence) AS fence_token', '(SELECT held FROM fence) AS fence_held');
+      guard = `EXISTS (SELECT 1 FROM fence WHERE token = ${p.p(fence.token)} AND held)`;
     }
+    if (options.durable === false) {
+      // This statement's commit does not wait for the WAL flush (SET LOCAL synchronous_commit =
+      // off, as a function so it fits in the statement). Visible at once and kept when leapfrog
+      // is killed; only a crash of the server itself before the WAL writer flushes it (at most
+      // three wal_writer_delay, 600 ms by default) can lose it, and the next durable write
+      // flushes it too (the WAL is flushed in order).
+      ctes.push(`async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`);
+      columns.push('(SELECT off FROM async_commit) AS async_commit');
+    }
+    const { with: writes, select } = build(p, guard);
+    ctes.push(writes);
+    // Left-joined to one row, so the fence's columns come back even when the write's query has none.
+    const sql = `WITH ${ctes.join(',\n')}
+      SELECT ${[...columns, 'x.*'].join(', ')} FROM (SELECT 1) AS one LEFT JOIN (${select}) AS x ON true`;
     let rows: (R & FenceColumns)[];
     try {
       rows = (await (await this.live()).query<R & FenceColumns>(sql, p.values)).rows;
@@ -290,7 +302,7 @@ export class PostgresLedger implements Ledger {
       // The fence names the run that holds the lock, for whoever looks at the ledger.
       const named = `named AS (UPDATE ${this.t('lock_fence')} SET run_id = (SELECT id FROM run) WHERE ${guard} RETURNING 1)`;
       return { with: this.fence === null ? inserted : `${inserted}, ${named}`, select: 'SELECT * FROM run' };
-    });
+    }, NOT_DURABLE);
     return runOf(rows[0] as RunRow);
   }
 
@@ -335,8 +347,9 @@ export class PostgresLedger implements Ledger {
   }
 
   async startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
-    await this.write((p, guard) => ({
-      with: `started AS (
+    await this.write(
+      (p, guard) => ({
+        with: `started AS (
         INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at)
         SELECT ${p.p(runId)}::uuid, ${p.p(planDigest)}::text, ${p.p(key.fromRelease)}::text, ${p.p(key.release)}::text,
           ${p.p(key.phase)}::text, ${p.p(key.name)}::text, 'running', 1, now()
@@ -345,8 +358,10 @@ export class PostgresLedger implements Ledger {
           run_id = EXCLUDED.run_id, plan_digest = EXCLUDED.plan_digest, status = 'running',
           attempts = ${this.t('phases')}.attempts + 1, started_at = now(), finished_at = NULL, exit_code = NULL
         RETURNING 1)`,
-      select: 'SELECT 1',
-    }));
+        select: 'SELECT 1',
+      }),
+      NOT_DURABLE,
+    );
   }
 
   async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
@@ -409,6 +424,16 @@ export class PostgresLedger implements Ledger {
     await this.client.end();
   }
 }
+
+/**
+ * For the two writes that only say something started (a run, a phase): their commit does not wait
+ * for the disk. Losing one takes a crash of the database server itself in the moment after it, and
+ * changes nothing a resume does: a phase whose start was lost is simply not recorded as succeeded
+ * (as an interrupted one is not), so it runs again; the run's row, had it been lost, is closed or
+ * never referenced. Every write that records a result or moves the release waits for the disk,
+ * and flushes these with it.
+ */
+const NOT_DURABLE = { durable: false } as const;
 
 /** A function, not an inline test, so the check after an await is not narrowed away. */
 function lostLock(fence: Fence | null): boolean {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { migrateLedger } from '../../src/ledger/migrations.js';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger.js';
 import { LockLostError } from '../../src/ledger/lock-lost-error.js';
-import type { LedgerLock } from '../../src/ledger/ledger-lock.js';
+import { LockSession, type LedgerLock } from '../../src/ledger/ledger-lock.js';
+import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const KEY = { fromRelease: '2023.1', release: '2023.2', phase: 'schema', name: 'db' } as const;
@@ -109,12 +110,19 @@ describe('ledger writes', () => {
     ]);
     writes.push(['finishRun', () => ledger.finishRun(runId, 'succeeded')]);
     writes.push(['closeAbandonedRuns', () => ledger.closeAbandonedRuns()]);
+    const asyncCommit: string[] = [];
     for (const [name, write] of writes) {
       const before = statements.length;
       await write();
       expect({ name, statements: statements.length - before }).toEqual({ name, statements: 1 });
+      if (statements.at(-1)?.includes("set_config('synchronous_commit', 'off', true)") === true) asyncCommit.push(name);
     }
+    // Only the writes that say something started skip the wait for the disk; results and the
+    // release always wait. The setting is the statement's own: the session keeps the default.
+    expect(asyncCommit).toEqual(['startRun', 'startPhase', 'startPhase again']);
 
+    const session = await ledger.sqlProbe([]).query('SHOW synchronous_commit', 1000);
+    expect(session.rows).toEqual([{ synchronous_commit: 'on' }]);
     const phase = await ledger.phase(KEY);
     expect(phase).toMatchObject({
       status: 'succeeded',
@@ -172,5 +180,38 @@ describe('ledger writes', () => {
       ),
     ).toEqual([{ release: '2023.1', status: 'running' }]);
     await lock.release();
+  });
+
+  it('the lock session connects when created, takes the lock only when asked, and unused closes without locking', async () => {
+    await using db = await createTestDatabase('lock_session');
+    const target = databaseTargetFromUrl(db.url);
+    const sessions = () =>
+      db.query<{ app: string; locks: string }>(
+        `SELECT a.application_name AS app,
+                (SELECT count(*) FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory')::text AS locks
+           FROM pg_stat_activity a WHERE a.datname = current_database() AND a.application_name LIKE 'leapfrog %'`,
+      );
+    const waitFor = async (n: number) => {
+      for (let i = 0; i < 200 && (await sessions()).length !== n; i += 1) await new Promise((r) => setTimeout(r, 25));
+      return sessions();
+    };
+    {
+      // A run the guards refuse: connected meanwhile, never locked, closed.
+      await using unused = new LockSession(target);
+      expect(await waitFor(1)).toEqual([{ app: expect.stringMatching(/^leapfrog .+ pid \d+$/) as string, locks: '0' }]);
+      void unused;
+    }
+    expect(await waitFor(0)).toEqual([]);
+
+    const session = new LockSession(target);
+    expect(await waitFor(1)).toMatchObject([{ locks: '0' }]);
+    const lock = await session.acquire({ schema: 'leapfrog', timeoutMs: 1000 });
+    expect(await sessions()).toMatchObject([{ locks: '1' }]);
+    expect(lock.backendPid).toBeGreaterThan(0);
+    // Disposing the session after acquire leaves the lock to its owner.
+    await session[Symbol.asyncDispose]();
+    expect(await sessions()).toMatchObject([{ locks: '1' }]);
+    await lock.release();
+    expect(await waitFor(0)).toEqual([]);
   });
 });
