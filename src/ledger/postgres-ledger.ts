@@ -99,13 +99,15 @@ class Params {
 
 /**
  * The ledger in the target PostgreSQL database, on one client of its own (the lock has another).
- * Every write is one transaction, so a crash between two writes leaves the ledger consistent.
+ * Every write is ONE statement, so it is atomic (a crash between two writes leaves the ledger
+ * consistent) and costs one round trip.
  *
- * Under the lock (`claimFence`), every write first checks, in its own transaction and holding the
- * fence row, that the fencing token is still this run's and that the lock session still holds
- * the advisory lock: a run that lost its lock can never record a phase or move the release,
- * whatever its own process believes. A read whose session was dropped reconnects and runs again;
- * a write is never retried (it may have committed), but the next one gets a fresh session.
+ * Under the lock (`claimFence`), every write statement first locks the fence row and checks that
+ * the fencing token is still this run's and that the lock session still holds the advisory lock;
+ * its writes are guarded by that check: a run that lost its lock can never record a phase or move
+ * the release, whatever its own process believes. A read whose session was dropped reconnects and
+ * runs again; a write is never retried (it may have committed), but the next one gets a fresh
+ * session.
  */
 export class PostgresLedger implements Ledger {
   private client!: pg.Client;
