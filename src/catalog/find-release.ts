@@ -32,10 +32,10 @@ export function findRelease(catalog: Catalog, wanted: string): Release {
  * The release's image, for the verbs that need one (the docker executor, `images build|list`):
  * `image` is optional in release.yaml because a process-executor catalog never builds one.
  */
-export function releaseImage(release: Release, purpose: string): string {
+export function releaseImage(release: Release, purpose: string, otherwise = 'or run with --executor process'): string {
   if (release.image !== undefined) return release.image;
   throw new BadInputError(`release ${release.id} has no image, which ${purpose} needs (${release.file}: image)`, {
-    hint: `add image: "<repository>:${release.id}" to ${release.file} (or under defaults in catalog.yaml), or run with --executor process`,
+    hint: `add image: "<repository>:${release.id}" to ${release.file} (or under defaults in catalog.yaml), ${otherwise}`,
     details: { release: release.id, file: release.file, field: 'image' },
   });
 }

@@ -226,18 +226,33 @@ export function parseManifest(
       problems: [{ path: '', message: 'expected a mapping of release fields (release, image, phases, …)' }],
     };
   }
+  const result = manifestIssues(value);
+  if (result.manifest !== undefined) return { manifest: result.manifest, problems: [] };
+  return { manifest: undefined, problems: result.issues.map(({ path, message }) => ({ path, message })) };
+}
+
+/** A problem with its path as keys too, so a merged manifest's problem can be traced to its file. */
+export interface ManifestIssue extends ManifestProblem {
+  keys: readonly PropertyKey[];
+}
+
+/** parseManifest over a mapping, keeping each problem's keys (validate-manifest.ts needs them). */
+export function manifestIssues(
+  value: object,
+): { manifest: Manifest; issues: [] } | { manifest: undefined; issues: ManifestIssue[] } {
   const result = manifestSchema.safeParse(value);
-  if (result.success) return { manifest: result.data, problems: [] };
-  const problems: ManifestProblem[] = [];
+  if (result.success) return { manifest: result.data, issues: [] };
+  const issues: ManifestIssue[] = [];
+  const add = (keys: readonly PropertyKey[], message: string) => issues.push({ keys, path: formatPath(keys), message });
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       // One problem per key, so each unknown key gets its own full path.
-      for (const key of issue.keys) problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+      for (const key of issue.keys) add([...issue.path, key], 'unknown key');
     } else if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
-      problems.push({ path: formatPath(issue.path), message: 'required' });
+      add(issue.path, 'required');
     } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
+      add(issue.path, issue.message);
     }
   }
-  return { manifest: undefined, problems };
+  return { manifest: undefined, issues };
 }

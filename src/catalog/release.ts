@@ -136,7 +136,10 @@ export interface Release {
   dir: string;
   /** Path of release.yaml as it should appear in messages (relative to the cwd when possible). */
   file: string;
-  /** "sha256:<hex>" of the release.yaml bytes. */
+  /**
+   * "sha256:<hex>" of the release.yaml bytes, or, when the catalog has a catalog.yaml, of both
+   * files (manifestDigestOf), so that a changed default makes plans over this release stale.
+   */
   manifestDigest: string;
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { parallelArgument } from './fleet-options.js';
 import { withPreUpgradeBackupOptions, type SafetyCliOptions } from './backup.js';
 import { withCatalog, withDatabase, withExecutor } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
@@ -10,6 +11,8 @@ interface ApplyOptions extends RunVerbOptions, SafetyCliOptions {
   plan?: string;
   to?: string;
   dryRun?: boolean;
+  fleet?: string;
+  parallel?: number;
 }
 
 export function register(program: Command): void {
@@ -21,9 +24,17 @@ export function register(program: Command): void {
     .option(
       '--dry-run',
       'check and read everything the run would (plan, catalog, ledger, guards) and list what it would run; change nothing',
+    )
+    .option('--fleet <file>', 'walk every target of a fleet.yaml to --to (docs/fleets.md)')
+    .option(
+      '--parallel <n>',
+      "with --fleet: at most N targets of a group at a time (replaces the groups' parallel)",
+      parallelArgument,
     );
   withPreUpgradeBackupOptions(withRunOptions(withExecutor(withDatabase(withCatalog(command))))).action(
     action<ApplyOptions>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).runFleetVerb({ ...options, fleet: options.fleet }, 'apply');
       if ((options.plan === undefined) === (options.to === undefined)) {
         throw new BadInputError('apply needs exactly one of --plan FILE or --to RELEASE', {
           hint: `${nextCommand('apply', '--plan', 'plans/<from>-to-<to>.json')}, or ${nextCommand('apply', '--to', '<release>')}`,

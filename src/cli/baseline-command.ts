@@ -6,7 +6,7 @@ import { nextCommand } from '../util/next-command.js';
 export function printBaseline(o: BaselineOutcome, output: OutputMode): void {
   if (output === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ type: 'baseline', status: o.status, release: o.release, version: o.version, previous: o.previous, verification: o.verification, database: o.database, ledgerSchema: o.schema })}\n`,
+      `${JSON.stringify({ type: 'baseline', status: o.status, release: o.release, version: o.version, previous: o.previous, verification: o.verification, appVersion: o.appVersion, database: o.database, ledgerSchema: o.schema })}\n`,
     );
     return;
   }
@@ -15,6 +15,16 @@ export function printBaseline(o: BaselineOutcome, output: OutputMode): void {
     return;
   }
   const lines: string[] = [];
+  const a = o.appVersion;
+  if (a !== null) {
+    const says = a.error !== null ? `nothing (${a.error})` : a.says === null ? 'nothing (no row)' : `"${a.says}"`;
+    if (a.forced)
+      lines.push(
+        `FORCED (--force): the application says ${says}${a.matches.length > 0 ? ` (the appVersion of ${a.matches.join(', ')})` : ''}, not ${o.release}'s "${a.expected}"; recorded ${o.release} anyway`,
+      );
+    else if (a.detected) lines.push(`detected: the application says ${says}, the appVersion of ${o.release}`);
+    else lines.push(`appVersion: the application says ${says}, as ${o.release} expects`);
+  }
   const v = o.verification;
   if (v?.status === 'skipped') lines.push(`not verified (--no-verify): release ${o.release}'s check was not run`);
   else if (v?.status === 'no-check')

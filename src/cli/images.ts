@@ -66,20 +66,25 @@ function withSocket(command: Command): Command {
 }
 
 async function buildImages(options: BuildOptions & GlobalOptions): Promise<number> {
-  const [{ loadCatalog }, { findRelease }, { connectDocker }, { buildReleaseImage }, { requireKitBundle }] =
+  const [{ loadCatalog }, { connectDocker }, { buildReleaseImage, imageBuildTargets }, { requireKitBundle }] =
     await Promise.all([
       import('../catalog/load-catalog.js'),
-      import('../catalog/find-release.js'),
       import('../images/docker-connection.js'),
       import('../images/build-image.js'),
       import('../images/kit-bundle.js'),
     ]);
   const catalog = await loadCatalog(options.catalog);
-  const targets = options.release === undefined ? [...catalog.releases] : [findRelease(catalog, options.release)];
-  const kitBundlePath = requireKitBundle(options.kitBundle);
-  const docker = await connectDocker(options.dockerSocket === undefined ? {} : { socketPath: options.dockerSocket });
+  // Refused here, before the kit bundle and the engine are needed: a release without an image.
+  const { targets, skipped } = imageBuildTargets(catalog, options.release);
   const json = options.output === 'json';
   const emit = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  for (const release of skipped) {
+    if (json) emit({ type: 'image-build-skipped', release: release.id, reason: `no image in ${release.file}` });
+  }
+  if (skipped.length > 0 && !json)
+    process.stderr.write(`skipping ${skipped.map((r) => r.id).join(', ')}: no image in their release.yaml\n`);
+  const kitBundlePath = requireKitBundle(options.kitBundle);
+  const docker = await connectDocker(options.dockerSocket === undefined ? {} : { socketPath: options.dockerSocket });
 
   const built = [];
   for (const [index, release] of targets.entries()) {
@@ -104,7 +109,7 @@ async function buildImages(options: BuildOptions & GlobalOptions): Promise<numbe
   }
 
   if (json) {
-    emit({ type: 'summary', built });
+    emit({ type: 'summary', built, skipped: skipped.map((r) => r.id) });
     return 0;
   }
   const { textTable } = await import('./text-table.js');
@@ -113,7 +118,7 @@ async function buildImages(options: BuildOptions & GlobalOptions): Promise<numbe
     ...built.map((b) => [b.release, b.image, b.id.slice(0, 19), b.carries.join(' '), `${b.seconds.toFixed(1)} s`]),
   ];
   process.stdout.write(
-    `built ${built.length} image${built.length === 1 ? '' : 's'}\n\n${textTable(rows)}\n\nnext: ${nextCommand('apply', '--to', '<release>', '--executor', 'docker')}\n`,
+    `built ${built.length} image${built.length === 1 ? '' : 's'}${skipped.length === 0 ? '' : ` (skipped ${skipped.length} without an image: ${skipped.map((r) => r.id).join(', ')})`}\n\n${textTable(rows)}\n\nnext: ${nextCommand('apply', '--to', '<release>', '--executor', 'docker')}\n`,
   );
   return 0;
 }
@@ -127,8 +132,10 @@ async function listImages(options: ImagesOptions & GlobalOptions): Promise<numbe
   const catalog = await loadCatalog(options.catalog);
   const docker = await connectDocker(options.dockerSocket === undefined ? {} : { socketPath: options.dockerSocket });
   const rows = await listReleaseImages(docker, catalog);
+  // Releases without an image have nothing to list; they are named, not silently missing.
+  const imageless = catalog.releases.filter((r) => r.image === undefined).map((r) => r.id);
   if (options.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ type: 'summary', images: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ type: 'summary', images: rows, withoutImage: imageless })}\n`);
     return 0;
   }
   const { textTable } = await import('./text-table.js');
@@ -149,7 +156,7 @@ async function listImages(options: ImagesOptions & GlobalOptions): Promise<numbe
       ? `next: ${nextCommand('plan', '--from', '<release>', '--to', '<release>', '--out', 'plans/<from>-to-<to>.json')} (pins these digests)`
       : `next: ${nextCommand('images build', ...(missing.length === 1 ? ['--release', missing[0]?.release ?? ''] : []))} (offline: add --base-image leapfrog/node-base:local after scripts/build-base-image.sh)`;
   process.stdout.write(
-    `${rows.length - missing.length} of ${rows.length} release images present\n\n${textTable(table)}\n\n${next}\n`,
+    `${rows.length - missing.length} of ${rows.length} release images present${imageless.length === 0 ? '' : `; no image named by ${imageless.join(', ')} (not listed)`}\n\n${textTable(table)}\n\n${next}\n`,
   );
   return 0;
 }

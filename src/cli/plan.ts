@@ -12,6 +12,7 @@ interface PlanOptions {
   to?: string;
   out?: string;
   brief?: boolean;
+  fleet?: string;
   databaseUrl?: string;
   ledgerSchema: string;
 }
@@ -31,6 +32,7 @@ export function register(program: Command): void {
         .option('--to <release>', 'the release to upgrade to')
         .option('--out <file>', 'write the plan file (planVersion 1, digests pinned), e.g. plans/2023.1-to-2025.1.json')
         .option('--brief', 'only the path and its reasons, without the commands and checks of each stop')
+        .option('--fleet <file>', "each target's path from its ledger and the fleet's order, as a tree (needs --to)")
         .addHelpText(
           'after',
           '\nWith --from the database is never contacted, even when DATABASE_URL is set. Without --from, the\nledger of --database-url (or DATABASE_URL, PG*) says where to start: read-only, no lock.\n\nExamples:\n  leapfrog plan --from 2023.1 --to 2025.1\n  leapfrog plan --to 2025.1 --database-url postgres://app@db/shop\n  leapfrog plan --from 2023.1 --to 2025.1 --out plans/2023.1-to-2025.1.json\n  leapfrog plan --from 2023.1 --to 2025.1 --output json',
@@ -38,6 +40,8 @@ export function register(program: Command): void {
     ),
   ).action(
     action<PlanOptions>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).planFleetVerb({ ...options, fleet: options.fleet });
       if (options.to === undefined) {
         throw new BadInputError('--to is required: the release to upgrade to', {
           hint: `${nextCommand('plan', '--from', '<release>', '--to', '<release>')} (list the ids with: ${nextCommand('releases')})`,

@@ -10,7 +10,9 @@ export function register(program: Command): void {
   withCatalog(
     program
       .command('releases')
-      .description('list the release catalog: release, version, milestone, accepted-from range, yanked, image')
+      .description(
+        'list the release catalog: release, version, milestone, accepted-from range (none: an entry release, installed fresh), yanked, image',
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  leapfrog releases\n  leapfrog releases --catalog release-images --output json',
@@ -24,8 +26,10 @@ export function register(program: Command): void {
           release: r.id,
           version: r.version,
           milestone: r.milestone,
-          upgradeFrom: r.upgradeFrom,
+          // An entry release's range admits nothing; `none` is what its manifest says.
+          upgradeFrom: r.entry ? 'none' : r.upgradeFrom,
           upgradeFromIsDefault: r.upgradeFromIsDefault,
+          entry: r.entry,
           yanked: r.yanked,
           image: r.image,
           manifestDigest: r.manifestDigest,
@@ -44,11 +48,13 @@ export function register(program: Command): void {
           r.version,
           r.milestone ? 'yes' : '-',
           // The oldest release's default is where databases enter the catalog (baseline).
-          r.upgradeFromIsDefault
-            ? i === 0
-              ? `${r.upgradeFrom} (oldest)`
-              : `${r.upgradeFrom} (previous)`
-            : r.upgradeFrom,
+          r.entry
+            ? 'none (entry)'
+            : r.upgradeFromIsDefault
+              ? i === 0
+                ? `${r.upgradeFrom} (oldest)`
+                : `${r.upgradeFrom} (previous)`
+              : r.upgradeFrom,
           r.yanked ? 'YANKED' : '-',
           r.image ?? '-',
         ]),

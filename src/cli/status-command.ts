@@ -14,6 +14,22 @@ export function printStatus(report: StatusReport, output: OutputMode): void {
       ? `current release: ${report.current.release} (${report.current.version}) since ${report.current.since}`
       : 'current release: unknown (not baselined)',
   );
+  const a = report.appVersion;
+  if (a !== null) {
+    const says = a.error !== null ? `nothing (${a.error})` : a.says === null ? 'nothing (no row)' : `"${a.says}"`;
+    const matching = a.matches.length > 0 ? `the appVersion of ${a.matches.join(', ')}` : 'no release of the catalog';
+    if (a.problem !== null) lines.push(`application says: ${a.problem}`);
+    else if (a.release === null) lines.push(`application says: ${says} (${matching})`);
+    else if (a.drift)
+      lines.push(
+        `application says: ${says}: DRIFT: ${matching}, not ${a.release}'s "${a.expected ?? ''}"; step and apply refuse (exit 6)`,
+      );
+    else if (a.says === a.expected) lines.push(`application says: ${says}, as ${a.release} expects`);
+    else
+      lines.push(
+        `application says: ${says} (${matching}): mid-step to ${a.unfinished.join(', ')}, which the ledger records as unfinished`,
+      );
+  }
   if (report.running)
     lines.push(
       `running now: leapfrog on ${report.running.host ?? '?'} pid ${report.running.pid ?? '?'} since ${report.running.since ?? '?'}${report.running.plan ? `, plan ${report.running.plan}` : ''}`,

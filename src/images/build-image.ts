@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Catalog, Release } from '../catalog/release.js';
-import { releaseImage } from '../catalog/find-release.js';
-import { LeapfrogError, ExitCode } from '../errors/index.js';
+import { findRelease, releaseImage } from '../catalog/find-release.js';
+import { BadInputError, LeapfrogError, ExitCode } from '../errors/index.js';
 import { createBuildContext, releasesInImage } from './build-context.js';
 import { dockerMessage } from './docker-connection.js';
 import { logger } from '../util/logger.js';
@@ -26,6 +26,29 @@ export interface BuiltImage {
   id: string;
   /** Releases whose folders the image carries, oldest first. */
   carries: string[];
+}
+
+/**
+ * The releases `images build` builds: the one asked for, which must name an image (exit 2 naming
+ * its file and field otherwise), or every release that names one. Releases without an image (a
+ * process-executor catalog, or an entry kept for fresh installs) are skipped and returned, so the
+ * verb can say so; a catalog where none names an image has nothing to build (exit 2).
+ */
+export function imageBuildTargets(catalog: Catalog, wanted?: string): { targets: Release[]; skipped: Release[] } {
+  if (wanted !== undefined) {
+    const release = findRelease(catalog, wanted);
+    releaseImage(release, '`leapfrog images build`', 'or build another release');
+    return { targets: [release], skipped: [] };
+  }
+  const targets = catalog.releases.filter((r) => r.image !== undefined);
+  const skipped = catalog.releases.filter((r) => r.image === undefined);
+  if (targets.length === 0) {
+    throw new BadInputError(`no release of the catalog in ${catalog.dir} names an image: nothing to build`, {
+      hint: `add image: "<repository>:<release>" to the release.yaml files that the docker executor should run (or under defaults in catalog.yaml); a process-executor catalog needs no images: ${nextCommand('apply', '--to', '<release>', '--executor', 'process')}`,
+      details: { catalog: catalog.dir, field: 'image' },
+    });
+  }
+  return { targets, skipped };
 }
 
 /** A build that the engine refused or that failed in a Dockerfile step. Exit 1: nothing was tagged. */

@@ -5,7 +5,10 @@ import type { DatabaseTarget } from '../pg/database-target.js';
 import { connectClient } from '../pg/connect.js';
 import { redact } from '../util/redact.js';
 import { nextCommand } from '../util/next-command.js';
+import { logger } from '../util/logger.js';
 import { LockLostError } from './lock-lost-error.js';
+
+const log = logger('ledger');
 
 /** First key of leapfrog's advisory locks ("LF"); the second is the hash of the ledger schema. */
 const LOCK_CLASS = 0x4c46;
@@ -45,15 +48,54 @@ export interface AcquireLockOptions {
  * by --lock-timeout and the holder can be named.
  */
 export async function acquireLedgerLock(target: DatabaseTarget, options: AcquireLockOptions): Promise<LedgerLock> {
-  const client = await connectClient(target, applicationName());
+  return new LockSession(target).acquire(options);
+}
+
+/**
+ * The lock's own session, connecting from the moment it is created. The run pipeline creates it
+ * beside the ledger session, so the two connections (TCP, authentication, session settings)
+ * overlap instead of following each other, and takes the lock on it only after the guards passed:
+ * a database the guards refuse is never locked, and the unused session is closed on dispose.
+ */
+export class LockSession implements AsyncDisposable {
+  readonly #connecting: Promise<pg.Client>;
+  #used = false;
+
+  constructor(private readonly target: DatabaseTarget) {
+    this.#connecting = connectClient(target, applicationName());
+    // A failed connect is reported by acquire(); unused, it is only logged on dispose.
+    this.#connecting.catch(() => undefined);
+  }
+
+  /** Takes the lock on this session; from here the session belongs to the returned lock. */
+  async acquire(options: AcquireLockOptions): Promise<LedgerLock> {
+    this.#used = true;
+    return lockOn(await this.#connecting, this.target, options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#used) return;
+    this.#used = true;
+    try {
+      await (await this.#connecting).end();
+    } catch (error) {
+      log.suppressed('closing the unused lock session', error);
+    }
+  }
+}
+
+async function lockOn(client: pg.Client, target: DatabaseTarget, options: AcquireLockOptions): Promise<LedgerLock> {
   const deadline = Date.now() + options.timeoutMs;
   const pollMs = options.pollMs ?? 200;
+  let backendPid = 0;
   try {
     for (;;) {
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
-        LOCK_CLASS,
-        options.schema,
-      ]);
+      // The backend pid comes with the attempt: the fence names the session that holds the lock.
+      const { rows } = await client.query<{ ok: boolean; pid: number }>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, pg_backend_pid() AS pid',
+        [LOCK_CLASS, options.schema],
+      );
+      backendPid = rows[0]?.pid ?? 0;
       if (rows[0]?.ok === true) break;
       if (options.signal?.aborted === true) {
         throw new InterruptedError('interrupted while waiting for the ledger lock; nothing ran', {
@@ -70,7 +112,6 @@ export async function acquireLedgerLock(target: DatabaseTarget, options: Acquire
     await client.end().catch(() => undefined);
     throw error;
   }
-  const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
   const lost = new AbortController();
   let released = false;
   const lose = (cause: string) => {
@@ -110,11 +151,16 @@ const HELD_BY_ME = `EXISTS (SELECT 1 FROM pg_locks l
    WHERE l.locktype = 'advisory' AND l.granted AND l.pid = pg_backend_pid()
      AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
 
-/** SQL: whether backend $3 holds leapfrog's advisory lock on schema $2 (class $1). */
-export const LOCK_HELD_BY = `EXISTS (SELECT 1 FROM pg_locks l
-   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = $3::int
+/** SQL: whether backend `pid` holds leapfrog's advisory lock on schema `schema` (class `cls`); placeholders in. */
+export function lockHeldBy(cls: string, schema: string, pid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.granted AND l.pid = ${pid}::int
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     AND l.classid = $1::oid AND l.objsubid = 2 AND l.objid = (hashtext($2)::bigint & 4294967295)::oid)`;
+     AND l.classid = ${cls}::oid AND l.objsubid = 2 AND l.objid = (hashtext(${schema}::text)::bigint & 4294967295)::oid)`;
+}
+
+/** SQL: whether backend $3 holds leapfrog's advisory lock on schema $2 (class $1). */
+export const LOCK_HELD_BY = lockHeldBy('$1', '$2', '$3');
 
 export { LOCK_CLASS };
 

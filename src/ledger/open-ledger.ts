@@ -167,17 +167,24 @@ async function readLedger(client: pg.Client, schema: string, repair: boolean): P
   } else if (!(await ledgerExists(client, schema))) {
     return { exists: false, needsMigration: true, current: null };
   }
-  const migrated = await client.query<{ newest: number | null }>(
-    `SELECT max(id) AS newest FROM "${schema}".ledger_migrations`,
+  // One round trip for both: how far the ledger is migrated and the recorded release.
+  const read = await client.query<{
+    newest: number | null;
+    release: string | null;
+    version: string | null;
+    updated_at: Date | null;
+  }>(
+    `SELECT (SELECT max(id) FROM "${schema}".ledger_migrations) AS newest, s.release, s.version, s.updated_at
+       FROM (SELECT 1) AS one LEFT JOIN "${schema}".state AS s ON true`,
   );
-  const newest = migrated.rows[0]?.newest ?? 0;
-  const state = await client.query<{ release: string; version: string; updated_at: Date }>(
-    `SELECT release, version, updated_at FROM "${schema}".state`,
-  );
-  const row = state.rows[0];
+  const newest = read.rows[0]?.newest ?? 0;
+  const row = read.rows[0];
   return {
     exists: true,
     needsMigration: newest !== NEWEST_MIGRATION,
-    current: row === undefined ? null : { release: row.release, version: row.version, updatedAt: row.updated_at },
+    current:
+      row === undefined || row.release === null || row.version === null || row.updated_at === null
+        ? null
+        : { release: row.release, version: row.version, updatedAt: row.updated_at },
   };
 }

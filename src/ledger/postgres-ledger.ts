@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
 import { isConnectionLoss } from '../pg/connect.js';
 import type { ReleaseRef } from '../planner/plan.js';
-import { LOCK_CLASS, LOCK_HELD_BY, lockLostError, type LedgerLock } from './ledger-lock.js';
+import { LOCK_CLASS, LOCK_HELD_BY, lockHeldBy, lockLostError, type LedgerLock } from './ledger-lock.js';
 import type {
   BackupRecord,
   Ledger,
@@ -81,15 +81,33 @@ interface Fence {
   token: string;
 }
 
+/** What a fenced write returns beside its own columns: the fence row as the statement saw it. */
+interface FenceColumns {
+  fence_token: string | null;
+  fence_held: boolean | null;
+}
+
+/** One statement's parameters: `p(value)` appends the value and returns its placeholder. */
+class Params {
+  readonly values: unknown[] = [];
+
+  p(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
 /**
  * The ledger in the target PostgreSQL database, on one client of its own (the lock has another).
- * Every write is one transaction, so a crash between two writes leaves the ledger consistent.
+ * Every write is ONE statement, so it is atomic (a crash between two writes leaves the ledger
+ * consistent) and costs one round trip.
  *
- * Under the lock (`claimFence`), every write first checks, in its own transaction and holding the
- * fence row, that the fencing token is still this run's and that the lock session still holds
- * the advisory lock: a run that lost its lock can never record a phase or move the release,
- * whatever its own process believes. A read whose session was dropped reconnects and runs again;
- * a write is never retried (it may have committed), but the next one gets a fresh session.
+ * Under the lock (`claimFence`), every write statement first locks the fence row and checks that
+ * the fencing token is still this run's and that the lock session still holds the advisory lock;
+ * its writes are guarded by that check: a run that lost its lock can never record a phase or move
+ * the release, whatever its own process believes. A read whose session was dropped reconnects and
+ * runs again; a write is never retried (it may have committed), but the next one gets a fresh
+ * session.
  */
 export class PostgresLedger implements Ledger {
   private client!: pg.Client;
@@ -149,39 +167,71 @@ export class PostgresLedger implements Ledger {
     }
   }
 
-  /** One transaction, fenced when the ledger was opened under the lock. */
-  private async write<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  /**
+   * One write = ONE statement, so one round trip and atomic on its own (a single statement is
+   * its own transaction). `build` gives the data-modifying CTEs (`name AS (…)`), each of which
+   * puts `guard` in its WHERE, and a query over them whose rows come back.
+   *
+   * Under the lock, the statement starts with the `fence` CTE: it locks the fence row (FOR
+   * UPDATE, exactly as the transaction with a separate fence check did: a run that claims the
+   * lock concurrently waits for this statement, or this statement re-reads the row after it and
+   * sees the new token) and tells whether the token is still ours and our lock session still
+   * holds the advisory lock. The guard makes every write of the statement a no-op otherwise, so a
+   * run that lost its lock writes nothing, and the fence columns it returns turn into the error.
+   */
+  private async write<R extends pg.QueryResultRow>(
+    build: (p: Params, guard: string) => { with: string; select: string },
+    options: { durable?: boolean } = {},
+  ): Promise<R[]> {
     const fence = this.fence;
     if (lostLock(fence)) throw fence?.lock.lost.reason;
-    const client = await this.live();
-    await client.query('BEGIN');
+    const p = new Params();
+    const ctes: string[] = [];
+    const columns: string[] = [];
+    let guard = 'true';
+    if (fence !== null) {
+      ctes.push(
+        `fence AS (SELECT token::text AS token, ${lockHeldBy(p.p(LOCK_CLASS), p.p(fence.lock.schema), p.p(fence.lock.backendPid))} AS held FROM ${this.t('lock_fence')} FOR UPDATE)`,
+      );
+      columns.push('(SELECT token FROM fence) AS fence_token', '(SELECT held FROM fence) AS fence_held');
+      guard = `EXISTS (SELECT 1 FROM fence WHERE token = ${p.p(fence.token)} AND held)`;
+    }
+    if (options.durable === false) {
+      // This statement's commit does not wait for the WAL flush (SET LOCAL synchronous_commit =
+      // off, as a function so it fits in the statement). Visible at once and kept when leapfrog
+      // is killed; only a crash of the server itself before the WAL writer flushes it (at most
+      // three wal_writer_delay, 600 ms by default) can lose it, and the next durable write
+      // flushes it too (the WAL is flushed in order).
+      ctes.push(`async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`);
+      columns.push('(SELECT off FROM async_commit) AS async_commit');
+    }
+    const { with: writes, select } = build(p, guard);
+    ctes.push(writes);
+    // Left-joined to one row, so the fence's columns come back even when the write's query has none.
+    const sql = `WITH ${ctes.join(',\n')}
+      SELECT ${[...columns, 'x.*'].join(', ')} FROM (SELECT 1) AS one LEFT JOIN (${select}) AS x ON true`;
+    let rows: (R & FenceColumns)[];
     try {
-      if (fence !== null) await this.checkFence(client, fence);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
+      rows = (await (await this.live()).query<R & FenceColumns>(sql, p.values)).rows;
     } catch (error) {
-      // The rollback's own failure must not replace the error that caused it.
-      await client.query('ROLLBACK').catch(() => undefined);
       // A write that failed because the lock went says that, not "connection terminated".
       if (lostLock(fence)) throw fence?.lock.lost.reason;
       throw error;
     }
+    if (fence !== null) this.checkFence(fence, rows[0]);
+    return rows;
   }
 
-  private async checkFence(client: pg.Client, fence: Fence): Promise<void> {
-    const { rows } = await client.query<{ token: string; held: boolean }>(
-      `SELECT token::text AS token, ${LOCK_HELD_BY} AS held FROM ${this.t('lock_fence')} FOR UPDATE`,
-      [LOCK_CLASS, fence.lock.schema, fence.lock.backendPid],
-    );
-    const row = rows[0];
-    if (row?.token !== fence.token) {
+  /** Turns the fence columns of a write into the error, when the write was refused (and so wrote nothing). */
+  private checkFence(fence: Fence, row: FenceColumns | undefined): void {
+    const token = row?.fence_token ?? null;
+    if (token !== fence.token) {
       throw lockLostError(
         this.display(),
-        `another run took the lock since (fencing token ${fence.token}, now ${row?.token ?? 'none'})`,
+        `another run took the lock since (fencing token ${fence.token}, now ${token ?? 'none'})`,
       );
     }
-    if (!row.held)
+    if (row?.fence_held !== true)
       throw lockLostError(
         this.display(),
         `the lock session (backend ${fence.lock.backendPid}) no longer holds the advisory lock`,
@@ -197,29 +247,24 @@ export class PostgresLedger implements Ledger {
    * lock. From here on every write of any run that held the lock before is refused.
    */
   async claimFence(lock: LedgerLock, holder: string): Promise<void> {
-    const client = await this.live();
-    await client.query('BEGIN');
-    try {
-      const held = await client.query<{ held: boolean }>(`SELECT ${LOCK_HELD_BY} AS held`, [
-        LOCK_CLASS,
-        lock.schema,
-        lock.backendPid,
-      ]);
-      if (held.rows[0]?.held !== true)
-        throw lockLostError(this.display(), 'the lock session no longer holds the advisory lock');
-      const { rows } = await client.query<{ token: string }>(
-        `INSERT INTO ${this.t('lock_fence')} (singleton, token, holder, lock_backend_pid) VALUES (true, 1, $1, $2)
+    // One statement (one round trip): the new token is written only while the lock session
+    // still holds the advisory lock, and the statement says which happened.
+    const { rows } = await (
+      await this.live()
+    ).query<{ held: boolean; token: string | null }>(
+      `WITH lock_held AS (SELECT ${LOCK_HELD_BY} AS held),
+       claimed AS (
+         INSERT INTO ${this.t('lock_fence')} (singleton, token, holder, lock_backend_pid)
+           SELECT true, 1, $4::text, $3::int WHERE (SELECT held FROM lock_held)
          ON CONFLICT (singleton) DO UPDATE SET token = ${this.t('lock_fence')}.token + 1, holder = EXCLUDED.holder,
            lock_backend_pid = EXCLUDED.lock_backend_pid, run_id = NULL, acquired_at = now()
-         RETURNING token::text AS token`,
-        [holder, lock.backendPid],
-      );
-      await client.query('COMMIT');
-      this.fence = { lock, token: rows[0]?.token ?? '' };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+         RETURNING token::text AS token)
+       SELECT (SELECT held FROM lock_held) AS held, (SELECT token FROM claimed) AS token`,
+      [LOCK_CLASS, lock.schema, lock.backendPid, holder],
+    );
+    if (rows[0]?.held !== true || rows[0].token === null)
+      throw lockLostError(this.display(), 'the lock session no longer holds the advisory lock');
+    this.fence = { lock, token: rows[0].token };
   }
 
   private t(table: string): string {
@@ -235,58 +280,52 @@ export class PostgresLedger implements Ledger {
   }
 
   async setCurrentRelease(release: ReleaseRef): Promise<void> {
-    await this.write((client) => this.upsertState(client, release));
+    await this.write((p, guard) => ({ with: this.upsertState(p, guard, release), select: 'SELECT 1' }));
   }
 
-  private async upsertState(client: pg.Client, release: ReleaseRef): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.t('state')} (singleton, release, version, updated_at) VALUES (true, $1, $2, now())
-       ON CONFLICT (singleton) DO UPDATE SET release = EXCLUDED.release, version = EXCLUDED.version, updated_at = now()`,
-      [release.release, release.version],
-    );
+  /** The CTE that moves the current release (INSERT … SELECT, so the guard can hold it back). */
+  private upsertState(p: Params, guard: string, release: ReleaseRef): string {
+    return `state_set AS (
+      INSERT INTO ${this.t('state')} (singleton, release, version, updated_at)
+        SELECT true, ${p.p(release.release)}::text, ${p.p(release.version)}::text, now() WHERE ${guard}
+      ON CONFLICT (singleton) DO UPDATE SET release = EXCLUDED.release, version = EXCLUDED.version, updated_at = now()
+      RETURNING 1)`;
   }
 
   async startRun(run: NewRun): Promise<RunRecord> {
-    const id = randomUUID();
-    return this.write(async (client) => {
-      const { rows } = await client.query<RunRow>(
-        `INSERT INTO ${this.t('runs')} (id, plan_digest, from_release, from_version, to_release, to_version, mode, host, pid, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running') RETURNING *`,
-        [
-          id,
-          run.planDigest,
-          run.from.release,
-          run.from.version,
-          run.to.release,
-          run.to.version,
-          run.mode,
-          run.host,
-          run.pid,
-        ],
-      );
+    const rows = await this.write<RunRow>((p, guard) => {
+      const inserted = `run AS (
+        INSERT INTO ${this.t('runs')} (id, plan_digest, from_release, from_version, to_release, to_version, mode, host, pid, status)
+        SELECT ${p.p(randomUUID())}::uuid, ${p.p(run.planDigest)}::text, ${p.p(run.from.release)}::text,
+          ${p.p(run.from.version)}::text, ${p.p(run.to.release)}::text, ${p.p(run.to.version)}::text,
+          ${p.p(run.mode)}::text, ${p.p(run.host)}::text, ${p.p(run.pid)}::int, 'running'
+        WHERE ${guard}
+        RETURNING *)`;
       // The fence names the run that holds the lock, for whoever looks at the ledger.
-      if (this.fence !== null) await client.query(`UPDATE ${this.t('lock_fence')} SET run_id = $1`, [id]);
-      return runOf(rows[0] as RunRow);
-    });
+      const named = `named AS (UPDATE ${this.t('lock_fence')} SET run_id = (SELECT id FROM run) WHERE ${guard} RETURNING 1)`;
+      return { with: this.fence === null ? inserted : `${inserted}, ${named}`, select: 'SELECT * FROM run' };
+    }, NOT_DURABLE);
+    return runOf(rows[0] as RunRow);
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>): Promise<void> {
-    await this.write((client) =>
-      client.query(`UPDATE ${this.t('runs')} SET status = $2, finished_at = now() WHERE id = $1`, [runId, status]),
-    );
+    await this.write((p, guard) => ({
+      with: `finished AS (UPDATE ${this.t('runs')} SET status = ${p.p(status)}, finished_at = now()
+        WHERE id = ${p.p(runId)}::uuid AND ${guard} RETURNING 1)`,
+      select: 'SELECT 1',
+    }));
   }
 
   async closeAbandonedRuns(): Promise<number> {
-    return this.write(async (client) => {
-      const result = await client.query(
-        `UPDATE ${this.t('runs')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`,
-      );
-      // Phases a killed process left running are not succeeded, so they run again; say so.
-      await client.query(
-        `UPDATE ${this.t('phases')} SET status = 'interrupted', finished_at = now() WHERE status = 'running'`,
-      );
-      return result.rowCount ?? 0;
-    });
+    // Phases a killed process left running are not succeeded, so they run again; say so.
+    const rows = await this.write<{ closed: number }>((_p, guard) => ({
+      with: `closed AS (UPDATE ${this.t('runs')} SET status = 'interrupted', finished_at = now()
+          WHERE status = 'running' AND ${guard} RETURNING 1),
+        phases_closed AS (UPDATE ${this.t('phases')} SET status = 'interrupted', finished_at = now()
+          WHERE status = 'running' AND ${guard} RETURNING 1)`,
+      select: 'SELECT count(*)::int AS closed FROM closed',
+    }));
+    return rows[0]?.closed ?? 0;
   }
 
   async runningRuns(): Promise<RunRecord[]> {
@@ -310,39 +349,38 @@ export class PostgresLedger implements Ledger {
   }
 
   async startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
-    await this.write((client) =>
-      client.query(
-        `INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', 1, now())
-         ON CONFLICT (from_release, release, phase, name) DO UPDATE SET
-           run_id = EXCLUDED.run_id, plan_digest = EXCLUDED.plan_digest, status = 'running',
-           attempts = ${this.t('phases')}.attempts + 1, started_at = now(), finished_at = NULL, exit_code = NULL`,
-        [runId, planDigest, key.fromRelease, key.release, key.phase, key.name],
-      ),
+    await this.write(
+      (p, guard) => ({
+        with: `started AS (
+        INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at)
+        SELECT ${p.p(runId)}::uuid, ${p.p(planDigest)}::text, ${p.p(key.fromRelease)}::text, ${p.p(key.release)}::text,
+          ${p.p(key.phase)}::text, ${p.p(key.name)}::text, 'running', 1, now()
+        WHERE ${guard}
+        ON CONFLICT (from_release, release, phase, name) DO UPDATE SET
+          run_id = EXCLUDED.run_id, plan_digest = EXCLUDED.plan_digest, status = 'running',
+          attempts = ${this.t('phases')}.attempts + 1, started_at = now(), finished_at = NULL, exit_code = NULL
+        RETURNING 1)`,
+        select: 'SELECT 1',
+      }),
+      NOT_DURABLE,
     );
   }
 
   async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
-    // The phase's record and the release's advance commit together or not at all.
-    await this.write(async (client) => {
-      await client.query(
-        `UPDATE ${this.t('phases')} SET status = $5, exit_code = $6, output_tail = $7, duration_ms = $8,
-           rows_migrated = $9, details = $10, finished_at = now()
-         WHERE from_release = $1 AND release = $2 AND phase = $3 AND name = $4`,
-        [
-          key.fromRelease,
-          key.release,
-          key.phase,
-          key.name,
-          result.status,
-          result.exitCode,
-          result.outputTail.join('\n'),
-          Math.round(result.durationMs),
-          result.rowsMigrated,
-          result.details === null ? null : JSON.stringify(result.details),
-        ],
-      );
-      if (advanceTo !== undefined) await this.upsertState(client, advanceTo);
+    // The phase's record and the release's advance are one statement: both or neither.
+    await this.write((p, guard) => {
+      const finished = `finished AS (
+        UPDATE ${this.t('phases')} SET status = ${p.p(result.status)}, exit_code = ${p.p(result.exitCode)}::int,
+          output_tail = ${p.p(result.outputTail.join('\n'))}, duration_ms = ${p.p(Math.round(result.durationMs))}::bigint,
+          rows_migrated = ${p.p(result.rowsMigrated)}::bigint,
+          details = ${p.p(result.details === null ? null : JSON.stringify(result.details))}::jsonb, finished_at = now()
+        WHERE from_release = ${p.p(key.fromRelease)} AND release = ${p.p(key.release)} AND phase = ${p.p(key.phase)}
+          AND name = ${p.p(key.name)} AND ${guard}
+        RETURNING 1)`;
+      return {
+        with: advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo)}`,
+        select: 'SELECT 1',
+      };
     });
   }
 
@@ -362,29 +400,20 @@ export class PostgresLedger implements Ledger {
   }
 
   async recordBackup(backup: NewBackup): Promise<BackupRecord> {
-    return this.write(async (client) => {
-      const { rows } = await client.query<BackupRow>(
-        `INSERT INTO ${this.t('backups')} (id, release, version, path, format, bytes, sha256, duration_ms, run_id,
-           database_id, system_identifier, database_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-           coalesce($10::uuid, (SELECT database_id FROM ${this.t('identity')})), $11, $12) RETURNING *`,
-        [
-          randomUUID(),
-          backup.release,
-          backup.version,
-          backup.path,
-          backup.format,
-          backup.bytes,
-          backup.sha256,
-          Math.round(backup.durationMs),
-          backup.runId,
-          backup.databaseId ?? null,
-          backup.systemIdentifier ?? null,
-          backup.databaseName ?? null,
-        ],
-      );
-      return backupOf(rows[0] as BackupRow);
-    });
+    const rows = await this.write<BackupRow>((p, guard) => ({
+      with: `backup AS (
+        INSERT INTO ${this.t('backups')} (id, release, version, path, format, bytes, sha256, duration_ms, run_id,
+          database_id, system_identifier, database_name)
+        SELECT ${p.p(randomUUID())}::uuid, ${p.p(backup.release)}::text, ${p.p(backup.version)}::text,
+          ${p.p(backup.path)}::text, ${p.p(backup.format)}::text, ${p.p(backup.bytes)}::bigint, ${p.p(backup.sha256)}::text,
+          ${p.p(Math.round(backup.durationMs))}::bigint, ${p.p(backup.runId)}::uuid,
+          coalesce(${p.p(backup.databaseId ?? null)}::uuid, (SELECT database_id FROM ${this.t('identity')})),
+          ${p.p(backup.systemIdentifier ?? null)}::text, ${p.p(backup.databaseName ?? null)}::text
+        WHERE ${guard}
+        RETURNING *)`,
+      select: 'SELECT * FROM backup',
+    }));
+    return backupOf(rows[0] as BackupRow);
   }
 
   async backups(): Promise<BackupRecord[]> {
@@ -397,6 +426,16 @@ export class PostgresLedger implements Ledger {
     await this.client.end();
   }
 }
+
+/**
+ * For the two writes that only say something started (a run, a phase): their commit does not wait
+ * for the disk. Losing one takes a crash of the database server itself in the moment after it, and
+ * changes nothing a resume does: a phase whose start was lost is simply not recorded as succeeded
+ * (as an interrupted one is not), so it runs again; the run's row, had it been lost, is closed or
+ * never referenced. Every write that records a result or moves the release waits for the disk,
+ * and flushes these with it.
+ */
+const NOT_DURABLE = { durable: false } as const;
 
 /** A function, not an inline test, so the check after an await is not narrowed away. */
 function lostLock(fence: Fence | null): boolean {

@@ -21,7 +21,9 @@ import { nextCommand } from '../util/next-command.js';
  *   one cannot be entered directly (patch walk). The database's own series is exempt: leaving
  *   `from` directly is allowed when the next release accepts it;
  * - fewest steps; among equally short paths, the newest predecessor is chosen for every stop,
- *   walking back from the target.
+ *   walking back from the target;
+ * - no hop enters an entry release (`upgradeFrom: none`): a path that would have to is refused as
+ *   a new lineage (NewLineageError, exit 5), never as a range to widen.
  */
 export function planPath(catalog: Catalog, from: string, to: string): Plan {
   const index = indexOf(catalog);
@@ -55,6 +57,8 @@ export function planPath(catalog: Catalog, from: string, to: string): Plan {
       details: { from: fromRelease.id, to: toRelease.id },
     });
   }
+
+  if (toRelease.entry) throw new NewLineageError(fromRelease, toRelease, toRelease);
 
   const exits = exitPositions(index, f, t);
   const required = requiredStops(index, f, t, exits);
@@ -227,7 +231,34 @@ function shortestPath(
   return path.reverse();
 }
 
-/** The refusal for a release no path can enter: what it accepts and why none of that is usable. */
+/**
+ * A path into an entry release (`upgradeFrom: none`): its lineage starts anew, so no migration
+ * leads into it from an older release. The way there is a fresh install, a copy of the data and
+ * `baseline` — never a wider upgradeFrom, which would promise a jump the application cannot make.
+ */
+export class NewLineageError extends RefusedError {
+  /** The entry release that starts the lineage the target belongs to. */
+  readonly entry: string;
+
+  constructor(from: Release, to: Release, entry: Release) {
+    const then = to === entry ? '' : `, then upgrade to ${to.id}`;
+    super(
+      `no path from ${from.id} to ${to.id}: ${entry.id} starts a new lineage: install it fresh, copy the data, baseline${then}`,
+      {
+        hint:
+          `install ${entry.id} into a new database, copy the data across, then record it: ${nextCommand('baseline', '--release', entry.id)}` +
+          (to === entry ? '' : `; then plan from there: ${nextCommand('plan', '--from', entry.id, '--to', to.id)}`),
+        details: { from: from.id, to: to.id, entry: entry.id },
+      },
+    );
+    this.entry = entry.id;
+  }
+}
+
+/**
+ * The refusal for a release no path can enter: what it accepts and why none of that is usable.
+ * When an entry release lies on the way, the lineage it starts is the reason, not a range.
+ */
 function unreachable(
   index: CatalogIndex,
   exits: Uint8Array,
@@ -239,6 +270,10 @@ function unreachable(
 ): RefusedError {
   const target = index.releases[b] as Release;
   const start = index.releases[f] as Release;
+  for (let q = b; q > f; q--) {
+    const release = index.releases[q] as Release;
+    if (release.entry) return new NewLineageError(start, index.releases[t] as Release, release);
+  }
   const accepts = target.upgradeFromIsDefault
     ? `${target.upgradeFrom} (default: only the previous release)`
     : target.upgradeFrom;

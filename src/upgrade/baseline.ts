@@ -2,27 +2,44 @@ import { randomUUID } from 'node:crypto';
 import { findRelease } from '../catalog/find-release.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import type { Catalog, Release } from '../catalog/release.js';
-import { ConnectionSqlProbe } from '../checks/sql-probe.js';
-import { BadInputError, CheckRedError, InterruptedError, PhaseFailedError } from '../errors/index.js';
+import { ClientSqlProbe, ConnectionSqlProbe } from '../checks/sql-probe.js';
+import { BadInputError, CheckRedError, DriftError, InterruptedError, PhaseFailedError } from '../errors/index.js';
 import { createExecutor, type CreateExecutorOptions, type ExecutorKind } from '../executors/create-executor.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
 import { readBaseline } from '../ledger/read-baseline.js';
 import { withLockedLedger } from '../ledger/with-locked-ledger.js';
+import { connectClient } from '../pg/connect.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 import { runPhaseCommand } from '../runner/run-plan.js';
 import { stepPhases } from '../runner/step-phases.js';
+import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
+import {
+  appVersionDriftError,
+  compareAppVersion,
+  describeDrift,
+  detectRelease,
+  type AppVersionComparison,
+} from './app-version.js';
+
+const log = logger('upgrade');
 
 export interface BaselineInput {
-  release: string;
+  /** `--release`: the release the operator says the database is at; undefined with `detect`. */
+  release?: string | undefined;
+  /** `--detect`: the release whose appVersion the application says (exclusive with `release`). */
+  detect?: boolean;
   catalogDir: string;
   target: DatabaseTarget;
   ledgerSchema: string;
   lockTimeoutMs: number;
   /** false with --no-verify: record without running the release's check. */
   verify: boolean;
-  /** --force: replace a different recorded release (a wrong earlier baseline). */
+  /**
+   * --force: replace a different recorded release (a wrong earlier baseline), and record the
+   * release even when the application's appVersion names another (reported as forced).
+   */
   force: boolean;
   executorKind: ExecutorKind;
   executorOptions?: CreateExecutorOptions;
@@ -37,12 +54,26 @@ export type BaselineVerification =
   | { status: 'no-check' }
   | { status: 'skipped' };
 
+/** What the application said when the release was recorded (releases that declare appVersion). */
+export interface BaselineAppVersion {
+  expected: string;
+  says: string | null;
+  error: string | null;
+  /** The release was picked by `--detect` from this value. */
+  detected: boolean;
+  /** The application said otherwise and `--force` recorded the release anyway. */
+  forced: boolean;
+  /** Releases whose appVersion the application says. */
+  matches: string[];
+}
+
 export interface BaselineOutcome {
   status: 'baselined' | 'replaced' | 'unchanged';
   release: string;
   version: string;
   previous: string | null;
   verification: BaselineVerification | null;
+  appVersion: BaselineAppVersion | null;
   database: string;
   schema: string;
 }
@@ -54,14 +85,23 @@ export interface BaselineOutcome {
  * decided before anything is written, so a refused baseline leaves the database untouched.
  */
 export async function baseline(input: BaselineInput): Promise<BaselineOutcome> {
+  const detect = input.detect === true;
+  if (detect === (input.release !== undefined)) {
+    throw new BadInputError('baseline needs exactly one of --release RELEASE or --detect', {
+      hint: `${nextCommand('baseline', '--release', '<release>')} (the release the database is at), or ${nextCommand('baseline', '--detect')} (the release whose appVersion the application says)`,
+    });
+  }
   const schema = ledgerSchemaName(input.ledgerSchema);
   const catalog = await loadCatalog(input.catalogDir);
-  const release = findRelease(catalog, input.release);
   const { target } = input;
+  // The application is asked first (--detect, or --release X where X declares appVersion): a
+  // release it contradicts is refused before the ledger is read or the check runs.
+  const { release, appVersion } = await askApplication(input, catalog);
   const outcome = (o: Pick<BaselineOutcome, 'status' | 'previous' | 'verification'>): BaselineOutcome => ({
     ...o,
     release: release.id,
     version: release.version,
+    appVersion,
     database: target.display,
     schema,
   });
@@ -108,6 +148,75 @@ export async function baseline(input: BaselineInput): Promise<BaselineOutcome> {
     previous,
     verification,
   });
+}
+
+/**
+ * The release to record and what the application says: `--detect` picks the release from its
+ * appVersion (detectRelease); `--release X` is compared with X's appVersion when X declares one,
+ * and a mismatch is drift (exit 6, naming the release that matches) unless --force. One short
+ * connection of its own, read-only; none when nothing is asked.
+ */
+async function askApplication(
+  input: BaselineInput,
+  catalog: Catalog,
+): Promise<{ release: Release; appVersion: BaselineAppVersion | null }> {
+  const named = input.release === undefined ? null : findRelease(catalog, input.release);
+  if (named !== null && named.appVersion === undefined) return { release: named, appVersion: null };
+  const { target } = input;
+  const client = await connectClient(target, 'leapfrog baseline');
+  try {
+    const probe = new ClientSqlProbe(() => Promise.resolve(client), target.secrets);
+    const release = named ?? (await detectRelease(probe, catalog, target.display));
+    const comparison: AppVersionComparison | null = await compareAppVersion(probe, catalog, release);
+    if (comparison === null) return { release, appVersion: null };
+    if (comparison.drift && !input.force) throw baselineDriftError(comparison, target.display, release);
+    if (comparison.drift)
+      log.debug(
+        `baseline --force: recording ${release.id} though the application says ${comparison.says ?? 'nothing'}`,
+      );
+    return {
+      release,
+      appVersion: {
+        expected: comparison.expected,
+        says: comparison.says,
+        error: comparison.error,
+        detected: named === null,
+        forced: comparison.drift,
+        matches: comparison.matches,
+      },
+    };
+  } finally {
+    await client.end().catch((error: unknown) => log.suppressed('closing the baseline connection', error));
+  }
+}
+
+/** `baseline --release X` when the application says otherwise (exit 6), naming the release that matches. */
+function baselineDriftError(c: AppVersionComparison, database: string, release: Release): DriftError {
+  if (c.matches.length === 0) {
+    const guard = appVersionDriftError(c, database, release.file);
+    return new DriftError(
+      `refusing to baseline ${database} at ${release.id} (appVersion "${c.expected}"): ${describeDrift(c)}; nothing was recorded`,
+      {
+        hint: `${guard.hint}; --force records ${release.id} anyway, if you are sure`,
+        details: { ...guard.details, requested: release.id },
+      },
+    );
+  }
+  const newest = c.matches.at(-1) ?? '';
+  return new DriftError(
+    `refusing to baseline ${database} at ${release.id} (appVersion "${c.expected}"): ${describeDrift(c)}; nothing was recorded`,
+    {
+      hint: `${c.matches.length === 1 ? `\`${nextCommand('baseline', '--detect')}\` records ${newest}` : `\`${nextCommand('baseline', '--release', newest)}\` records ${newest} (or name the one of ${c.matches.join(', ')} that was deployed)`}; add --force to record ${release.id} anyway, if you are sure the application's version is wrong`,
+      details: {
+        requested: release.id,
+        expected: c.expected,
+        appVersion: c.says,
+        error: c.error,
+        matches: c.matches,
+        database,
+      },
+    },
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import type { DatabaseTarget } from '../pg/database-target.js';
 import type { Plan, ReleaseRef } from '../planner/plan.js';
 import { assertToolchainsForRun } from '../toolchains/toolchain-state.js';
 import { logger } from '../util/logger.js';
+import { appVersionDriftError, compareAppVersion, unfinishedSteps } from './app-version.js';
 import { preparePreUpgradeBackup, type BackupOption } from './pre-upgrade-backup.js';
 
 const log = logger('upgrade');
@@ -48,7 +49,17 @@ export async function runGuards(context: GuardContext): Promise<GuardOutcome> {
   // 1. baselined (exit 2): the one "not baselined" refusal.
   const current = session.reading.current;
   if (current === null) throw notBaselinedError(session.schema, context.plan?.from.release, target.display);
-  // 2. forward-only, with THIS database's backups as the way back (exit 5).
+  // 2. the application agrees with the ledger (exit 6): when it moved without leapfrog, the ledger's
+  //    release is not where the database is, and every decision below would start from the wrong place.
+  const recorded = context.catalog.releases.find((r) => r.id === current.release);
+  if (recorded?.appVersion !== undefined) {
+    const comparison = await compareAppVersion(context.probe, context.catalog, recorded, () =>
+      unfinishedSteps(session, current),
+    );
+    if (comparison?.drift === true) throw appVersionDriftError(comparison, target.display, recorded.file);
+    log.debug(`appVersion of ${current.release}: the application says ${comparison?.says ?? 'nothing'}`);
+  }
+  // 3. forward-only, with THIS database's backups as the way back (exit 5).
   if (context.backupDir !== undefined && context.to !== undefined) {
     await assertForwardOnly({
       target,
@@ -58,9 +69,9 @@ export async function runGuards(context: GuardContext): Promise<GuardOutcome> {
       current: { release: current.release, version: current.version },
     });
   }
-  // 2b. the toolchains of the releases still to run, process executor only (missing exit 2, stale exit 6).
+  // 4. the toolchains of the releases still to run, process executor only (missing exit 2, stale exit 6).
   assertToolchainsForRun({ ...context, current: { release: current.release, version: current.version } });
-  // 3. pg_dump usable against this server (exit 2), only when a backup may be taken.
+  // 5. pg_dump usable against this server (exit 2), only when a backup may be taken.
   const prepared = context.backup === undefined ? null : await preparePreUpgradeBackup(target, session, context.backup);
   log.debug(
     `guards passed: at ${current.release}${context.to === undefined ? '' : `, to ${context.to.release}`}${prepared === null ? ', no backup' : ''}`,

@@ -6,7 +6,7 @@ import { InterruptedError, LeapfrogError, NothingToDoError } from '../errors/ind
 import { createExecutor, type CreateExecutorOptions, type ExecutorKind } from '../executors/create-executor.js';
 import { verifyPlanImages } from '../images/verify-plan-images.js';
 import type { RunMode } from '../ledger/ledger.js';
-import { acquireLedgerLock } from '../ledger/ledger-lock.js';
+import { LockSession } from '../ledger/ledger-lock.js';
 import { LedgerSession } from '../ledger/open-ledger.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
@@ -76,8 +76,9 @@ export interface RunUpgradeOptions {
  * 2. open the ledger session and read it read-only, once (a refused database gets no schema);
  * 3. the guards in order over that reading (src/upgrade/guards.ts): baselined, forward-only,
  *    pg_dump usable;
- * 4. take the lock (its own session); migrate the ledger only when behind, claim the fence, close
- *    abandoned runs; read the release once more, now that it cannot move, and plan `--to` from it;
+ * 4. take the lock (its own session, connected beside the ledger session in 2); migrate the
+ *    ledger only when behind, claim the fence, close abandoned runs; read the release once more,
+ *    now that it cannot move, and plan `--to` from it;
  * 5. run the plan with the executor, the renderer and the backup object (the runner decides when
  *    the backup is taken).
  *
@@ -108,7 +109,8 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
   const to = file !== null ? file.to : requestedRelease(catalog, options.to);
 
   await using stack = new AsyncDisposableStack();
-  // 2. The ledger, read-only.
+  // 2. The ledger, read-only. The lock's session connects meanwhile; the lock is taken in 4.
+  const lockSession = stack.use(new LockSession(target), 'the lock session');
   const session = stack.use(await LedgerSession.open(target, options.ledgerSchema), 'the ledger session');
   // 3. The guards.
   const backupOption = options.safety?.backup;
@@ -126,7 +128,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
 
   // 4. The lock, then the ledger on the same session.
   const lock = stack.use(
-    await acquireLedgerLock(target, { schema: session.schema, timeoutMs: options.lockTimeoutMs, signal }),
+    await lockSession.acquire({ schema: session.schema, timeoutMs: options.lockTimeoutMs, signal }),
     'the ledger lock',
   );
   const ledger = await session.underLock(lock);

@@ -1,3 +1,5 @@
+import { loadCatalog } from '../catalog/load-catalog.js';
+import type { Catalog } from '../catalog/release.js';
 import { LeapfrogError } from '../errors/index.js';
 import type { PhaseRecord, RunRecord } from '../ledger/ledger.js';
 import { describeHolder, type LockHolder } from '../ledger/ledger-lock.js';
@@ -8,12 +10,41 @@ import type { Plan } from '../planner/plan.js';
 import { pendingSteps } from '../runner/pending-steps.js';
 import { NO_RECORDED_BACKUP, wayBackAfterRedCheck } from '../backup/forward-only.js';
 import { nextCommand as leapfrogCommand } from '../util/next-command.js';
+import {
+  compareAppVersion,
+  matchingReleases,
+  readAppVersions,
+  unfinishedSteps,
+  type AppVersionComparison,
+} from './app-version.js';
 
 export interface StatusInput {
   target: DatabaseTarget;
   ledgerSchema: string;
   /** `--plan`: show progress through this plan. */
   plan?: string | undefined;
+  /** `--catalog`: where the releases' appVersion queries come from; undefined: not compared. */
+  catalogDir?: string | undefined;
+}
+
+/**
+ * What the application says it is, beside the ledger's release (releases that declare appVersion).
+ * Not baselined: `release` and `expected` are null and `matches` is what `baseline --detect` would see.
+ */
+export interface StatusAppVersion {
+  release: string | null;
+  expected: string | null;
+  says: string | null;
+  /** The version query's error (the application not installed), or null. */
+  error: string | null;
+  /** Releases whose appVersion the application says. */
+  matches: string[];
+  /** Releases of a step out of `release` the ledger records as unfinished (their value is no drift). */
+  unfinished: string[];
+  /** The application and the ledger disagree: step/apply/rehearse refuse with exit 6. */
+  drift: boolean;
+  /** Why nothing was compared (the catalog could not be read), or null. */
+  problem: string | null;
 }
 
 export interface StatusReport {
@@ -22,6 +53,8 @@ export interface StatusReport {
   ledgerSchema: string;
   baselined: boolean;
   current: { release: string; version: string; since: string } | null;
+  /** null when no release involved declares appVersion. */
+  appVersion: StatusAppVersion | null;
   running: { host: string | null; pid: number | null; since: string | null; plan: string | null } | null;
   /**
    * `alive` is meaningful only for a run the ledger still records as running: true while a
@@ -69,14 +102,19 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
     ledgerSchema: schema,
     baselined: false,
     current: null,
+    appVersion: null,
     running: null,
     lastRun: null,
     plan: null,
     lastFailure: null,
     next: '',
   };
+  // Read before the ledger is handed out below: the probe and the ledger reads share the session.
+  report.appVersion = await applicationSays(session, input.catalogDir);
   if (!session.reading.exists) {
-    report.next = `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at${plan ? `; the plan starts at ${plan.from.release}` : ''})`;
+    report.next =
+      detectNext(report) ??
+      `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at${plan ? `; the plan starts at ${plan.from.release}` : ''})`;
     return report;
   }
   const holder: LockHolder = await session.withClient((client) => describeHolder(client, schema));
@@ -154,9 +192,86 @@ export async function statusReport(input: StatusInput): Promise<StatusReport> {
   return report;
 }
 
+/**
+ * The application's own version beside the ledger's release (or, not baselined, the release it
+ * matches). Read-only on the status session. A catalog that cannot be read does not fail
+ * `status` (it answers without one); it is reported as the reason nothing was compared.
+ */
+async function applicationSays(
+  session: LedgerSession,
+  catalogDir: string | undefined,
+): Promise<StatusAppVersion | null> {
+  if (catalogDir === undefined) return null;
+  const current = session.reading.current;
+  let catalog: Catalog;
+  try {
+    catalog = await loadCatalog(catalogDir);
+  } catch (error) {
+    if (!(error instanceof LeapfrogError) || current === null) return null;
+    return {
+      release: current.release,
+      expected: null,
+      says: null,
+      error: null,
+      matches: [],
+      unfinished: [],
+      drift: false,
+      problem: `not compared: the catalog ${catalogDir} cannot be read (${error.message.split('\n')[0] ?? ''})`,
+    };
+  }
+  const probe = session.sqlProbe();
+  if (current === null) {
+    const sqls = catalog.releases.flatMap((r) => (r.appVersion === undefined ? [] : [r.appVersion.sql]));
+    if (sqls.length === 0) return null;
+    const readings = [...(await readAppVersions(probe, sqls)).values()];
+    const said = readings.find((r) => r.says !== null);
+    return {
+      release: null,
+      expected: null,
+      says: said?.says ?? null,
+      error: said === undefined ? (readings.find((r) => r.error !== null)?.error ?? null) : null,
+      matches: matchingReleases(catalog, new Map(readings.map((r) => [r.sql, r]))).map((r) => r.id),
+      unfinished: [],
+      drift: false,
+      problem: null,
+    };
+  }
+  const recorded = catalog.releases.find((r) => r.id === current.release);
+  if (recorded === undefined) return null;
+  const comparison: AppVersionComparison | null = await compareAppVersion(probe, catalog, recorded, () =>
+    unfinishedSteps(session, current),
+  );
+  if (comparison === null) return null;
+  return {
+    release: comparison.release,
+    expected: comparison.expected,
+    says: comparison.says,
+    error: comparison.error,
+    matches: comparison.matches,
+    unfinished: comparison.unfinished,
+    drift: comparison.drift,
+    problem: null,
+  };
+}
+
+/** Not baselined, and the application says which release it is at: `baseline --detect`. */
+function detectNext(report: StatusReport): string | null {
+  const matches = report.appVersion?.release === null ? report.appVersion.matches : [];
+  if (matches.length !== 1) return null;
+  return `${leapfrogCommand('baseline', '--detect')} (the application says it is at ${matches[0] ?? ''})`;
+}
+
 function nextCommand(report: StatusReport): string {
   if (!report.baselined)
-    return `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`;
+    return (
+      detectNext(report) ?? `${leapfrogCommand('baseline', '--release', '<release>')} (the release the database is at)`
+    );
+  if (report.appVersion?.drift === true) {
+    const matches = report.appVersion.matches;
+    return matches.length === 0
+      ? `find out what changed the application (it says ${report.appVersion.says === null ? 'nothing' : `"${report.appVersion.says}"`}, which no release of the catalog declares); restore a backup (${leapfrogCommand('backups')}) or add its release to the catalog`
+      : `find out what moved the application to ${matches.join(', ')}; if the database really is there, ${matches.length === 1 ? leapfrogCommand('baseline', '--detect', '--force') : leapfrogCommand('baseline', '--release', matches.at(-1) ?? '', '--force')}; otherwise restore a backup (${leapfrogCommand('backups')})`;
+  }
   if (report.running) return `wait for the running run to finish (${leapfrogCommand('status')} again)`;
   if (report.plan) {
     if (report.plan.problem !== null)

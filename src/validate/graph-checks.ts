@@ -4,11 +4,14 @@ import { seriesOf } from '../catalog/series.js';
 import type { PairPath } from './path-matrix.js';
 import type { ValidationProblem } from './validation-problem.js';
 
-/** Every supported pair without a path is a problem, reported on the target's manifest. */
+/**
+ * Every supported pair without a path is a problem, reported on the target's manifest; a pair
+ * that crosses into a newer lineage (an entry release) is intended and is not.
+ */
 export function reachabilityProblems(catalog: Catalog, pairs: readonly PairPath[]): ValidationProblem[] {
   const byId = new Map(catalog.releases.map((r) => [r.id, r]));
   return pairs
-    .filter((p) => p.steps === null)
+    .filter((p) => p.steps === null && p.newLineage === null)
     .map((p) => ({
       check: 'graph' as const,
       file: byId.get(p.to)?.file ?? p.to,

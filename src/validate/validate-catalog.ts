@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CatalogError } from '../catalog/catalog-error.js';
-import { displayPath, loadCatalog, MANIFEST_FILE } from '../catalog/load-catalog.js';
+import { CATALOG_FILE, displayPath, loadCatalog, MANIFEST_FILE } from '../catalog/load-catalog.js';
 import type { Catalog } from '../catalog/release.js';
 import { LeapfrogError } from '../errors/index.js';
 import { readPlanFile } from '../plan-file/plan-file.js';
@@ -66,7 +66,19 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
       timeMs: lintMs,
     });
   }
-  const unplaced = lint.filter((p) => !folders.some((f) => displayPath(join(f, MANIFEST_FILE)) === p.file));
+  // catalog.yaml's defaults are linted as a file of their own (their problems name it).
+  const catalogFile = displayPath(join(root, CATALOG_FILE));
+  if (await stat(join(root, CATALOG_FILE)).catch(() => undefined)) {
+    cases.push({
+      check: 'lint',
+      name: catalogFile,
+      failures: lint.filter((p) => p.file === catalogFile).map(message),
+      timeMs: lintMs,
+    });
+  }
+  const unplaced = lint.filter(
+    (p) => p.file !== catalogFile && !folders.some((f) => displayPath(join(f, MANIFEST_FILE)) === p.file),
+  );
   if (unplaced.length > 0)
     cases.push({ check: 'lint', name: displayPath(root), failures: unplaced.map(message), timeMs: 0 });
 
@@ -97,9 +109,14 @@ export async function validateCatalog(options: ValidateOptions): Promise<Validat
       cases.push({
         check: 'graph',
         name: `${pair.from} -> ${pair.to}`,
-        failures: pair.steps === null ? [pair.error ?? 'no path'] : [],
+        failures: pair.steps === null && pair.newLineage === null ? [pair.error ?? 'no path'] : [],
         timeMs: matrixMs / Math.max(1, pairs.length),
-        output: pair.steps === null ? '' : `${pair.from} -> ${pair.steps.join(' -> ')}`,
+        output:
+          pair.newLineage !== null
+            ? `${pair.to} is in the lineage ${pair.newLineage} starts: install it fresh, copy the data, baseline`
+            : pair.steps === null
+              ? ''
+              : `${pair.from} -> ${pair.steps.join(' -> ')}`,
       });
     }
     const [milestones, milestonesMs] = timed(() => milestoneProblems(loaded));

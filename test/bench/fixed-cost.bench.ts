@@ -24,6 +24,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 const NOOP = join(ROOT, 'test/fixtures/catalogs/noop');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+// BENCH_BEFORE_CLI=<main.js of an earlier build>: its `apply` runs in every round too, interleaved,
+// so a change is measured side by side under the same load (the earlier build must sit where it
+// resolves pg from this tree's node_modules, e.g. dist/before/cli/main.js).
+const BEFORE_CLI = process.env['BENCH_BEFORE_CLI'];
 
 interface Times {
   wallMs: number;
@@ -79,6 +83,7 @@ const plan = [CLI, 'plan', '--from', '2023.1', '--to', '2025.1'];
 const baseline: Times[] = [];
 const planRuns: Times[] = [];
 const applyRuns: Times[] = [];
+const applyBeforeRuns: Times[] = [];
 const sessions: number[] = [];
 
 await using server = await startEmbeddedServer();
@@ -94,7 +99,17 @@ const baselined = spawnSync(
 );
 if (baselined.status !== 0) throw new Error(`baseline exited ${String(baselined.status)}: ${baselined.stderr}`);
 const freshCopy = templateCopier(server, 'noop_template');
-const apply = (url: string) => [CLI, 'apply', '--to', '1.2', '--no-backup', '--catalog', NOOP, '--database-url', url];
+const apply = (url: string, cli = CLI) => [
+  cli,
+  'apply',
+  '--to',
+  '1.2',
+  '--no-backup',
+  '--catalog',
+  NOOP,
+  '--database-url',
+  url,
+];
 
 /** Sessions the server counted for one database (flushed when each session ends). */
 async function sessionsOf(database: string): Promise<number> {
@@ -126,7 +141,11 @@ try {
     // Interleaved, so every series sees the same load.
     baseline.push(timed(['-e', '0']));
     planRuns.push(timed(plan));
+    // The earlier build goes first in odd rounds, second in even ones: neither always follows the other.
+    const beforeUrl = BEFORE_CLI === undefined ? null : await freshCopy();
+    if (beforeUrl !== null && round % 2 === 1) applyBeforeRuns.push(timed(apply(beforeUrl, BEFORE_CLI)));
     applyRuns.push(timed(apply(url)));
+    if (beforeUrl !== null && round % 2 === 0) applyBeforeRuns.push(timed(apply(beforeUrl, BEFORE_CLI)));
     sessions.push(await sessionsOf(database));
   }
 
@@ -167,6 +186,11 @@ try {
   console.log(
     `  leapfrog apply --no-backup (noop)  wall ${fmt(aWall)}   cpu ${fmt(aCpu)}   wall ${applyWallRatio.toFixed(2)}x, cpu ${ratio(applyRuns, 'cpuMs').toFixed(2)}x   target wall <= 3.5x ${verdict(applyWallRatio <= 3.5)}`,
   );
+  if (BEFORE_CLI !== undefined) {
+    console.log(
+      `  apply, ${BEFORE_CLI} (interleaved)  wall ${fmt(median(applyBeforeRuns.map((t) => t.wallMs)))}   cpu ${fmt(median(applyBeforeRuns.map((t) => t.cpuMs)))}   wall ${ratio(applyBeforeRuns, 'wallMs').toFixed(2)}x, cpu ${ratio(applyBeforeRuns, 'cpuMs').toFixed(2)}x`,
+    );
+  }
   console.log(`  database sessions per apply (server's count): ${[...new Set(sessions)].join(', ')}`);
   console.log(
     `  connections before the first phase command: ${connectsBefore}   target <= 2 ${verdict(connectsBefore <= 2)}`,

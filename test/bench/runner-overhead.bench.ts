@@ -2,18 +2,18 @@
 // the no-op `true`, run by `leapfrog apply` with the process executor, against a plain shell
 // script that runs the same 20 commands in sequence; measured side by side in one run.
 // Prints the ratio and the absolute overhead per phase (target < 50 ms per phase).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { loadCatalog } from '../../src/catalog/load-catalog.js';
-import { ProcessExecutor } from '../../src/executors/process-executor.js';
-import { openPostgresLedger } from '../../src/ledger/open-ledger.js';
+import * as processExecutorModule from '../../src/executors/process-executor.js';
+import * as openLedgerModule from '../../src/ledger/open-ledger.js';
 import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { planPath } from '../../src/planner/plan-path.js';
-import { runPlan } from '../../src/runner/run-plan.js';
+import * as runPlanModule from '../../src/runner/run-plan.js';
 import { fmt, median, timeIt } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -21,6 +21,35 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const STEPS = 5;
 const PHASES_PER_STEP = 4;
 const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
+// RUNNER_BEFORE=<a checkout of an earlier commit, built>: its runner, ledger and executor run
+// in-process too, interleaved with this tree's, so a change is measured side by side under the
+// same load. RUNNER_IN_PROCESS_ONLY=1 skips the CLI series (they take most of the time).
+const BEFORE = process.env['RUNNER_BEFORE'];
+const IN_PROCESS_ONLY = process.env['RUNNER_IN_PROCESS_ONLY'] === '1';
+
+interface RunnerModules {
+  runPlan: typeof runPlanModule.runPlan;
+  openPostgresLedger: typeof openLedgerModule.openPostgresLedger;
+  ProcessExecutor: typeof processExecutorModule.ProcessExecutor;
+}
+const current: RunnerModules = {
+  runPlan: runPlanModule.runPlan,
+  openPostgresLedger: openLedgerModule.openPostgresLedger,
+  ProcessExecutor: processExecutorModule.ProcessExecutor,
+};
+async function modulesOf(root: string): Promise<RunnerModules> {
+  const load = (path: string) => import(join(root, path)) as Promise<Record<string, unknown>>;
+  return {
+    runPlan: (await load('src/runner/run-plan.ts'))['runPlan'] as RunnerModules['runPlan'],
+    openPostgresLedger: (await load('src/ledger/open-ledger.ts'))[
+      'openPostgresLedger'
+    ] as RunnerModules['openPostgresLedger'],
+    ProcessExecutor: (await load('src/executors/process-executor.ts'))[
+      'ProcessExecutor'
+    ] as RunnerModules['ProcessExecutor'],
+  };
+}
+const before = BEFORE === undefined ? null : await modulesOf(BEFORE);
 
 const work = await mkdtemp(join(tmpdir(), 'leapfrog-bench-runner-'));
 const catalog = join(work, 'catalog');
@@ -56,43 +85,52 @@ const apply: number[] = [];
 const noop: number[] = [];
 const plain: number[] = [];
 const inProcess: number[] = [];
+const inProcessBefore: number[] = [];
 const loaded = await loadCatalog(catalog);
-try {
-  for (let round = 0; round < ROUNDS; round++) {
-    const name = `bench_${round}`;
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = server.urlFor(name);
-    await cli(['baseline', '--release', '1.0'], url);
-    plain.push(await timeIt(() => execa(script)));
-    apply.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
-    // Same CLI, nothing left to do: node start, catalog, lock, ledger; the fixed cost of a run.
-    noop.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
 
-    // The runner alone, in this process: ledger records and process spawns, no node start.
-    const inName = `bench_in_${round}`;
-    await admin.query(`CREATE DATABASE ${inName}`);
-    const target = databaseTargetFromUrl(server.urlFor(inName));
-    const ledger = await openPostgresLedger(target, { schema: 'leapfrog', migrate: true });
-    if (ledger === null) throw new Error('no ledger');
+/** `runPlan` of the whole plan in this process on a fresh database: ledger records and process spawns, no node start. */
+async function runInProcess(modules: RunnerModules, name: string): Promise<number> {
+  await admin.query(`CREATE DATABASE ${name}`);
+  const target = databaseTargetFromUrl(server.urlFor(name));
+  const ledger = await modules.openPostgresLedger(target, { schema: 'leapfrog', migrate: true });
+  if (ledger === null) throw new Error('no ledger');
+  try {
     await ledger.setCurrentRelease({ release: '1.0', version: '1.0.0' });
     const plan = planPath(loaded, '1.0', ids.at(-1) as string);
-    const executor = new ProcessExecutor();
-    inProcess.push(
-      await timeIt(() =>
-        runPlan({
-          plan,
-          planDigest: 'sha256:bench',
-          catalog: loaded,
-          ledger,
-          executor,
-          mode: 'apply',
-          database: { url: target.url },
-          secrets: target.secrets,
-          signal: new AbortController().signal,
-        }),
-      ),
+    const executor = new modules.ProcessExecutor();
+    return await timeIt(() =>
+      modules.runPlan({
+        plan,
+        planDigest: 'sha256:bench',
+        catalog: loaded,
+        ledger,
+        executor,
+        mode: 'apply',
+        database: { url: target.url },
+        secrets: target.secrets,
+        signal: new AbortController().signal,
+      }),
     );
+  } finally {
     await ledger[Symbol.asyncDispose]();
+  }
+}
+
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    plain.push(await timeIt(() => execa(script)));
+    if (!IN_PROCESS_ONLY) {
+      const name = `bench_${round}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      const url = server.urlFor(name);
+      await cli(['baseline', '--release', '1.0'], url);
+      apply.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
+      // Same CLI, nothing left to do: node start, catalog, lock, ledger; the fixed cost of a run.
+      noop.push(await timeIt(() => cli(['apply', '--to', ids.at(-1) as string, '--no-backup'], url)));
+    }
+    // The runner alone, in this process (and the earlier tree's, interleaved, when asked).
+    inProcess.push(await runInProcess(current, `bench_in_${round}`));
+    if (before !== null) inProcessBefore.push(await runInProcess(before, `bench_before_${round}`));
   }
 } finally {
   await admin.end();
@@ -108,13 +146,23 @@ const r = median(inProcess);
 console.log(
   `runner overhead: ${STEPS} steps x ${PHASES_PER_STEP} no-op phases = ${phases} commands, ${ROUNDS} rounds (medians)`,
 );
+const loadavg = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+console.log(`  load average at the end: ${loadavg}`);
 console.log(`  plain shell script          ${fmt(p)}`);
-console.log(`  leapfrog apply (process)    ${fmt(a)}   ratio ${(a / p).toFixed(1)}x`);
-console.log(`  leapfrog apply, nothing to do (fixed cost: node, catalog, lock, ledger)  ${fmt(n)}`);
-console.log(`  overhead per phase, all-in   (apply - plain) / ${phases}        = ${fmt((a - p) / phases)}`);
+if (!IN_PROCESS_ONLY) {
+  console.log(`  leapfrog apply (process)    ${fmt(a)}   ratio ${(a / p).toFixed(1)}x`);
+  console.log(`  leapfrog apply, nothing to do (fixed cost: node, catalog, lock, ledger)  ${fmt(n)}`);
+  console.log(`  overhead per phase, all-in   (apply - plain) / ${phases}        = ${fmt((a - p) / phases)}`);
+  console.log(
+    `  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`,
+  );
+}
 console.log(
-  `  overhead per phase, runner   (apply - fixed - plain) / ${phases} = ${fmt((a - n - p) / phases)}   target < 50 ms`,
+  `  runPlan in-process           ${fmt(r)}   ratio ${(r / p).toFixed(1)}x; per phase (runPlan - plain) / ${phases} = ${fmt((r - p) / phases)}   target < 15 ms`,
 );
-console.log(
-  `  runPlan in-process           ${fmt(r)}   ratio ${(r / p).toFixed(1)}x; per phase (runPlan - plain) / ${phases} = ${fmt((r - p) / phases)}`,
-);
+if (before !== null) {
+  const rb = median(inProcessBefore);
+  console.log(
+    `  runPlan in-process, ${BEFORE ?? ''} (interleaved)   ${fmt(rb)}; per phase ${fmt((rb - p) / phases)}; per-round ratio after/before ${median(inProcess.map((x, i) => x / (inProcessBefore[i] ?? Number.NaN))).toFixed(2)}`,
+  );
+}

@@ -10,9 +10,14 @@ import * as validation from '../../src/catalog/validate-manifest.js';
 // Counts the miss path: on a hit the manifests are neither parsed (yaml) nor validated (zod).
 vi.mock('../../src/catalog/validate-manifest.js', async (importOriginal) => {
   const actual = await importOriginal<typeof validation>();
-  return { validateManifest: vi.fn(actual.validateManifest) };
+  return {
+    ...actual,
+    validateManifest: vi.fn(actual.validateManifest),
+    parseCatalogFile: vi.fn(actual.parseCatalogFile),
+  };
 });
 const validated = vi.mocked(validation.validateManifest);
+const catalogFileParsed = vi.mocked(validation.parseCatalogFile);
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/catalogs/slurp');
 const temporary: string[] = [];
@@ -50,6 +55,7 @@ beforeEach(async () => {
   cacheDir = await tempDir('leapfrog-cache-');
   vi.stubEnv('LEAPFROG_CACHE_DIR', cacheDir);
   validated.mockClear();
+  catalogFileParsed.mockClear();
 });
 
 afterEach(async () => {
@@ -108,6 +114,38 @@ describe('the catalog cache', () => {
     expect(after.releases.find((r) => r.id === '2023.2')?.env).toEqual({ EDITED: 'yes' });
     expect(after.digest).not.toBe(before.digest);
     expect(after).toEqual(await uncached(dir));
+  });
+
+  it("keys on catalog.yaml's bytes too: a changed default is a miss for every release", async () => {
+    const dir = await catalogCopy();
+    await writeFile(join(dir, 'catalog.yaml'), 'defaults:\n  env: { FROM_DEFAULTS: "one" }\n');
+    const before = await loadCatalog(dir);
+    expect(validated).toHaveBeenCalledTimes(5);
+    expect(catalogFileParsed).toHaveBeenCalledTimes(1); // once, not once per release
+    validated.mockClear();
+    catalogFileParsed.mockClear();
+    expect(await loadCatalog(dir)).toEqual(before);
+    expect(validated).not.toHaveBeenCalled();
+    expect(catalogFileParsed).not.toHaveBeenCalled();
+
+    await writeFile(join(dir, 'catalog.yaml'), 'defaults:\n  env: { FROM_DEFAULTS: "two" }\n');
+    const after = await loadCatalog(dir);
+    expect(validated).toHaveBeenCalledTimes(5);
+    expect(after.releases.map((r) => r.env['FROM_DEFAULTS'])).toEqual(['two', 'two', 'two', 'two', 'two']);
+    expect(after.releases.map((r) => r.manifestDigest)).not.toEqual(before.releases.map((r) => r.manifestDigest));
+    expect(after).toEqual(await uncached(dir));
+  });
+
+  it('never hides a catalog.yaml problem behind cached releases', async () => {
+    const dir = await catalogCopy();
+    await writeFile(join(dir, 'catalog.yaml'), 'defaults: { env: { A: "1" } }\nextra: true\n');
+    const first = await loadCatalog(dir).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(CatalogError);
+    validated.mockClear();
+    const second = await loadCatalog(dir).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(CatalogError);
+    expect((second as CatalogError).problems).toEqual((first as CatalogError).problems);
+    expect((second as CatalogError).problems).toEqual([expect.objectContaining({ path: 'extra' })]);
   });
 
   it('ignores a damaged cache file, validates in full and rewrites it', async () => {

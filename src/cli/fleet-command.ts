@@ -1,0 +1,256 @@
+import { BadInputError } from '../errors/index.js';
+import type { FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
+import type { OutputMode } from '../ui/output-mode.js';
+import { nextCommand } from '../util/next-command.js';
+import { redactKnown } from '../util/secrets.js';
+import type { GlobalOptions } from './action.js';
+import type { SafetyCliOptions } from './backup.js';
+import { dockerExecutorOptions } from './common-options.js';
+import type { RunVerbOptions } from './run-verb-options.js';
+import { installSignalHandlers } from './signals.js';
+import { textTable } from './text-table.js';
+
+/**
+ * The `--fleet` branches of apply, step, status, baseline and plan: each parses into one call of
+ * src/fleet/, then prints the per-target table (text) or one JSON object per target. The exit code
+ * is the fleet's: 0 only when every target is where it was asked to be, else the worst.
+ */
+
+export interface FleetRunInput extends RunVerbOptions, SafetyCliOptions, GlobalOptions {
+  fleet: string;
+  to?: string;
+  parallel?: number;
+}
+
+/** `apply --fleet F --to R` and `step --fleet F --to R` (one release of the fleet's path). */
+export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step'): Promise<number> {
+  if (input.to === undefined) {
+    throw new BadInputError(`${verb} --fleet needs --to RELEASE: the release every target of the fleet walks to`, {
+      hint: nextCommand(verb, '--fleet', input.fleet, '--to', '<release>'),
+    });
+  }
+  const { runFleet } = await import('../fleet/run-fleet.js');
+  const { formatBackupLine } = await import('../backup/format-backup.js');
+  using signals = installSignalHandlers();
+  const report = await runFleet({
+    fleetFile: input.fleet,
+    to: input.to,
+    oneRelease: verb === 'step',
+    ledgerSchema: input.ledgerSchema,
+    parallel: input.parallel,
+    executorKind: input.executor ?? 'process',
+    executorOptions: { docker: dockerExecutorOptions(input) },
+    databaseUrlEnv: input.databaseUrlEnv,
+    lockTimeoutMs: input.lockTimeout,
+    signal: signals.signal,
+    safety: {
+      backupDir: input.backupDir,
+      backup:
+        input.backup === false
+          ? undefined
+          : {
+              backupDir: input.backupDir,
+              ...(input.backupJobs === undefined ? {} : { backupJobs: input.backupJobs }),
+              ...(input.pgBin === undefined ? {} : { pgBin: input.pgBin }),
+              ...(input.backup === true ? { always: true } : {}),
+              onRecorded: (record) => {
+                if (input.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
+                else process.stderr.write(`${formatBackupLine(record)}\n`);
+              },
+            },
+    },
+    onProgress: (event) => printProgress(event, input.output),
+  });
+  printFleetReport(report, input.output);
+  return report.exitCode;
+}
+
+/** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
+function printProgress(event: FleetProgressEvent, output: OutputMode): void {
+  if (output === 'json') {
+    // A target's error message is the runner's (already redacted), but the fleet line is checked once more.
+    process.stdout.write(`${redactKnown(JSON.stringify(event))}\n`);
+    return;
+  }
+  const counts =
+    'counts' in event
+      ? `[${event.counts.done}/${event.counts.total} done, ${event.counts.running} running, ${event.counts.failed} failed]`
+      : '';
+  switch (event.type) {
+    case 'fleet-started':
+      process.stdout.write(
+        `fleet: ${event.counts.total} targets -> ${event.to} (${event.lockstep ? `lockstep through ${event.stops.join(', ')}` : 'each target its own path'})\n`,
+      );
+      return;
+    case 'fleet-release-started':
+      process.stdout.write(`${counts} every target to ${event.release}\n`);
+      return;
+    case 'target-started':
+      process.stdout.write(`${counts} ${event.target} (${event.group}) -> ${event.to}\n`);
+      return;
+    case 'target-phase':
+      process.stdout.write(
+        `  ${event.target}: ${event.release} ${event.phase}${event.name === event.phase ? '' : ` ${event.name}`}\n`,
+      );
+      return;
+    case 'target-finished':
+      process.stdout.write(
+        `${counts} ${event.target} ${event.ok ? `at ${event.release ?? event.to}` : `FAILED (exit ${event.exitCode}): ${redactKnown(event.message ?? '')}`}\n`,
+      );
+      return;
+    case 'fleet-stopped':
+      process.stdout.write(
+        `${counts} fleet stopped${event.release === null ? '' : ` at ${event.release}`}: ${event.reason}\n`,
+      );
+      return;
+  }
+}
+
+export function printFleetReport(report: FleetRunReport, output: OutputMode): void {
+  if (output === 'json') {
+    for (const t of report.targets) process.stdout.write(`${JSON.stringify({ type: 'fleet-target', ...t })}\n`);
+    const { targets: _targets, ...summary } = report;
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const rows = [
+    ['TARGET', 'GROUP', 'RELEASE', 'STATE', 'EXIT', 'LAST FAILURE'],
+    ...report.targets.map((t) => [
+      t.target,
+      t.group,
+      t.release ?? '-',
+      t.state,
+      String(t.exitCode),
+      t.lastFailure === null ? '' : firstLine(t.lastFailure.message),
+    ]),
+  ];
+  const done = report.targets.filter((t) => t.state === 'done').length;
+  process.stdout.write(`\n${textTable(rows)}\n\n`);
+  process.stdout.write(
+    report.exitCode === 0
+      ? `done: every target (${done}) is at ${report.to}\n`
+      : `${done} of ${report.targets.length} targets at ${report.to}${report.stoppedAt === null ? '' : `; the fleet stopped at ${report.stoppedAt}`} (exit ${report.exitCode})\n`,
+  );
+  for (const t of report.targets) {
+    if (t.lastFailure?.hint) process.stdout.write(`  ${t.target}: ${firstLine(t.lastFailure.hint)}\n`);
+  }
+  if (report.next !== null) process.stdout.write(`next: ${report.next} (resumes only the unfinished targets)\n`);
+}
+
+/** `status --fleet F`: one row per target; `--output json` one object per target. */
+export async function statusFleetVerb(input: { fleet: string; ledgerSchema: string } & GlobalOptions): Promise<number> {
+  const { fleetStatus } = await import('../fleet/fleet-status.js');
+  const { rows } = await fleetStatus({ fleetFile: input.fleet, ledgerSchema: input.ledgerSchema });
+  if (input.output === 'json') {
+    for (const row of rows) process.stdout.write(`${JSON.stringify({ type: 'fleet-status', ...row })}\n`);
+    return 0;
+  }
+  process.stdout.write(
+    `${textTable([
+      ['TARGET', 'GROUP', 'RELEASE', 'STATE', 'LAST FAILURE'],
+      ...rows.map((r) => [r.target, r.group, r.release ?? '-', r.state, firstLine(r.lastFailure ?? '')]),
+    ])}\n`,
+  );
+  return 0;
+}
+
+/** `baseline --fleet F --release R`. */
+export async function baselineFleetVerb(
+  input: RunVerbOptions & GlobalOptions & { fleet: string; release: string; verify: boolean; force?: boolean },
+): Promise<number> {
+  const { baselineFleet } = await import('../fleet/fleet-status.js');
+  using signals = installSignalHandlers();
+  const { rows, exitCode } = await baselineFleet({
+    fleetFile: input.fleet,
+    release: input.release,
+    ledgerSchema: input.ledgerSchema,
+    lockTimeoutMs: input.lockTimeout,
+    verify: input.verify,
+    force: input.force === true,
+    executorKind: input.executor ?? 'process',
+    executorOptions: { docker: dockerExecutorOptions(input) },
+    databaseUrlEnv: input.databaseUrlEnv,
+    signal: signals.signal,
+  });
+  if (input.output === 'json') {
+    for (const row of rows) process.stdout.write(`${JSON.stringify({ type: 'fleet-baseline', ...row })}\n`);
+  } else {
+    process.stdout.write(
+      `${textTable([
+        ['TARGET', 'GROUP', 'RELEASE', 'BASELINE', 'PROBLEM'],
+        ...rows.map((r) => [r.target, r.group, r.release, r.status, firstLine(r.message ?? '')]),
+      ])}\n`,
+    );
+  }
+  return exitCode;
+}
+
+/** `plan --fleet F --to R`: each target's path, grouped, in the order the fleet would run them. */
+export async function planFleetVerb(
+  input: { fleet: string; to?: string; ledgerSchema?: string } & GlobalOptions,
+): Promise<number> {
+  if (input.to === undefined) {
+    throw new BadInputError('plan --fleet needs --to RELEASE: the release every target of the fleet walks to', {
+      hint: nextCommand('plan', '--fleet', input.fleet, '--to', '<release>'),
+    });
+  }
+  const { planFleet } = await import('../fleet/run-fleet.js');
+  const { file, targets, stops } = await planFleet({
+    fleetFile: input.fleet,
+    to: input.to,
+    ledgerSchema: input.ledgerSchema ?? 'leapfrog',
+  });
+  const groups = file.runOrder.map((g) => ({
+    name: g.name,
+    dependsOn: g.dependsOn,
+    parallel: g.parallel,
+    onError: g.onError,
+    targets: targets
+      .filter((t) => t.group === g.name)
+      .map((t) => ({
+        target: t.name,
+        database: t.target.display,
+        current: t.current,
+        path: t.path,
+        problem: t.problem,
+      })),
+  }));
+  if (input.output === 'json') {
+    process.stdout.write(
+      `${JSON.stringify({ type: 'fleet-plan', fleet: file.file, to: input.to, lockstep: file.lockstep, stops, groups })}\n`,
+    );
+    return 0;
+  }
+  const lines = [
+    `fleet ${file.file} -> ${input.to}: ${targets.length} targets, ${file.lockstep ? `lockstep through ${stops.join(' -> ') || '(nothing to do)'}` : 'each target walks its own path'}`,
+  ];
+  groups.forEach((g, gi) => {
+    const lastGroup = gi === groups.length - 1;
+    const how = [
+      g.dependsOn.length > 0 ? `after ${g.dependsOn.join(', ')}` : null,
+      `parallel ${g.parallel}`,
+      `onError ${g.onError}`,
+    ].filter((x) => x !== null);
+    lines.push(`${lastGroup ? '└─' : '├─'} ${g.name} (${how.join('; ')})`);
+    g.targets.forEach((t, ti) => {
+      const path =
+        t.path === null
+          ? `cannot plan: ${t.problem ?? 'unknown'}`
+          : t.path.length === 0
+            ? `at ${t.current ?? '?'}: nothing to do`
+            : [t.current ?? '?', ...t.path].join(' -> ');
+      lines.push(`${lastGroup ? '   ' : '│  '}${ti === g.targets.length - 1 ? '└─' : '├─'} ${t.target}  ${path}`);
+    });
+  });
+  if (file.lockstep) {
+    lines.push('order:');
+    for (const release of stops) lines.push(`  ${release}: ${groups.map((g) => g.name).join(' -> ')}`);
+  }
+  lines.push(`next: ${nextCommand('apply', '--fleet', file.file, '--to', input.to)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
+}

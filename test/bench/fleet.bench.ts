@@ -1,0 +1,161 @@
+// Fleet scale (issue 12): FLEET_TENANTS tenant databases (default 200) on one embedded PostgreSQL,
+// listed by an inventory query, each walking two hops (1.0 -> 1.1 -> 1.2) of a light catalog
+// (schema, data and check are tiny shell commands) with `lockstep: false`, at --parallel 1, 4, 8
+// and 16 in one run. Prints the wall time and speedup per setting, leapfrog's own CPU per target
+// per hop (this process only: coordination, ledgers, locks, executors; the phase commands are
+// child processes and are not counted) and the peak heap, then the peak heap of a fleet a quarter
+// the size at the same parallelism (flat memory: a target's output is never kept).
+//
+// Each round copies a template database baselined at 1.0 (CREATE DATABASE … TEMPLATE), so every
+// setting starts from identical tenants; copies share the template's ledger identity, which only
+// backups use (the fleet runs with no backup, as a benchmark of coordination).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { baselineFleet } from '../../src/fleet/fleet-status.js';
+import { runFleet } from '../../src/fleet/run-fleet.js';
+import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
+import { fmt } from './stats.js';
+
+const TENANTS = Number(process.env['FLEET_TENANTS'] ?? 200);
+const PARALLELS = (process.env['FLEET_PARALLELS'] ?? '1,4,8,16').split(',').map(Number);
+const HOPS = 2;
+
+const work = await mkdtemp(join(tmpdir(), 'leapfrog-bench-fleet-'));
+const catalog = join(work, 'catalog');
+for (const id of ['1.0', '1.1', '1.2']) {
+  await mkdir(join(catalog, id), { recursive: true });
+  const hop = id !== '1.0';
+  await writeFile(
+    join(catalog, id, 'release.yaml'),
+    [
+      `release: "${id}"`,
+      'milestone: true',
+      'phases:',
+      '  schema:',
+      `    - { name: db, run: [sh, -c, "${hop ? 'sleep 0.05' : 'true'}"] }`,
+      ...(hop
+        ? [
+            '  data: { run: [sh, -c, "exit 0"], protocol: batches }',
+            '  check: { run: [sh, -c, "exit 0"], protocol: upgradecheck }',
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  );
+}
+
+const server = await startEmbeddedServer();
+const admin = new pg.Client({ connectionString: server.adminUrl });
+await admin.connect();
+const env = { INVENTORY_URL: server.urlFor('inventory'), TEMPLATE_URL: server.urlFor('tenant_template') };
+
+async function fleetFile(prefix: string, count: number): Promise<string> {
+  const inventory = new pg.Client({ connectionString: env.INVENTORY_URL });
+  await inventory.connect();
+  await inventory.query(`CREATE TABLE IF NOT EXISTS tenants (fleet text, name text, url text)`);
+  for (let i = 0; i < count; i++) {
+    const name = `${prefix}_${String(i).padStart(4, '0')}`;
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE tenant_template`);
+    await inventory.query('INSERT INTO tenants VALUES ($1, $2, $3)', [prefix, name, server.urlFor(name)]);
+  }
+  await inventory.end();
+  const file = join(work, `${prefix}.yaml`);
+  await writeFile(
+    file,
+    `inventory:
+  sql: "select name, url from tenants where fleet = '${prefix}' order by name"
+  url: { env: INVENTORY_URL }
+  catalog: ${catalog}
+groups:
+  - { name: canary, match: ["${prefix}_0000"] }
+  - { name: tenants, match: ["*"], dependsOn: [canary], parallel: 4, onError: continue }
+`,
+  );
+  return file;
+}
+
+interface Round {
+  label: string;
+  tenants: number;
+  parallel: number;
+  wallMs: number;
+  cpuMs: number;
+  peakHeapMb: number;
+  exitCode: number;
+}
+
+async function round(label: string, prefix: string, count: number, parallel: number): Promise<Round> {
+  const file = await fleetFile(prefix, count);
+  global.gc?.();
+  let peak = process.memoryUsage().heapUsed;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 25);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const report = await runFleet({
+    fleetFile: file,
+    to: '1.2',
+    ledgerSchema: 'leapfrog',
+    parallel,
+    executorKind: 'process',
+    lockTimeoutMs: 10_000,
+    env,
+  });
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
+  const notDone = report.targets.filter((t) => t.state !== 'done');
+  if (notDone.length > 0)
+    throw new Error(`${label}: ${notDone.length} targets not done: ${notDone[0]?.lastFailure?.message}`);
+  return {
+    label,
+    tenants: count,
+    parallel,
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    peakHeapMb: peak / 1024 / 1024,
+    exitCode: report.exitCode,
+  };
+}
+
+const rounds: Round[] = [];
+try {
+  await admin.query('CREATE DATABASE inventory');
+  await admin.query('CREATE DATABASE tenant_template');
+  const template = join(work, 'template.yaml');
+  await writeFile(
+    template,
+    `targets: [{ name: template, catalog: ${catalog}, url: { env: TEMPLATE_URL } }]\ngroups: [{ name: all, match: ["*"] }]\n`,
+  );
+  const baselined = await baselineFleet({
+    fleetFile: template,
+    release: '1.0',
+    ledgerSchema: 'leapfrog',
+    lockTimeoutMs: 5_000,
+    verify: false,
+    force: false,
+    executorKind: 'process',
+    env,
+  });
+  if (baselined.exitCode !== 0) throw new Error('baselining the template failed');
+  for (const parallel of PARALLELS)
+    rounds.push(await round(`--parallel ${parallel}`, `p${parallel}`, TENANTS, parallel));
+  const quarter = Math.max(1, Math.round(TENANTS / 4));
+  const p = PARALLELS.at(-1) ?? 16;
+  rounds.push(await round(`--parallel ${p}, ${quarter} tenants`, `q${p}`, quarter, p));
+} finally {
+  await admin.end();
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+}
+
+const base = rounds[0]?.wallMs ?? Number.NaN;
+console.log(
+  `fleet: ${TENANTS} tenant databases, ${HOPS} hops each (schema sleep 0.05 + data + check), lockstep false, one canary; ${availableParallelism()} CPUs`,
+);
+for (const r of rounds) {
+  console.log(
+    `  ${r.label.padEnd(28)} wall ${fmt(r.wallMs).padStart(9)}  speedup ${r.tenants === TENANTS ? `${(base / r.wallMs).toFixed(1).padStart(4)}x` : '    -'}  leapfrog CPU ${fmt(r.cpuMs / (r.tenants * HOPS)).padStart(8)} per target per hop  peak heap ${r.peakHeapMb.toFixed(0)} MB`,
+  );
+}
