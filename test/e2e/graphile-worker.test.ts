@@ -141,6 +141,27 @@ describe('examples/graphile-worker', () => {
     expect(await currentRelease(db)).toBe(NEWEST);
   });
 
+  it("stops red at 0.15.1's SQL preflight while a worker holds a job (migration 000011 would abort), then goes on once it is released", async () => {
+    const db = await freshAtOldest();
+    databases.push(db);
+    await db.query("SELECT graphile_worker.add_job('hello', json_build_object('n', 1))");
+    // A 0.11.4 worker is mid-job: graphile-worker's own lock columns.
+    await db.query("UPDATE graphile_worker.jobs SET locked_at = now(), locked_by = 'worker-old'");
+
+    const red = await leapfrog(['apply', '--to', NEWEST, '--no-backup'], db.url);
+    expect(red.exitCode, red.stdout + red.stderr).toBe(3);
+    expect(red.stdout + red.stderr).toContain('no job is locked by a running worker');
+    expect(red.stdout + red.stderr).toContain('worker-old');
+    // Nothing migrated: the preflight runs before the schema command.
+    expect(await migration(db)).toBe(8);
+    expect(await currentRelease(db)).toBe(OLDEST);
+
+    await db.query('UPDATE graphile_worker.jobs SET locked_at = NULL, locked_by = NULL');
+    const applied = await leapfrog(['apply', '--to', NEWEST, '--no-backup'], db.url);
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    expect(await migration(db)).toBe(20);
+  });
+
   it('refuses drift: a newer worker migrated the database behind leapfrog, apply and step exit 6 naming the releases', async () => {
     const db = await freshAtOldest();
     databases.push(db);
