@@ -82,7 +82,8 @@ describe('examples/graphile-worker', () => {
     // The real npm installs, once per clean clone (npm's cache ~/.npm makes a re-install quick).
     const install = await leapfrog(['toolchains', 'install', '--output', 'json'], null);
     expect(install.exitCode, install.stdout + install.stderr).toBe(0);
-  });
+    // Six `npm ci` on a clean clone: 1.5 min here when quiet, 2.5 min under the suite's load.
+  }, 600_000);
 
   it('installs each toolchain once: a second install finds every marker current and skips', async () => {
     const again = await leapfrog(['toolchains', 'install', '--output', 'json'], null);
