@@ -29,9 +29,9 @@ export function register(program: Command): void {
       .option('--matrix', 'print the planned path for every (from, to) pair, as a table (or JSON with --output json)')
       .option(
         '--rehearse',
-        'run every supported from -> newest path for real on embedded PostgreSQL with seeded demo data',
+        "run every supported path to the newest release for real on embedded PostgreSQL, each database installed by the releases' `fresh` (the demo catalog: seeded demo data)",
       )
-      .option('--rows <n>', 'demo rows to seed for --rehearse', rowsArgument, 2000)
+      .option('--rows <n>', 'demo rows to seed for --rehearse (demo catalog only)', rowsArgument, 2000)
       .option('--plans <dir>', 'saved plans to check for yanked stops', 'plans')
       .option('--junit <file>', 'also write the results as JUnit XML for CI')
       .addHelpText(
