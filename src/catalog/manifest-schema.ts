@@ -144,6 +144,31 @@ export const manifestSchema = z
     // The protocol field is shared with the other phases so that a typo gets the full list above;
     // here the phase decides which protocols make sense for it.
     const { preflight, data, check } = manifest.phases;
+    // A command's own env must not name a database: the run's URL reaches every command under one
+    // name (databaseUrlEnv), and a per-command PGHOST or URL would point one command elsewhere. The
+    // executor drops such names too; refusing them here says so instead of ignoring the line.
+    const commandEnvs: [PropertyKey[], Record<string, string>][] = [
+      ...(preflight
+        ? [[['phases', 'preflight', 'env'], preflight.env] as [PropertyKey[], Record<string, string>]]
+        : []),
+      ...manifest.phases.schema.map(
+        (command, index) =>
+          [['phases', 'schema', index, 'env'], command.env] as [PropertyKey[], Record<string, string>],
+      ),
+      ...(data ? [[['phases', 'data', 'env'], data.env] as [PropertyKey[], Record<string, string>]] : []),
+      ...(check ? [[['phases', 'check', 'env'], check.env] as [PropertyKey[], Record<string, string>]] : []),
+    ];
+    for (const [path, env] of commandEnvs) {
+      for (const name of Object.keys(env)) {
+        if (name === 'DATABASE_URL' || name.startsWith('PG') || name === manifest.databaseUrlEnv) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, name],
+            message: `a command's env may not name the database (DATABASE_URL, PG*, databaseUrlEnv): leapfrog passes the run's URL to every command under ${manifest.databaseUrlEnv ?? 'DATABASE_URL'}`,
+          });
+        }
+      }
+    }
     if (data && data.run === undefined && data.until === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -191,6 +191,28 @@ describe('loadCatalog', () => {
     expect((error as BadInputError).hint).toContain('--catalog');
   });
 
+  it("refuses a command's env that names the database, each with its field", async () => {
+    const dir = await tempCatalog({
+      '1.0': [
+        'release: "1.0"',
+        'databaseUrlEnv: APP_URL',
+        'phases:',
+        '  schema:',
+        '    - { name: db, run: [migrate], env: { PGHOST: other, KOLLA_UPGRADE: "yes" } }',
+        '  data: { run: [backfill], env: { APP_URL: "postgres://elsewhere" } }',
+        '  check: { run: [check], env: { DATABASE_URL: "postgres://elsewhere" } }',
+        '',
+      ].join('\n'),
+    });
+    const error = await catalogError(dir);
+    expect(error.exitCode).toBe(ExitCode.badInput);
+    const paths = error.problems.map((p) => p.path).sort();
+    expect(paths).toEqual(['phases.check.env.DATABASE_URL', 'phases.data.env.APP_URL', 'phases.schema[0].env.PGHOST']);
+    expect(error.problems[0]?.message).toContain('APP_URL');
+    // The URL a manifest tried to set never reaches a message.
+    expect(error.message).not.toContain('elsewhere');
+  });
+
   it('an empty catalog folder is a catalog error', async () => {
     const dir = await tempCatalog({});
     const error = await catalogError(dir);
