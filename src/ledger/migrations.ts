@@ -307,14 +307,18 @@ async function copySurvivingRows(client: pg.ClientBase, from: string, to: string
   for (const table of order) {
     const columns = async (s: string) =>
       (
-        await client.query<{ name: string }>(
-          `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
+        await client.query<{ name: string; optional: boolean }>(
+          `SELECT column_name AS name, (is_nullable = 'YES' OR column_default IS NOT NULL) AS optional
+             FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
           [s, table],
         )
-      ).rows.map((r) => r.name);
-    const wanted = await columns(to);
-    const have = new Set(await columns(from));
-    if (!wanted.every((c) => have.has(c))) continue;
+      ).rows;
+    const have = new Set((await columns(from)).map((c) => c.name));
+    const fresh = await columns(to);
+    // A column a later migration added (the phases' episode, 4) may be missing from a ledger
+    // damaged before it: its rows are copied all the same when the column can be left empty.
+    if (!fresh.every((c) => have.has(c.name) || c.optional)) continue;
+    const wanted = fresh.map((c) => c.name).filter((c) => have.has(c));
     const list = wanted.map((c) => `"${c}"`).join(', ');
     await client.query(`INSERT INTO "${to}".${table} (${list}) SELECT ${list} FROM "${from}".${table}`);
     // Copied rows keep their ids: move each serial column's sequence past them.
