@@ -119,6 +119,29 @@ export const ledgerMigrations: readonly LedgerMigration[] = [
       );
     `,
   },
+  {
+    // Episodes. Phase records are keyed by hop, so a database that went A -> B and was then put
+    // back at A (`baseline --force`) still holds the hop's records as succeeded, and a resume
+    // would skip the whole hop. Setting the release (baseline) starts a new episode; advances
+    // keep it, and within one episode the release only moves forward, so each hop is visited at
+    // most once. Every phase row records the episode it ran in, and only the current episode's
+    // rows count for resuming. (A restore brings back the dump's ledger whole, episode included,
+    // so its rows match its data.) An id rather than a comparison of timestamps: exact whatever
+    // the server's clock does, and an advance does not hide the hop it ends. Random, not a
+    // counter: a state row rebuilt by `baseline --force` must not reuse an id that surviving
+    // phase rows carry.
+    // Existing rows: the state gets an episode, and the phases started since it was last written
+    // (the rows a crashed run left to resume) join it; older ones belong to no episode: they are
+    // hops already passed (never asked again) or from before a baseline.
+    id: 4,
+    name: 'episodes: resume only what the current episode recorded',
+    sql: (s) => `
+      ALTER TABLE "${s}".state ADD COLUMN episode uuid;
+      UPDATE "${s}".state SET episode = md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text)::uuid;
+      ALTER TABLE "${s}".phases ADD COLUMN episode uuid;
+      UPDATE "${s}".phases AS p SET episode = st.episode FROM "${s}".state AS st WHERE p.started_at >= st.updated_at;
+    `,
+  },
 ];
 
 /** A transaction-level advisory lock key: two processes creating the ledger at once serialise. */
@@ -284,14 +307,18 @@ async function copySurvivingRows(client: pg.ClientBase, from: string, to: string
   for (const table of order) {
     const columns = async (s: string) =>
       (
-        await client.query<{ name: string }>(
-          `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
+        await client.query<{ name: string; optional: boolean }>(
+          `SELECT column_name AS name, (is_nullable = 'YES' OR column_default IS NOT NULL) AS optional
+             FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY column_name`,
           [s, table],
         )
-      ).rows.map((r) => r.name);
-    const wanted = await columns(to);
-    const have = new Set(await columns(from));
-    if (!wanted.every((c) => have.has(c))) continue;
+      ).rows;
+    const have = new Set((await columns(from)).map((c) => c.name));
+    const fresh = await columns(to);
+    // A column a later migration added (the phases' episode, 4) may be missing from a ledger
+    // damaged before it: its rows are copied all the same when the column can be left empty.
+    if (!fresh.every((c) => have.has(c.name) || c.optional)) continue;
+    const wanted = fresh.map((c) => c.name).filter((c) => have.has(c));
     const list = wanted.map((c) => `"${c}"`).join(', ');
     await client.query(`INSERT INTO "${to}".${table} (${list}) SELECT ${list} FROM "${from}".${table}`);
     // Copied rows keep their ids: move each serial column's sequence past them.

@@ -280,15 +280,24 @@ export class PostgresLedger implements Ledger {
   }
 
   async setCurrentRelease(release: ReleaseRef): Promise<void> {
-    await this.write((p, guard) => ({ with: this.upsertState(p, guard, release), select: 'SELECT 1' }));
+    await this.write((p, guard) => ({
+      with: this.upsertState(p, guard, release, NEW_EPISODE),
+      select: 'SELECT 1',
+    }));
   }
 
-  /** The CTE that moves the current release (INSERT … SELECT, so the guard can hold it back). */
-  private upsertState(p: Params, guard: string, release: ReleaseRef): string {
+  /**
+   * The CTE that moves the current release (INSERT … SELECT, so the guard can hold it back). Setting
+   * the release (`newEpisode`: baseline, adopting) starts a new episode, so that no phase record
+   * written before it counts for resuming; an advance at the end of a step keeps the episode, in
+   * which the release has only moved forward, so each hop has been visited once.
+   */
+  private upsertState(p: Params, guard: string, release: ReleaseRef, newEpisode: boolean): string {
     return `state_set AS (
-      INSERT INTO ${this.t('state')} (singleton, release, version, updated_at)
-        SELECT true, ${p.p(release.release)}::text, ${p.p(release.version)}::text, now() WHERE ${guard}
-      ON CONFLICT (singleton) DO UPDATE SET release = EXCLUDED.release, version = EXCLUDED.version, updated_at = now()
+      INSERT INTO ${this.t('state')} (singleton, release, version, updated_at, episode)
+        SELECT true, ${p.p(release.release)}::text, ${p.p(release.version)}::text, now(), ${p.p(randomUUID())}::uuid
+        WHERE ${guard}
+      ON CONFLICT (singleton) DO UPDATE SET release = EXCLUDED.release, version = EXCLUDED.version, updated_at = now()${newEpisode ? ', episode = EXCLUDED.episode' : ''}
       RETURNING 1)`;
   }
 
@@ -341,8 +350,13 @@ export class PostgresLedger implements Ledger {
   }
 
   async phase(key: PhaseKey): Promise<PhaseRecord | null> {
+    // Only a record of the current episode counts (ledger migration 4): one written before the
+    // release was last set belongs to an earlier visit of this hop, whose work a baseline has
+    // since taken back (a restore brings back the dump's own rows and episode). The same single
+    // read, joined to the state row.
     const { rows } = await this.read<PhaseRow>(
-      `SELECT * FROM ${this.t('phases')} WHERE from_release = $1 AND release = $2 AND phase = $3 AND name = $4`,
+      `SELECT p.* FROM ${this.t('phases')} AS p JOIN ${this.t('state')} AS s ON ${CURRENT_EPISODE}
+        WHERE p.from_release = $1 AND p.release = $2 AND p.phase = $3 AND p.name = $4`,
       [key.fromRelease, key.release, key.phase, key.name],
     );
     return rows[0] === undefined ? null : phaseOf(rows[0]);
@@ -352,13 +366,15 @@ export class PostgresLedger implements Ledger {
     await this.write(
       (p, guard) => ({
         with: `started AS (
-        INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at)
+        INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at, episode)
         SELECT ${p.p(runId)}::uuid, ${p.p(planDigest)}::text, ${p.p(key.fromRelease)}::text, ${p.p(key.release)}::text,
-          ${p.p(key.phase)}::text, ${p.p(key.name)}::text, 'running', 1, now()
+          ${p.p(key.phase)}::text, ${p.p(key.name)}::text, 'running', 1, now(), (SELECT episode FROM ${this.t('state')})
         WHERE ${guard}
         ON CONFLICT (from_release, release, phase, name) DO UPDATE SET
           run_id = EXCLUDED.run_id, plan_digest = EXCLUDED.plan_digest, status = 'running',
-          attempts = ${this.t('phases')}.attempts + 1, started_at = now(), finished_at = NULL, exit_code = NULL
+          attempts = CASE WHEN ${this.t('phases')}.episode = EXCLUDED.episode THEN ${this.t('phases')}.attempts + 1 ELSE 1 END,
+          started_at = now(), finished_at = NULL, exit_code = NULL,
+          episode = EXCLUDED.episode
         RETURNING 1)`,
         select: 'SELECT 1',
       }),
@@ -378,7 +394,8 @@ export class PostgresLedger implements Ledger {
           AND name = ${p.p(key.name)} AND ${guard}
         RETURNING 1)`;
       return {
-        with: advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo)}`,
+        with:
+          advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo, !NEW_EPISODE)}`,
         select: 'SELECT 1',
       };
     });
@@ -436,6 +453,19 @@ export class PostgresLedger implements Ledger {
  * and flushes these with it.
  */
 const NOT_DURABLE = { durable: false } as const;
+
+/** `upsertState`'s flag, named at the call. */
+const NEW_EPISODE = true;
+
+/**
+ * The join condition of phase rows `p` to the state row `s`: the row was recorded in the current
+ * episode (since the release was last set by a baseline). Written through to_jsonb because
+ * read-only verbs (status, apply --dry-run) do not migrate the ledger: one that predates
+ * migration 4 has no episode columns, and there the rule is the one migration 4 fills them by
+ * (started since the state row was last written). Costs about 0.1 ms per read (measured).
+ */
+const CURRENT_EPISODE = `CASE WHEN to_jsonb(s) ? 'episode' THEN (to_jsonb(p) ->> 'episode') = (to_jsonb(s) ->> 'episode')
+  ELSE p.started_at >= s.updated_at END`;
 
 /** A function, not an inline test, so the check after an await is not narrowed away. */
 function lostLock(fence: Fence | null): boolean {

@@ -13,25 +13,39 @@ import type {
 } from '../../src/ledger/ledger.js';
 import type { ReleaseRef } from '../../src/planner/plan.js';
 
-/** An in-memory Ledger for unit tests of the runner; PostgresLedger is tested on real Postgres. */
+/**
+ * An in-memory Ledger for unit tests of the runner; PostgresLedger is tested on real Postgres.
+ * Same resume rule: setting the release (baseline) starts a new episode, an advance keeps it,
+ * every phase record carries the episode it was started in, and `phase()` answers only with the
+ * current episode's.
+ */
 export class MemoryLedger implements Ledger {
   readonly schema = 'memory';
   state: LedgerState | null = null;
+  /** The current episode (0: no state yet); a counter, so the rule does not hang on the clock. */
+  episode = 0;
   readonly runs: RunRecord[] = [];
   readonly phases = new Map<string, PhaseRecord>();
+  /** The episode each phase record was started in, by keyOf. */
+  readonly phaseEpisodes = new Map<string, number>();
   readonly backupsList: BackupRecord[] = [];
   /** Every write in order, to assert "recorded before the next begins". */
   readonly writes: string[] = [];
 
   constructor(current?: ReleaseRef) {
-    if (current) this.state = { ...current, updatedAt: new Date() };
+    if (current) this.setState(current, NEW_EPISODE);
+  }
+
+  private setState(release: ReleaseRef, newEpisode: boolean): void {
+    this.state = { ...release, updatedAt: new Date() };
+    if (newEpisode || this.episode === 0) this.episode += 1;
   }
 
   currentRelease(): Promise<LedgerState | null> {
     return Promise.resolve(this.state);
   }
   setCurrentRelease(release: ReleaseRef): Promise<void> {
-    this.state = { ...release, updatedAt: new Date() };
+    this.setState(release, NEW_EPISODE);
     this.writes.push(`advance ${release.release}`);
     return Promise.resolve();
   }
@@ -55,10 +69,16 @@ export class MemoryLedger implements Ledger {
     return Promise.resolve(this.runs.at(-1) ?? null);
   }
   phase(key: PhaseKey): Promise<PhaseRecord | null> {
-    return Promise.resolve(this.phases.get(keyOf(key)) ?? null);
+    return Promise.resolve(this.currentPhase(key));
+  }
+  /** The record of this episode: one from before the state was last set no longer counts. */
+  private currentPhase(key: PhaseKey): PhaseRecord | null {
+    const current = this.state !== null && this.phaseEpisodes.get(keyOf(key)) === this.episode;
+    return current ? (this.phases.get(keyOf(key)) ?? null) : null;
   }
   startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
-    const previous = this.phases.get(keyOf(key));
+    const previous = this.currentPhase(key);
+    this.phaseEpisodes.set(keyOf(key), this.episode);
     this.phases.set(keyOf(key), {
       ...key,
       runId,
@@ -82,7 +102,7 @@ export class MemoryLedger implements Ledger {
     Object.assign(record, result, { finishedAt: new Date() });
     this.writes.push(`finish ${keyOf(key)} ${result.status}`);
     if (advanceTo) {
-      this.state = { ...advanceTo, updatedAt: new Date() };
+      this.setState(advanceTo, !NEW_EPISODE);
       this.writes.push(`advance ${advanceTo.release}`);
     }
     return Promise.resolve();
@@ -114,6 +134,8 @@ export class MemoryLedger implements Ledger {
     return Promise.resolve();
   }
 }
+
+const NEW_EPISODE = true;
 
 export function keyOf(key: PhaseKey): string {
   return `${key.fromRelease}>${key.release}/${key.phase}/${key.name}`;
