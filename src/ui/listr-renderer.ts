@@ -43,6 +43,8 @@ export class ListrRenderer implements Renderer {
   private readonly started = new Set<string>();
   /** The unit each data phase's progress lines used, for its closing title. */
   private readonly units = new Map<string, string>();
+  /** Every check verdict of a phase so far (SQL checks, then the command's): all stay under the task. */
+  private readonly checkLines = new Map<string, string[]>();
   /** Per step: does the backup show in this step (true) or not (false)? */
   private readonly backupSlots = new Map<string, Deferred<boolean>>();
   private readonly backupDone = deferred<BackupDone>();
@@ -84,9 +86,14 @@ export class ListrRenderer implements Renderer {
         return;
       }
       case 'check-result': {
+        // listr2 keeps a task's last output: the verdicts are joined so none replaces another.
+        const lines = this.checkLines.get(keyOf(event)) ?? [];
+        lines.push(
+          `${CHECK_RESULT_NAMES[event.result] ?? event.result}: ${event.check}${event.details ? ` — ${event.details}` : ''}`,
+        );
+        this.checkLines.set(keyOf(event), lines);
         const task = this.tasks.get(keyOf(event));
-        if (task)
-          task.output = `${CHECK_RESULT_NAMES[event.result] ?? event.result}: ${event.check}${event.details ? ` — ${event.details}` : ''}`;
+        if (task) task.output = lines.join('\n');
         return;
       }
       case 'phase-finished': {

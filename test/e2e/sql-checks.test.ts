@@ -8,6 +8,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CLI, ROOT, currentRelease, phaseRows, seedItems } from './apply-helpers.js';
+import { plainText, runInPty, terminalEnv } from './terminal-pty.js';
 
 const CATALOG = join(ROOT, 'test/fixtures/catalogs/runner-sql');
 
@@ -94,6 +95,20 @@ describe('apply with sql checks, gates and exit-code maps', () => {
     expect(red.stderr).toContain('next:');
     expect(await currentRelease(db)).toBe('1.2');
     expect((await phaseRows(db)).at(-1)).toMatchObject({ release: '1.3', phase: 'check', status: 'failed' });
+  });
+
+  it('on a terminal, every verdict of a check phase stays under its task, not only the last one', async () => {
+    await using db = await seeded('e2e_sql_tty');
+    const run = runInPty(
+      ['node', CLI, 'apply', '--to', '1.1', '--catalog', CATALOG, '--database-url', db.url, '--no-backup'],
+      terminalEnv({ LEAPFROG_CACHE_DIR: 'off' }),
+    );
+    const result = await run.process;
+    const screen = plainText(run.screen());
+    expect(result.exitCode, screen).toBe(0);
+    // 1.1's check has two SQL checks: listr2 keeps a task's last output, so both must be in it.
+    expect(screen).toMatch(/success: backfill complete/);
+    expect(screen).toMatch(/warning: negative values/);
   });
 
   it('--output json: check-result events per sql check, progress events from the gate', async () => {
