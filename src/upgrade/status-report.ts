@@ -289,5 +289,6 @@ function nextCommand(report: StatusReport): string {
   }
   if (report.lastRun && report.current && report.lastRun.to !== report.current.release)
     return leapfrogCommand('apply', '--to', report.lastRun.to);
-  return `${leapfrogCommand('plan', '--from', '<current>', '--to', '<release>')} to go further`;
+  // `plan` without --from starts where this database's ledger says it is (kubeadm's `upgrade plan`).
+  return `${leapfrogCommand('plan', '--to', '<release>')} to go further (it starts from ${report.current?.release ?? 'the ledger'})`;
 }

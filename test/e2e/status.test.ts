@@ -55,5 +55,9 @@ describe('status of the last run', () => {
     expect(await currentRelease(db)).toBe('2023.2');
     const after = await statusJson(db);
     expect(after.lastRun).toMatchObject({ status: 'succeeded', alive: null });
+    // At the run's target: the way further is `plan` from where the ledger says (no --from to fill in).
+    expect(after.next).toContain('leapfrog plan --to <release>');
+    expect(after.next).toContain('starts from 2023.2');
+    expect(after.next).not.toContain('<current>');
   });
 });
