@@ -1,5 +1,5 @@
 import { BadInputError } from '../errors/index.js';
-import type { FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
+import type { FleetPlan, FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
 import type { OutputMode } from '../ui/output-mode.js';
 import { nextCommand } from '../util/next-command.js';
 import { redactKnown } from '../util/secrets.js';
@@ -66,7 +66,7 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
 }
 
 /** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
-function printProgress(event: FleetProgressEvent, output: OutputMode): void {
+export function printProgress(event: FleetProgressEvent, output: OutputMode): void {
   if (output === 'json') {
     // A target's error message is the runner's (already redacted), but the fleet line is checked once more.
     process.stdout.write(`${redactKnown(JSON.stringify(event))}\n`);
@@ -195,11 +195,18 @@ export async function planFleetVerb(
     });
   }
   const { planFleet } = await import('../fleet/run-fleet.js');
-  const { file, targets, stops } = await planFleet({
+  const plan = await planFleet({
     fleetFile: input.fleet,
     to: input.to,
     ledgerSchema: input.ledgerSchema ?? 'leapfrog',
   });
+  printFleetPlan(plan, input.to, input.output);
+  return 0;
+}
+
+/** The plan of `plan --fleet` (and of the fleet demo): a tree of groups and targets, or one JSON object. */
+export function printFleetPlan(plan: FleetPlan, to: string, output: OutputMode, withNext = true): void {
+  const { file, targets, stops } = plan;
   const groups = file.runOrder.map((g) => ({
     name: g.name,
     dependsOn: g.dependsOn,
@@ -215,14 +222,14 @@ export async function planFleetVerb(
         problem: t.problem,
       })),
   }));
-  if (input.output === 'json') {
+  if (output === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ type: 'fleet-plan', fleet: file.file, to: input.to, lockstep: file.lockstep, stops, groups })}\n`,
+      `${JSON.stringify({ type: 'fleet-plan', fleet: file.file, to, lockstep: file.lockstep, stops, groups })}\n`,
     );
-    return 0;
+    return;
   }
   const lines = [
-    `fleet ${file.file} -> ${input.to}: ${targets.length} targets, ${file.lockstep ? `lockstep through ${stops.join(' -> ') || '(nothing to do)'}` : 'each target walks its own path'}`,
+    `fleet ${file.file} -> ${to}: ${targets.length} targets, ${file.lockstep ? `lockstep through ${stops.join(' -> ') || '(nothing to do)'}` : 'each target walks its own path'}`,
   ];
   groups.forEach((g, gi) => {
     const lastGroup = gi === groups.length - 1;
@@ -246,9 +253,8 @@ export async function planFleetVerb(
     lines.push('order:');
     for (const release of stops) lines.push(`  ${release}: ${groups.map((g) => g.name).join(' -> ')}`);
   }
-  lines.push(`next: ${nextCommand('apply', '--fleet', file.file, '--to', input.to)}`);
+  if (withNext) lines.push(`next: ${nextCommand('apply', '--fleet', file.file, '--to', to)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
 }
 
 function firstLine(text: string): string {

@@ -76,13 +76,20 @@ export interface FleetRunReport {
   next: string | null;
 }
 
+/** A planned fleet: the file, every target with its path, and the fleet's path (the lockstep stops). */
+export interface FleetPlan {
+  file: FleetFile;
+  targets: PlannedTarget[];
+  stops: string[];
+}
+
 /** Reads, resolves and plans a fleet: every target with its group, current release and path to R. */
 export async function planFleet(options: {
   fleetFile: string;
   to: string;
   ledgerSchema: string;
   env?: NodeJS.ProcessEnv;
-}): Promise<{ file: FleetFile; targets: PlannedTarget[]; stops: string[] }> {
+}): Promise<FleetPlan> {
   const file = await readFleetFile(options.fleetFile);
   const targets = await resolveFleet(file, {
     ledgerSchema: options.ledgerSchema,
