@@ -257,6 +257,77 @@ export function printFleetPlan(plan: FleetPlan, to: string, output: OutputMode, 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** `rehearse --fleet F --clone --to R`: each target rehearsed on a clone of its own database. */
+export async function rehearseFleetVerb(
+  input: RunVerbOptions &
+    GlobalOptions & {
+      fleet: string;
+      to?: string;
+      clone?: boolean;
+      fromBackup?: string;
+      parallel?: number;
+      keep?: boolean;
+      reportDir: string;
+    } & Parameters<typeof dockerExecutorOptions>[0],
+): Promise<number> {
+  if (input.to === undefined || input.clone !== true || input.fromBackup !== undefined) {
+    throw new BadInputError(
+      'rehearse --fleet needs --clone and --to RELEASE: each target is rehearsed on a clone of its own database (a fleet has no single backup to restore)',
+      { hint: nextCommand('rehearse', '--fleet', input.fleet, '--clone', '--to', input.to ?? '<release>') },
+    );
+  }
+  const { rehearseFleet } = await import('../fleet/rehearse-fleet.js');
+  const { leapfrogVersion } = await import('./leapfrog-version.js');
+  const { formatDuration } = await import('../util/duration.js');
+  using signals = installSignalHandlers();
+  const result = await rehearseFleet({
+    fleetFile: input.fleet,
+    to: input.to,
+    ledgerSchema: input.ledgerSchema,
+    parallel: input.parallel,
+    executorKind: input.executor ?? 'process',
+    executorOptions: { docker: dockerExecutorOptions(input) },
+    databaseUrlEnv: input.databaseUrlEnv,
+    lockTimeoutMs: input.lockTimeout,
+    keep: input.keep === true,
+    reportDir: input.reportDir,
+    leapfrogVersion: leapfrogVersion(),
+    signal: signals.signal,
+    onProgress: (event) => printProgress(event, input.output),
+  });
+  if (input.output === 'json') {
+    for (const row of result.rows) process.stdout.write(`${JSON.stringify({ type: 'fleet-rehearsal', ...row })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ type: 'fleet-rehearsal-summary', fleet: result.fleet, to: result.to, exitCode: result.exitCode })}\n`,
+    );
+    return result.exitCode;
+  }
+  process.stdout.write(
+    `\n${textTable([
+      ['TARGET', 'GROUP', 'AT', 'REHEARSAL', 'REACHED', 'TIME', 'REPORT / PROBLEM'],
+      ...result.rows.map((r) => [
+        r.target,
+        r.group,
+        r.current ?? '-',
+        r.status,
+        r.reached ?? '-',
+        r.durationMs === null ? '' : formatDuration(r.durationMs),
+        r.message !== null ? firstLine(r.message) : (r.report ?? ''),
+      ]),
+    ])}\n\n`,
+  );
+  const ok = result.rows.filter((r) => r.status === 'succeeded' || r.status === 'nothing-to-do').length;
+  process.stdout.write(
+    result.exitCode === 0
+      ? `rehearsed: every target (${ok}) reaches ${result.to} on its copy; the targets themselves did not move\n`
+      : `${ok} of ${result.rows.length} targets rehearsed green to ${result.to} (exit ${result.exitCode})\n`,
+  );
+  process.stdout.write(
+    `next: ${result.exitCode === 0 ? nextCommand('apply', '--fleet', input.fleet, '--to', result.to) : nextCommand('rehearse', '--fleet', input.fleet, '--clone', '--to', result.to)}\n`,
+  );
+  return result.exitCode;
+}
+
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? '';
 }
