@@ -68,8 +68,8 @@ export interface FleetRehearsal {
 }
 
 export async function rehearseFleet(options: RehearseFleetOptions): Promise<FleetRehearsal> {
-  const { file, targets } = await planFleet(options);
-  const runner = new RehearsalRunner(options);
+  const { file, targets, catalogs } = await planFleet(options);
+  const runner = new RehearsalRunner(options, catalogs);
   const result = await scheduleFleet({
     targets,
     groups: file.runOrder,
@@ -103,9 +103,10 @@ const DISCARD: OutputSink = { out: () => undefined, err: () => undefined, isTTY:
 /** The TargetRunner of a fleet rehearsal: plan file, clone, rehearse, drop; its failure is its result. */
 class RehearsalRunner implements TargetRunner<PlannedTarget> {
   readonly done = new Map<string, Pick<FleetRehearsalRow, 'status' | 'reached' | 'durationMs' | 'report'>>();
-  private readonly catalogs = new Map<string, Promise<Catalog>>();
-
-  constructor(private readonly options: RehearseFleetOptions) {}
+  constructor(
+    private readonly options: RehearseFleetOptions,
+    private readonly catalogs: ReadonlyMap<string, Catalog>,
+  ) {}
 
   async walk(t: PlannedTarget, to: string, signal: AbortSignal): Promise<WalkOutcome> {
     const { options } = this;
@@ -117,9 +118,8 @@ class RehearsalRunner implements TargetRunner<PlannedTarget> {
       return { ok: true, release: t.current, exitCode: 0, error: null };
     }
     try {
-      let catalog = this.catalogs.get(t.catalogDir);
-      if (catalog === undefined) this.catalogs.set(t.catalogDir, (catalog = loadCatalog(t.catalogDir)));
-      const plan = planPath(await catalog, t.current, to);
+      const catalog = this.catalogs.get(t.catalogDir) ?? (await loadCatalog(t.catalogDir));
+      const plan = planPath(catalog, t.current, to);
       const dir = join(options.reportDir, t.name);
       const planFile = join(dir, `plan-${plan.from.release}-to-${plan.to.release}.json`);
       await writePlanFile(planFile, options.executorKind === 'docker' ? await pinImageDigests(plan) : plan, {

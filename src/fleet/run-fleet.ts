@@ -81,6 +81,8 @@ export interface FleetPlan {
   file: FleetFile;
   targets: PlannedTarget[];
   stops: string[];
+  /** Each distinct catalog, loaded once: every walk of the fleet reuses it. */
+  catalogs: ReadonlyMap<string, Catalog>;
 }
 
 /** Reads, resolves and plans a fleet: every target with its group, current release and path to R. */
@@ -131,7 +133,9 @@ export async function planFleet(options: {
     return semver.compare(va, vb) || a.localeCompare(b);
   });
   if (!stops.includes(options.to) && planned.some((t) => t.path === null)) stops.push(options.to);
-  return { file, targets: planned, stops };
+  const loaded = new Map<string, Catalog>();
+  for (const [dir, catalog] of catalogs) loaded.set(dir, await catalog);
+  return { file, targets: planned, stops, catalogs: loaded };
 }
 
 /**
@@ -140,12 +144,12 @@ export async function planFleet(options: {
  * report; the exit code is 0 only when every target is at R.
  */
 export async function runFleet(options: RunFleetOptions): Promise<FleetRunReport> {
-  const { file, targets, stops } = await planFleet(options);
+  const { file, targets, stops, catalogs } = await planFleet(options);
   const lockstep = file.lockstep || options.oneRelease === true;
   const fleetStops = options.oneRelease === true ? stops.slice(0, 1) : stops;
   const to = options.oneRelease === true ? (stops[0] ?? options.to) : options.to;
   const progress = options.onProgress ?? (() => undefined);
-  const runner = new UpgradeTargetRunner(options, progress);
+  const runner = new UpgradeTargetRunner(options, progress, catalogs);
   const result = await scheduleFleet({
     targets,
     groups: file.runOrder,
@@ -170,6 +174,7 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
   constructor(
     private readonly options: RunFleetOptions,
     private readonly progress: (event: FleetProgressEvent) => void,
+    private readonly catalogs: ReadonlyMap<string, Catalog>,
   ) {}
 
   async walk(t: PlannedTarget, to: string, signal: AbortSignal): Promise<WalkOutcome> {
@@ -179,6 +184,8 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
       const summary = await runUpgrade({
         to,
         catalogDir: t.catalogDir,
+        // Loaded once per catalog by planFleet: a fleet of hundreds reads and validates it once.
+        catalog: this.catalogs.get(t.catalogDir),
         target: t.target,
         ledgerSchema: t.ledgerSchema,
         executorKind: options.executorKind,
