@@ -91,6 +91,12 @@ export async function planFleet(options: {
   to: string;
   ledgerSchema: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `lockstep-only`: read each target's ledger only when the fleet walks in lockstep (which needs
+   * every path up front). Independent walks read their own ledger when they start, so reading it
+   * here too would cost each target one more connection; such targets are planned as unknown.
+   */
+  ledgers?: 'read' | 'lockstep-only';
 }): Promise<FleetPlan> {
   const file = await readFleetFile(options.fleetFile);
   const targets = await resolveFleet(file, {
@@ -106,7 +112,9 @@ export async function planFleet(options: {
   // A broken catalog is bad input for the whole fleet: nothing runs (as for one database).
   await Promise.all([...new Set(targets.map((t) => t.catalogDir))].map((dir) => catalogOf(dir)));
   const versions = new Map<string, string>();
+  const readLedgers = options.ledgers !== 'lockstep-only' || file.lockstep;
   const planned = await mapLimited(targets, 8, async (t): Promise<PlannedTarget> => {
+    if (!readLedgers) return { ...t, current: null, path: null, problem: null };
     const catalog = await catalogOf(t.catalogDir);
     let current: ReleaseRef | null;
     try {
@@ -144,7 +152,10 @@ export async function planFleet(options: {
  * report; the exit code is 0 only when every target is at R.
  */
 export async function runFleet(options: RunFleetOptions): Promise<FleetRunReport> {
-  const { file, targets, stops, catalogs } = await planFleet(options);
+  const { file, targets, stops, catalogs } = await planFleet({
+    ...options,
+    ledgers: options.oneRelease === true ? 'read' : 'lockstep-only',
+  });
   const lockstep = file.lockstep || options.oneRelease === true;
   const fleetStops = options.oneRelease === true ? stops.slice(0, 1) : stops;
   const to = options.oneRelease === true ? (stops[0] ?? options.to) : options.to;
