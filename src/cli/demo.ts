@@ -1,15 +1,20 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { CheckRedError, InterruptedError } from '../errors/index.js';
+import { BadInputError, CheckRedError, InterruptedError } from '../errors/index.js';
 import { nextCommand } from '../util/next-command.js';
 import { action } from './action.js';
 import { executorOption, withCatalog } from './common-options.js';
+import { parallelArgument } from './fleet-options.js';
 import { installSignalHandlers } from './signals.js';
 
 interface DemoOptions {
   rows: number;
   keep?: boolean;
+  fleet?: boolean;
+  tenants: number;
+  parallel: number;
+  tenantRows: number;
   executor: 'process' | 'docker';
   catalog: string;
 }
@@ -22,10 +27,18 @@ export function register(program: Command): void {
     )
     .option('--rows <n>', 'orders to seed (customers are a quarter of that)', positiveInteger, 100_000)
     .option('--keep', 'keep the server running after the upgrade and print how to connect (Enter or Ctrl-C stops it)')
+    .option(
+      '--fleet',
+      'the fleet demo instead (docs/fleets.md): an OpenStack cloud in lockstep, then a tenant fleet with a canary',
+    )
+    .option('--tenants <n>', 'with --fleet: tenant databases of the tenant fleet', positiveInteger, 20)
+    .option('--parallel <n>', 'with --fleet: tenants upgraded at a time after the canary', parallelArgument, 4)
+    .option('--tenant-rows <n>', 'with --fleet: orders seeded per tenant', positiveInteger, 1_000)
     .addOption(executorOption());
   withCatalog(command);
   command.action(
     action<DemoOptions>(async (options) => {
+      if (options.fleet === true) return fleetDemo(options);
       const { runDemo } = await import('../demo/run-demo.js');
       const { formatDemoSummary, demoSucceeded } = await import('../demo/demo-summary.js');
       const { resolveCatalogDir } = await import('../demo/demo-paths.js');
@@ -80,6 +93,70 @@ export function register(program: Command): void {
       return 0;
     }),
   );
+}
+
+/**
+ * `demo --fleet`: both fleet shapes on one throwaway server (src/demo/run-fleet-demo.ts), shown
+ * as `apply --fleet` shows them: the plan tree, the fleet's progress, the per-target table.
+ */
+async function fleetDemo(options: DemoOptions & { output: 'text' | 'json' }): Promise<number> {
+  if (options.executor === 'docker' || options.keep === true) {
+    throw new BadInputError(
+      `demo --fleet runs with the process executor and stops its server when done (${options.keep === true ? '--keep' : '--executor docker'} is not supported)`,
+      { hint: `run \`${nextCommand('demo', '--fleet')}\`, or \`${nextCommand('demo', '--keep')}\` for one database` },
+    );
+  }
+  const { runFleetDemo } = await import('../demo/run-fleet-demo.js');
+  const { resolveCatalogDir } = await import('../demo/demo-paths.js');
+  const { printFleetPlan, printFleetReport, printProgress } = await import('./fleet-command.js');
+  const text = options.output === 'text';
+  const say = (line: string) => {
+    if (text) process.stdout.write(line === '' ? '\n' : `demo: ${line}\n`);
+  };
+  const signals = installSignalHandlers();
+  try {
+    const report = await runFleetDemo({
+      tenants: options.tenants,
+      parallel: options.parallel,
+      rowsPerTenant: options.tenantRows,
+      catalogDir: resolveCatalogDir(options.catalog),
+      say,
+      signal: signals.signal,
+      onPlan: (_fleet, plan, to) => printFleetPlan(plan, to, options.output, false),
+      onProgress: (_fleet, event) => printProgress(event, options.output),
+      onReport: (_fleet, report) => printFleetReport(report, options.output),
+    });
+    if (signals.signal.aborted) throw new Error('interrupted');
+    if (text) {
+      process.stdout.write(
+        report.exitCode === 0
+          ? `\ndemo: both fleets are at 2025.1: ${report.cloud.targets.length} services in lockstep, ${report.tenants?.targets.length ?? 0} tenants (data intact on ${report.tenantsIntact})\n`
+          : `\ndemo: the fleet demo did not end green (exit ${report.exitCode}): see the table above\n`,
+      );
+      process.stdout.write(
+        `next: ${nextCommand('plan', '--fleet', 'fleet.yaml', '--to', '2025.1')} (your own fleet; docs/fleets.md shows the file)\n`,
+      );
+    } else {
+      process.stdout.write(
+        `${JSON.stringify({ type: 'demo-fleet-summary', ok: report.exitCode === 0, exitCode: report.exitCode, tenantsIntact: report.tenantsIntact })}\n`,
+      );
+    }
+    if (report.exitCode !== 0) {
+      throw new CheckRedError('the fleet demo did not end green: see the per-target table above', {
+        hint: `report it with the output above; \`${nextCommand('demo', '--fleet')}\` starts over on a fresh server`,
+      });
+    }
+    return 0;
+  } catch (error) {
+    // Whatever the interruption broke on the way out, the operator pressed Ctrl-C: say that.
+    if (!signals.signal.aborted) throw error;
+    throw new InterruptedError(
+      'the fleet demo was interrupted: its throwaway PostgreSQL server is stopped and its temp dir removed',
+      { hint: `run \`${nextCommand('demo', '--fleet')}\` again: it starts over on a fresh server`, cause: error },
+    );
+  } finally {
+    signals.dispose();
+  }
 }
 
 /**

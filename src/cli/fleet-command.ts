@@ -1,5 +1,5 @@
 import { BadInputError } from '../errors/index.js';
-import type { FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
+import type { FleetPlan, FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
 import type { OutputMode } from '../ui/output-mode.js';
 import { nextCommand } from '../util/next-command.js';
 import { redactKnown } from '../util/secrets.js';
@@ -66,7 +66,7 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
 }
 
 /** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
-function printProgress(event: FleetProgressEvent, output: OutputMode): void {
+export function printProgress(event: FleetProgressEvent, output: OutputMode): void {
   if (output === 'json') {
     // A target's error message is the runner's (already redacted), but the fleet line is checked once more.
     process.stdout.write(`${redactKnown(JSON.stringify(event))}\n`);
@@ -195,11 +195,18 @@ export async function planFleetVerb(
     });
   }
   const { planFleet } = await import('../fleet/run-fleet.js');
-  const { file, targets, stops } = await planFleet({
+  const plan = await planFleet({
     fleetFile: input.fleet,
     to: input.to,
     ledgerSchema: input.ledgerSchema ?? 'leapfrog',
   });
+  printFleetPlan(plan, input.to, input.output);
+  return 0;
+}
+
+/** The plan of `plan --fleet` (and of the fleet demo): a tree of groups and targets, or one JSON object. */
+export function printFleetPlan(plan: FleetPlan, to: string, output: OutputMode, withNext = true): void {
+  const { file, targets, stops } = plan;
   const groups = file.runOrder.map((g) => ({
     name: g.name,
     dependsOn: g.dependsOn,
@@ -215,14 +222,14 @@ export async function planFleetVerb(
         problem: t.problem,
       })),
   }));
-  if (input.output === 'json') {
+  if (output === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ type: 'fleet-plan', fleet: file.file, to: input.to, lockstep: file.lockstep, stops, groups })}\n`,
+      `${JSON.stringify({ type: 'fleet-plan', fleet: file.file, to, lockstep: file.lockstep, stops, groups })}\n`,
     );
-    return 0;
+    return;
   }
   const lines = [
-    `fleet ${file.file} -> ${input.to}: ${targets.length} targets, ${file.lockstep ? `lockstep through ${stops.join(' -> ') || '(nothing to do)'}` : 'each target walks its own path'}`,
+    `fleet ${file.file} -> ${to}: ${targets.length} targets, ${file.lockstep ? `lockstep through ${stops.join(' -> ') || '(nothing to do)'}` : 'each target walks its own path'}`,
   ];
   groups.forEach((g, gi) => {
     const lastGroup = gi === groups.length - 1;
@@ -246,9 +253,79 @@ export async function planFleetVerb(
     lines.push('order:');
     for (const release of stops) lines.push(`  ${release}: ${groups.map((g) => g.name).join(' -> ')}`);
   }
-  lines.push(`next: ${nextCommand('apply', '--fleet', file.file, '--to', input.to)}`);
+  if (withNext) lines.push(`next: ${nextCommand('apply', '--fleet', file.file, '--to', to)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
+}
+
+/** `rehearse --fleet F --clone --to R`: each target rehearsed on a clone of its own database. */
+export async function rehearseFleetVerb(
+  input: RunVerbOptions &
+    GlobalOptions & {
+      fleet: string;
+      to?: string;
+      clone?: boolean;
+      fromBackup?: string;
+      parallel?: number;
+      keep?: boolean;
+      reportDir: string;
+    } & Parameters<typeof dockerExecutorOptions>[0],
+): Promise<number> {
+  if (input.to === undefined || input.clone !== true || input.fromBackup !== undefined) {
+    throw new BadInputError(
+      'rehearse --fleet needs --clone and --to RELEASE: each target is rehearsed on a clone of its own database (a fleet has no single backup to restore)',
+      { hint: nextCommand('rehearse', '--fleet', input.fleet, '--clone', '--to', input.to ?? '<release>') },
+    );
+  }
+  const { rehearseFleet } = await import('../fleet/rehearse-fleet.js');
+  const { leapfrogVersion } = await import('./leapfrog-version.js');
+  const { formatDuration } = await import('../util/duration.js');
+  using signals = installSignalHandlers();
+  const result = await rehearseFleet({
+    fleetFile: input.fleet,
+    to: input.to,
+    ledgerSchema: input.ledgerSchema,
+    parallel: input.parallel,
+    executorKind: input.executor ?? 'process',
+    executorOptions: { docker: dockerExecutorOptions(input) },
+    databaseUrlEnv: input.databaseUrlEnv,
+    lockTimeoutMs: input.lockTimeout,
+    keep: input.keep === true,
+    reportDir: input.reportDir,
+    leapfrogVersion: leapfrogVersion(),
+    signal: signals.signal,
+    onProgress: (event) => printProgress(event, input.output),
+  });
+  if (input.output === 'json') {
+    for (const row of result.rows) process.stdout.write(`${JSON.stringify({ type: 'fleet-rehearsal', ...row })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ type: 'fleet-rehearsal-summary', fleet: result.fleet, to: result.to, exitCode: result.exitCode })}\n`,
+    );
+    return result.exitCode;
+  }
+  process.stdout.write(
+    `\n${textTable([
+      ['TARGET', 'GROUP', 'AT', 'REHEARSAL', 'REACHED', 'TIME', 'REPORT / PROBLEM'],
+      ...result.rows.map((r) => [
+        r.target,
+        r.group,
+        r.current ?? '-',
+        r.status,
+        r.reached ?? '-',
+        r.durationMs === null ? '' : formatDuration(r.durationMs),
+        r.message !== null ? firstLine(r.message) : (r.report ?? ''),
+      ]),
+    ])}\n\n`,
+  );
+  const ok = result.rows.filter((r) => r.status === 'succeeded' || r.status === 'nothing-to-do').length;
+  process.stdout.write(
+    result.exitCode === 0
+      ? `rehearsed: every target (${ok}) reaches ${result.to} on its copy; the targets themselves did not move\n`
+      : `${ok} of ${result.rows.length} targets rehearsed green to ${result.to} (exit ${result.exitCode})\n`,
+  );
+  process.stdout.write(
+    `next: ${result.exitCode === 0 ? nextCommand('apply', '--fleet', input.fleet, '--to', result.to) : nextCommand('rehearse', '--fleet', input.fleet, '--clone', '--to', result.to)}\n`,
+  );
+  return result.exitCode;
 }
 
 function firstLine(text: string): string {

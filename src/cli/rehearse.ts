@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../errors/index.js';
 import { action } from './action.js';
+import { parallelArgument } from './fleet-options.js';
 import { jobsArgument } from './backup.js';
 import { dockerExecutorOptions, withCatalog, withDatabase, withExecutor, type DockerFlags } from './common-options.js';
 import { withRunOptions, type RunVerbOptions } from './run-verb-options.js';
@@ -8,7 +9,10 @@ import { installSignalHandlers } from './signals.js';
 import { nextCommand } from '../util/next-command.js';
 
 interface Options extends RunVerbOptions, DockerFlags {
-  plan: string;
+  plan?: string;
+  fleet?: string;
+  to?: string;
+  parallel?: number;
   fromBackup?: string;
   clone?: boolean;
   scratchUrl?: string;
@@ -26,7 +30,17 @@ export function register(program: Command): void {
     .description(
       'run a whole plan on a scratch copy of production (a clone or a backup), then write a JSON report and an HTML timeline; production is never written to',
     )
-    .requiredOption('--plan <file>', 'the plan to rehearse (from `leapfrog plan --out`)')
+    .option('--plan <file>', 'the plan to rehearse (from `leapfrog plan --out`); required without --fleet')
+    .option(
+      '--fleet <file>',
+      'rehearse every target of a fleet.yaml to --to, each on a clone of its own (docs/fleets.md)',
+    )
+    .option('--to <release>', 'with --fleet: the release every target is rehearsed to')
+    .option(
+      '--parallel <n>',
+      "with --fleet: at most N targets of a group at a time (replaces the groups' parallel)",
+      parallelArgument,
+    )
     .option('--from-backup <file>', 'make the copy from this backup (dump, folder, sidecar or backup id)')
     .option('--clone', 'make the copy with CREATE DATABASE … TEMPLATE on the same server (needs the source idle)')
     .option(
@@ -45,9 +59,17 @@ export function register(program: Command): void {
     );
   withRunOptions(withExecutor(withDatabase(withCatalog(command)))).action(
     action<Options>(async (options) => {
+      if (options.fleet !== undefined)
+        return (await import('./fleet-command.js')).rehearseFleetVerb({ ...options, fleet: options.fleet });
+      if (options.plan === undefined) {
+        throw new BadInputError('rehearse needs --plan FILE (or --fleet FILE --to RELEASE)', {
+          hint: nextCommand('rehearse', '--plan', 'plans/<from>-to-<to>.json', '--clone'),
+        });
+      }
+      const planFile = options.plan;
       if ((options.fromBackup === undefined) === (options.clone !== true)) {
         throw new BadInputError('rehearse needs exactly one of --from-backup FILE or --clone', {
-          hint: `${nextCommand('rehearse', '--plan', options.plan, '--clone')} (or --from-backup backups/<file>.dump)`,
+          hint: `${nextCommand('rehearse', '--plan', planFile, '--clone')} (or --from-backup backups/<file>.dump)`,
         });
       }
       const { resolveDatabaseTarget, databaseTargetFromUrl } = await import('../pg/database-target.js');
@@ -79,7 +101,7 @@ export function register(program: Command): void {
             };
       using signals = installSignalHandlers();
       const outcome = await rehearse({
-        planFile: options.plan,
+        planFile,
         source,
         scratch,
         keep: options.keep === true,

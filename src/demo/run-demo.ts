@@ -121,11 +121,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-function listenersOfStopSignals(): Map<NodeJS.Signals, Set<unknown>> {
+export function listenersOfStopSignals(): Map<NodeJS.Signals, Set<unknown>> {
   return new Map(STOP_SIGNALS.map((name) => [name, new Set<unknown>(process.listeners(name))]));
 }
 
-function dropListenersAddedSince(before: Map<NodeJS.Signals, Set<unknown>>): void {
+export function dropListenersAddedSince(before: Map<NodeJS.Signals, Set<unknown>>): void {
   for (const name of STOP_SIGNALS) {
     for (const listener of process.listeners(name)) if (!before.get(name)?.has(listener)) process.off(name, listener);
   }

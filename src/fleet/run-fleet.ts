@@ -76,13 +76,28 @@ export interface FleetRunReport {
   next: string | null;
 }
 
+/** A planned fleet: the file, every target with its path, and the fleet's path (the lockstep stops). */
+export interface FleetPlan {
+  file: FleetFile;
+  targets: PlannedTarget[];
+  stops: string[];
+  /** Each distinct catalog, loaded once: every walk of the fleet reuses it. */
+  catalogs: ReadonlyMap<string, Catalog>;
+}
+
 /** Reads, resolves and plans a fleet: every target with its group, current release and path to R. */
 export async function planFleet(options: {
   fleetFile: string;
   to: string;
   ledgerSchema: string;
   env?: NodeJS.ProcessEnv;
-}): Promise<{ file: FleetFile; targets: PlannedTarget[]; stops: string[] }> {
+  /**
+   * `lockstep-only`: read each target's ledger only when the fleet walks in lockstep (which needs
+   * every path up front). Independent walks read their own ledger when they start, so reading it
+   * here too would cost each target one more connection; such targets are planned as unknown.
+   */
+  ledgers?: 'read' | 'lockstep-only';
+}): Promise<FleetPlan> {
   const file = await readFleetFile(options.fleetFile);
   const targets = await resolveFleet(file, {
     ledgerSchema: options.ledgerSchema,
@@ -97,7 +112,9 @@ export async function planFleet(options: {
   // A broken catalog is bad input for the whole fleet: nothing runs (as for one database).
   await Promise.all([...new Set(targets.map((t) => t.catalogDir))].map((dir) => catalogOf(dir)));
   const versions = new Map<string, string>();
+  const readLedgers = options.ledgers !== 'lockstep-only' || file.lockstep;
   const planned = await mapLimited(targets, 8, async (t): Promise<PlannedTarget> => {
+    if (!readLedgers) return { ...t, current: null, path: null, problem: null };
     const catalog = await catalogOf(t.catalogDir);
     let current: ReleaseRef | null;
     try {
@@ -124,7 +141,9 @@ export async function planFleet(options: {
     return semver.compare(va, vb) || a.localeCompare(b);
   });
   if (!stops.includes(options.to) && planned.some((t) => t.path === null)) stops.push(options.to);
-  return { file, targets: planned, stops };
+  const loaded = new Map<string, Catalog>();
+  for (const [dir, catalog] of catalogs) loaded.set(dir, await catalog);
+  return { file, targets: planned, stops, catalogs: loaded };
 }
 
 /**
@@ -133,12 +152,15 @@ export async function planFleet(options: {
  * report; the exit code is 0 only when every target is at R.
  */
 export async function runFleet(options: RunFleetOptions): Promise<FleetRunReport> {
-  const { file, targets, stops } = await planFleet(options);
+  const { file, targets, stops, catalogs } = await planFleet({
+    ...options,
+    ledgers: options.oneRelease === true ? 'read' : 'lockstep-only',
+  });
   const lockstep = file.lockstep || options.oneRelease === true;
   const fleetStops = options.oneRelease === true ? stops.slice(0, 1) : stops;
   const to = options.oneRelease === true ? (stops[0] ?? options.to) : options.to;
   const progress = options.onProgress ?? (() => undefined);
-  const runner = new UpgradeTargetRunner(options, progress);
+  const runner = new UpgradeTargetRunner(options, progress, catalogs);
   const result = await scheduleFleet({
     targets,
     groups: file.runOrder,
@@ -163,6 +185,7 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
   constructor(
     private readonly options: RunFleetOptions,
     private readonly progress: (event: FleetProgressEvent) => void,
+    private readonly catalogs: ReadonlyMap<string, Catalog>,
   ) {}
 
   async walk(t: PlannedTarget, to: string, signal: AbortSignal): Promise<WalkOutcome> {
@@ -172,6 +195,8 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
       const summary = await runUpgrade({
         to,
         catalogDir: t.catalogDir,
+        // Loaded once per catalog by planFleet: a fleet of hundreds reads and validates it once.
+        catalog: this.catalogs.get(t.catalogDir),
         target: t.target,
         ledgerSchema: t.ledgerSchema,
         executorKind: options.executorKind,

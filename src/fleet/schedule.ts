@@ -6,15 +6,17 @@ import type { FleetGroup } from './fleet-file.js';
  * The fleet scheduler: WHICH target walks WHERE and WHEN, over a role interface, with no I/O of
  * its own (the real TargetRunner is run-fleet.ts; the unit tests use a recording fake).
  *
- * - Lockstep (OpenStack): for each release of the fleet's path in turn, every group in run order
- *   takes each of its targets that needs that release to it, at most `parallel` at a time; no
- *   target starts release k+1 before every target has finished k. A failure stops the fleet at k:
- *   with `onError: fail` nothing new starts anywhere; with `continue` the rest of release k
- *   finishes first (every group), and then the fleet stops.
- * - Independent walks (tenants): each target walks its own path to R in one go; groups in run
- *   order (the canary first), at most `parallel` targets of a group at a time. A failure in a
- *   group with `onError: fail` starts nothing new anywhere (the canary's purpose); with
- *   `continue` it is recorded and everything else goes on.
+ * - Groups: a group starts once every group it `dependsOn` has finished; groups that do not
+ *   depend on each other run at the same time, each at most `parallel` targets at a time.
+ * - Lockstep (OpenStack): for each release of the fleet's path in turn, the groups (in dependency
+ *   order, as above) take each of their targets that needs that release to it; no target starts
+ *   release k+1 before every target has finished k. A failure stops the fleet at k: with
+ *   `onError: fail` nothing new starts anywhere; with `continue` the rest of release k finishes
+ *   first (every group), and then the fleet stops.
+ * - Independent walks (tenants): each target walks its own path to R in one go; groups in
+ *   dependency order (the canary first), at most `parallel` targets of a group at a time. A
+ *   failure in a group with `onError: fail` starts nothing new anywhere (the canary's purpose);
+ *   with `continue` it is recorded and everything else goes on.
  *
  * A target's failure (or a TargetRunner that throws) is that target's result and never takes
  * another target down: running targets always finish, and nothing is cancelled on their behalf.
@@ -188,10 +190,9 @@ export async function scheduleFleet<T extends ScheduledTarget>(options: Schedule
   let stoppedAt: string | null = null;
   if (options.lockstep === null) {
     emit({ type: 'fleet-started', lockstep: false, to: options.to, stops: [options.to], counts: snapshot() });
-    for (const group of options.groups) {
-      if (!canStart()) break;
-      await pool(members(group), limitOf(group), canStart, (t) => walk(t, options.to, group, true));
-    }
+    await inDependencyOrder(options.groups, canStart, (group) =>
+      pool(members(group), limitOf(group), canStart, (t) => walk(t, options.to, group, true)),
+    );
   } else {
     const { stops } = options.lockstep;
     const needs = (t: T, release: string) => options.lockstep?.needs(t, release) ?? false;
@@ -209,13 +210,12 @@ export async function scheduleFleet<T extends ScheduledTarget>(options: Schedule
       emit({ type: 'fleet-release-started', release, counts: snapshot() });
       const final = release === options.to;
       let failedHere = false;
-      for (const group of options.groups) {
-        if (!canStart()) break;
+      await inDependencyOrder(options.groups, canStart, async (group) => {
         const walkers = members(group).filter((t) => results.get(t.name)?.state !== 'failed' && needs(t, release));
         await pool(walkers, limitOf(group), canStart, async (t) => {
           if (!(await walk(t, release, group, final))) failedHere = true;
         });
-      }
+      });
       if (failedHere || stopped) {
         stoppedAt = release;
         stop(stopReason || `a target failed at ${release}`);
@@ -240,6 +240,29 @@ export function worstExitCode(results: readonly TargetResult[], interrupted: boo
   if (interrupted) codes.push(ExitCode.interrupted);
   if (codes.length === 0) codes.push(ExitCode.phaseFailed);
   return Math.max(...codes);
+}
+
+/**
+ * Runs every group once each group it depends on has finished: groups that do not depend on each
+ * other (two regions, two independent services) run at the same time, each within its own
+ * `parallel`. `groups` is in run order (every group after its dependencies), so each group's
+ * dependencies are already started when it is reached. A group whose dependencies finished after
+ * the fleet stopped does not start.
+ */
+async function inDependencyOrder(
+  groups: readonly FleetGroup[],
+  canStart: () => boolean,
+  run: (group: FleetGroup) => Promise<void>,
+): Promise<void> {
+  const finished = new Map<string, Promise<void>>();
+  for (const group of groups) {
+    const dependencies = group.dependsOn.map((d) => finished.get(d) ?? Promise.resolve());
+    finished.set(
+      group.name,
+      Promise.all(dependencies).then(() => (canStart() ? run(group) : undefined)),
+    );
+  }
+  await Promise.all(finished.values());
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, starting each only while `canStart()`. */

@@ -16,6 +16,7 @@ import { logger } from '../util/logger.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import { readPlanFile } from '../plan-file/plan-file.js';
 import { assertPlanMatchesCatalog } from '../plan-file/plan-match.js';
+import type { RunnerEvent } from '../runner/events.js';
 import { runUpgrade, type RunSummary, type RunUpgradeOptions } from '../upgrade/run-upgrade.js';
 
 const log = logger('rehearse');
@@ -38,6 +39,8 @@ export interface RehearseOptions {
   >;
   /** Aborts the run on the scratch copy (the CLI's Ctrl-C). */
   signal?: AbortSignal;
+  /** The run's events as well (`rehearse --fleet` shows each running target's phase). */
+  onEvent?: (event: RunnerEvent) => void;
 }
 
 export interface RehearsalOutcome {
@@ -108,7 +111,10 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalOutco
       planFileContents: plan,
       mode: 'apply',
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onEvent: timeline.onEvent,
+      onEvent: (event) => {
+        timeline.onEvent(event);
+        options.onEvent?.(event);
+      },
       rerunCommand: `${nextCommand('rehearse', '--plan', options.planFile, ...(options.source.kind === 'clone' ? ['--clone'] : ['--from-backup', options.source.ref]))} (after fixing the cause)`,
     });
     error = summary.result.error ?? null;

@@ -39,6 +39,8 @@ export interface RunUpgradeOptions {
   /** … or a target release, planned in memory from the ledger's current release (`apply --to`). */
   to?: string | undefined;
   catalogDir: string;
+  /** The catalog of `catalogDir` when the caller already loaded it (a fleet loads each once). */
+  catalog?: Catalog | undefined;
   target: DatabaseTarget;
   ledgerSchema: string;
   executorKind: ExecutorKind;
@@ -104,7 +106,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
   // 1. Everything that needs no database, read once.
   const file =
     options.planFile === undefined ? null : (options.planFileContents ?? (await readPlanFile(options.planFile)));
-  const catalog = await loadCatalog(options.catalogDir);
+  const catalog = options.catalog ?? (await loadCatalog(options.catalogDir));
   if (file !== null) await checkPlanFile(file, catalog, options);
   const to = file !== null ? file.to : requestedRelease(catalog, options.to);
 

@@ -6,17 +6,53 @@
 // child processes and are not counted) and the peak heap, then the peak heap of a fleet a quarter
 // the size at the same parallelism (flat memory: a target's output is never kept).
 //
+// leapfrog's CPU is split in two: the synchronous `child_process.spawn` calls that start the phase
+// commands (fork/exec in this process: the price of running a command, paid per phase, and
+// proportional to this process's size) and the rest, the coordination proper (scheduler, ledger
+// sessions and writes, locks, planning, renderers). The phase commands' own CPU (the children,
+// from /proc/self/stat's cutime + cstime) and the server's are reported beside it, not in it.
+//
 // Each round copies a template database baselined at 1.0 (CREATE DATABASE … TEMPLATE), so every
 // setting starts from identical tenants; copies share the template's ledger identity, which only
 // backups use (the fleet runs with no backup, as a benchmark of coordination).
+import childProcess from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { syncBuiltinESMExports } from 'node:module';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { baselineFleet } from '../../src/fleet/fleet-status.js';
 import { runFleet } from '../../src/fleet/run-fleet.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { fmt } from './stats.js';
+
+// Count the CPU of every spawn (execa's included: ESM bindings of builtins follow syncBuiltinESMExports).
+let spawnCpuUs = 0;
+const originalSpawn = childProcess.spawn;
+childProcess.spawn = function spawn(this: unknown, ...args: Parameters<typeof originalSpawn>) {
+  const before = process.cpuUsage();
+  try {
+    return originalSpawn.apply(this, args);
+  } finally {
+    const used = process.cpuUsage(before);
+    spawnCpuUs += used.user + used.system;
+  }
+} as typeof originalSpawn;
+syncBuiltinESMExports();
+
+/** CPU of this process's waited-for children (the phase commands), in ms. */
+function childrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the ") ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadAtStart = load();
 
 const TENANTS = Number(process.env['FLEET_TENANTS'] ?? 200);
 const PARALLELS = (process.env['FLEET_PARALLELS'] ?? '1,4,8,16').split(',').map(Number);
@@ -82,7 +118,10 @@ interface Round {
   parallel: number;
   wallMs: number;
   cpuMs: number;
+  spawnCpuMs: number;
+  childrenCpuMs: number;
   peakHeapMb: number;
+  peakRssMb: number;
   exitCode: number;
 }
 
@@ -90,7 +129,14 @@ async function round(label: string, prefix: string, count: number, parallel: num
   const file = await fleetFile(prefix, count);
   global.gc?.();
   let peak = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 25);
+  let peakRss = process.memoryUsage.rss();
+  // Every 250 ms: process.memoryUsage() walks the heap spaces, and this process's CPU is what is measured.
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 250);
+  const spawnBefore = spawnCpuUs;
+  const childrenBefore = childrenCpuMs();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const report = await runFleet({
@@ -104,6 +150,8 @@ async function round(label: string, prefix: string, count: number, parallel: num
   });
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  const spawnCpuMs = (spawnCpuUs - spawnBefore) / 1000;
+  const children = childrenCpuMs() - childrenBefore;
   clearInterval(sampler);
   const notDone = report.targets.filter((t) => t.state !== 'done');
   if (notDone.length > 0)
@@ -113,8 +161,11 @@ async function round(label: string, prefix: string, count: number, parallel: num
     tenants: count,
     parallel,
     wallMs,
-    cpuMs: (used.user + used.system) / 1000,
+    cpuMs: (used.user + used.system) / 1000 - spawnCpuMs,
+    spawnCpuMs,
+    childrenCpuMs: children,
     peakHeapMb: peak / 1024 / 1024,
+    peakRssMb: peakRss / 1024 / 1024,
     exitCode: report.exitCode,
   };
 }
@@ -152,10 +203,14 @@ try {
 
 const base = rounds[0]?.wallMs ?? Number.NaN;
 console.log(
-  `fleet: ${TENANTS} tenant databases, ${HOPS} hops each (schema sleep 0.05 + data + check), lockstep false, one canary; ${availableParallelism()} CPUs`,
+  `fleet: ${TENANTS} tenant databases, ${HOPS} hops each (schema sleep 0.05 + data + check), lockstep false, one canary; ${availableParallelism()} CPUs, load average ${loadAtStart} at the start, ${load()} at the end (a shared machine)`,
+);
+console.log(
+  '  per target per hop: coordination = leapfrog CPU without spawning; spawn = starting the phase commands; commands = their own CPU',
 );
 for (const r of rounds) {
+  const per = (ms: number) => fmt(ms / (r.tenants * HOPS)).padStart(8);
   console.log(
-    `  ${r.label.padEnd(28)} wall ${fmt(r.wallMs).padStart(9)}  speedup ${r.tenants === TENANTS ? `${(base / r.wallMs).toFixed(1).padStart(4)}x` : '    -'}  leapfrog CPU ${fmt(r.cpuMs / (r.tenants * HOPS)).padStart(8)} per target per hop  peak heap ${r.peakHeapMb.toFixed(0)} MB`,
+    `  ${r.label.padEnd(26)} wall ${fmt(r.wallMs).padStart(9)}  speedup ${r.tenants === TENANTS ? `${(base / r.wallMs).toFixed(1).padStart(4)}x` : '    -'}  coordination ${per(r.cpuMs)}  spawn ${per(r.spawnCpuMs)}  commands ${per(r.childrenCpuMs)}  peak heap ${r.peakHeapMb.toFixed(0)} MB, rss ${r.peakRssMb.toFixed(0)} MB`,
   );
 }

@@ -68,7 +68,11 @@ const openstack: ScheduledTarget[] = [
   { name: 'identity', group: 'identity' },
   { name: 'api', group: 'api' },
 ];
-const openstackGroups = [group('identity'), group('api'), group('cells', { parallel: 2 })];
+const openstackGroups = [
+  group('identity'),
+  group('api', { dependsOn: ['identity'] }),
+  group('cells', { parallel: 2, dependsOn: ['api'] }),
+];
 const STOPS = ['2024.1', '2024.2', '2025.1'];
 
 describe('lockstep', () => {
@@ -151,7 +155,11 @@ describe('lockstep', () => {
 
   it('onError continue: the rest of the group (and release) finishes, then the fleet stops', async () => {
     const runner = new RecordingRunner({ 'cell1@2024.2': '2024.1' });
-    const groups = [group('identity'), group('api'), group('cells', { parallel: 1, onError: 'continue' })];
+    const groups = [
+      group('identity'),
+      group('api', { dependsOn: ['identity'] }),
+      group('cells', { parallel: 1, onError: 'continue', dependsOn: ['api'] }),
+    ];
     const result = await scheduleFleet({
       targets: openstack,
       groups,
@@ -230,5 +238,66 @@ describe('independent walks', () => {
     });
     expect(runner.walks.length).toBeLessThan(11);
     expect(result.exitCode).toBe(130);
+  });
+});
+
+describe('groups that do not depend on each other', () => {
+  // Two regions: each its own canary and tenants; nothing ties one region to the other.
+  const targets: ScheduledTarget[] = [
+    { name: 'eu-canary', group: 'eu-canary' },
+    { name: 'us-canary', group: 'us-canary' },
+    ...['eu1', 'eu2', 'eu3'].map((name) => ({ name, group: 'eu' })),
+    ...['us1', 'us2', 'us3'].map((name) => ({ name, group: 'us' })),
+  ];
+  const groups = [
+    group('eu-canary'),
+    group('us-canary'),
+    group('eu', { dependsOn: ['eu-canary'], parallel: 2 }),
+    group('us', { dependsOn: ['us-canary'], parallel: 2 }),
+  ];
+  const walk = (runner: RecordingRunner, target: string, to = '2025.1') =>
+    runner.walks.find((w) => w.target === target && w.to === to) as Walk;
+
+  it('run at the same time, each within its own parallel; a group waits only for its own dependencies', async () => {
+    const runner = new RecordingRunner({}, 20);
+    const result = await scheduleFleet({ targets, groups, runner, to: '2025.1', lockstep: null });
+    expect(result.exitCode).toBe(0);
+    // The two canaries together (one after the other, the second would start after the first ended).
+    expect(walk(runner, 'us-canary').start).toBeLessThan(walk(runner, 'eu-canary').end);
+    // Each region's tenants after its own canary, and at most 2 + 2 at once.
+    for (const t of ['eu1', 'eu2', 'eu3']) expect(walk(runner, t).start).toBeGreaterThan(walk(runner, 'eu-canary').end);
+    for (const t of ['us1', 'us2', 'us3']) expect(walk(runner, t).start).toBeGreaterThan(walk(runner, 'us-canary').end);
+    expect(walk(runner, 'us1').start).toBeLessThan(walk(runner, 'eu1').end);
+    expect(runner.maxRunning).toBe(4);
+  });
+
+  it('in lockstep too, release by release; a red canary (onError fail) stops both regions', async () => {
+    const runner = new RecordingRunner({}, 20);
+    const stops = ['2024.1', '2025.1'];
+    const result = await scheduleFleet({
+      targets,
+      groups,
+      runner,
+      to: '2025.1',
+      lockstep: { stops, needs: () => true },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(walk(runner, 'us-canary', '2024.1').start).toBeLessThan(walk(runner, 'eu-canary', '2024.1').end);
+    const at2024 = runner.walks.filter((w) => w.to === '2024.1');
+    for (const w of runner.walks.filter((x) => x.to === '2025.1'))
+      for (const before of at2024) expect(w.start).toBeGreaterThan(before.end);
+
+    const red = new RecordingRunner({ 'eu-canary@2024.1': '2023.1' }, 20);
+    const stopped = await scheduleFleet({
+      targets,
+      groups,
+      runner: red,
+      to: '2025.1',
+      lockstep: { stops, needs: () => true },
+    });
+    expect(stopped.exitCode).toBe(3);
+    expect(stopped.stoppedAt).toBe('2024.1');
+    // The us canary was already running beside it (it finishes, never killed); no tenant started.
+    expect(red.walks.map((w) => w.target).sort()).toEqual(['eu-canary', 'us-canary']);
   });
 });

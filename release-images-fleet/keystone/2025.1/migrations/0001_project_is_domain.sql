@@ -1,0 +1,1 @@
+ALTER TABLE project ADD COLUMN is_domain boolean NOT NULL DEFAULT false;

@@ -1,0 +1,1 @@
+ALTER TABLE instance_mappings ADD COLUMN user_id text;

@@ -1,0 +1,1 @@
+ALTER TABLE instances ALTER COLUMN compute_id SET NOT NULL;
