@@ -1,44 +1,21 @@
-import { relative } from 'node:path';
-import { resolveDatabaseTarget } from '../pg/database-target.js';
-import { readPlanFile } from '../plan-file/plan-file.js';
+import { displayPath } from '../catalog/load-catalog.js';
 import { dryRunUpgrade, type DryRunReport } from '../upgrade/dry-run.js';
 import { formatStopListing } from '../upgrade/plan-report.js';
-import type { BackupOption } from '../upgrade/pre-upgrade-backup.js';
-import { dockerExecutorOptions } from './common-options.js';
-import type { RunVerbInput } from './run-verb.js';
+import { backupOptionOf, upgradeInputOf, type RunVerbInput } from './run-verb.js';
 
 /**
  * `step --dry-run` and `apply --dry-run`: the same reading and the same refusals as the run (so
  * the same exit codes: 2, 5, 6), then what would run, printed; nothing is changed.
  */
 export async function dryRunVerb(input: RunVerbInput): Promise<number> {
-  const planFileContents = input.planFile === undefined ? undefined : await readPlanFile(input.planFile);
   const report = await dryRunUpgrade({
-    planFile: input.planFile,
-    planFileContents,
-    to: input.to,
-    catalogDir: input.catalog,
-    target: resolveDatabaseTarget(input.databaseUrl),
-    ledgerSchema: input.ledgerSchema,
-    executorKind: input.executor ?? 'process',
-    executorOptions: { docker: dockerExecutorOptions(input) },
-    mode: input.mode,
-    databaseUrlEnv: input.databaseUrlEnv,
-    safety: { backupDir: input.backupDir, backup: input.backup === false ? undefined : backupOption(input) },
+    ...(await upgradeInputOf(input)),
+    // No backup is taken, so none is printed: the option only says whether one would be.
+    safety: { backupDir: input.backupDir, backup: input.backup === false ? undefined : backupOptionOf(input) },
   });
   if (input.output === 'json') process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${formatDryRun(report).join('\n')}\n`);
   return 0;
-}
-
-/** The run's backup option, minus the printing of a backup taken: none is. */
-function backupOption(input: RunVerbInput): BackupOption {
-  return {
-    backupDir: input.backupDir,
-    ...(input.backupJobs === undefined ? {} : { backupJobs: input.backupJobs }),
-    ...(input.pgBin === undefined ? {} : { pgBin: input.pgBin }),
-    ...(input.backup === true ? { always: true } : {}),
-  };
 }
 
 export function formatDryRun(report: DryRunReport): string[] {
@@ -60,7 +37,7 @@ export function formatDryRun(report: DryRunReport): string[] {
       ? ''
       : `; ${report.resumed ? 'resumes' : 'starts'} at ${report.resumesAt.release} ${report.resumesAt.phase === 'schema' ? `schema ${report.resumesAt.name}` : report.resumesAt.phase}`;
   lines.push(`${verb} would run ${count}: ${report.pending.join(', ')}${at}`);
-  const dir = report.backup.dir === null ? '' : ` (into ${relative(process.cwd(), report.backup.dir) || '.'})`;
+  const dir = report.backup.dir === null ? '' : ` (into ${displayPath(report.backup.dir)})`;
   lines.push(
     `backup: ${report.backup.wouldTake ? `would be taken ${report.backup.reason}${dir}` : report.backup.reason}`,
   );

@@ -21,11 +21,39 @@ export interface RunVerbInput extends RunVerbOptions, SafetyCliOptions, GlobalOp
 /** `step` and `apply`: parse into one call of the run pipeline, then print the summary (text) or the summary line (json). */
 export async function runVerb(input: RunVerbInput): Promise<number> {
   // A missing or broken plan file is bad input whatever the database: said before anything connects.
-  const planFileContents = input.planFile === undefined ? undefined : await readPlanFile(input.planFile);
+  const common = await upgradeInputOf(input);
   using signals = installSignalHandlers();
   const summary = await runUpgrade({
+    ...common,
+    output: input.output,
+    lockTimeoutMs: input.lockTimeout,
+    signal: signals.signal,
+    safety: {
+      backupDir: input.backupDir,
+      backup:
+        input.backup === false
+          ? undefined
+          : backupOptionOf(input, (record) => {
+              // Each backup taken is printed beside the run's own output.
+              if (input.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
+              else process.stderr.write(`${formatBackupLine(record)}\n`);
+            }),
+    },
+  });
+  if (summary.result.error !== undefined) throw summary.result.error;
+  printSummary(summary, input.output);
+  return 0;
+}
+
+/**
+ * What `step`/`apply` and their `--dry-run` hand the upgrade service alike: the plan file read
+ * once (a missing or broken one is bad input before anything connects), the catalog, the target,
+ * the executor and the URL's variable.
+ */
+export async function upgradeInputOf(input: RunVerbInput) {
+  return {
     planFile: input.planFile,
-    planFileContents,
+    planFileContents: input.planFile === undefined ? undefined : await readPlanFile(input.planFile),
     to: input.to,
     catalogDir: input.catalog,
     target: resolveDatabaseTarget(input.databaseUrl),
@@ -33,28 +61,18 @@ export async function runVerb(input: RunVerbInput): Promise<number> {
     executorKind: input.executor ?? 'process',
     executorOptions: { docker: dockerExecutorOptions(input) },
     mode: input.mode,
-    output: input.output,
-    lockTimeoutMs: input.lockTimeout,
     databaseUrlEnv: input.databaseUrlEnv,
-    signal: signals.signal,
-    safety: { backupDir: input.backupDir, backup: input.backup === false ? undefined : backupOption(input) },
-  });
-  if (summary.result.error !== undefined) throw summary.result.error;
-  printSummary(summary, input.output);
-  return 0;
+  } as const;
 }
 
-/** `--backup` (always) or automatic; each backup taken is printed beside the run's own output. */
-function backupOption(input: RunVerbInput): BackupOption {
+/** `--backup` (always) or automatic, with the flags that shape it; `onRecorded` sees each backup taken. */
+export function backupOptionOf(input: RunVerbInput, onRecorded?: BackupOption['onRecorded']): BackupOption {
   return {
     backupDir: input.backupDir,
     ...(input.backupJobs === undefined ? {} : { backupJobs: input.backupJobs }),
     ...(input.pgBin === undefined ? {} : { pgBin: input.pgBin }),
     ...(input.backup === true ? { always: true } : {}),
-    onRecorded: (record) => {
-      if (input.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
-      else process.stderr.write(`${formatBackupLine(record)}\n`);
-    },
+    ...(onRecorded === undefined ? {} : { onRecorded }),
   };
 }
 
