@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { findRelease } from '../catalog/find-release.js';
 import { loadCatalog } from '../catalog/load-catalog.js';
 import type { Catalog, Release } from '../catalog/release.js';
-import { ClientSqlProbe, ConnectionSqlProbe } from '../checks/sql-probe.js';
+import { ConnectionSqlProbe } from '../checks/sql-probe.js';
 import { BadInputError, CheckRedError, DriftError, InterruptedError, PhaseFailedError } from '../errors/index.js';
 import { createExecutor, type CreateExecutorOptions, type ExecutorKind } from '../executors/create-executor.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
 import { readBaseline } from '../ledger/read-baseline.js';
 import { withLockedLedger } from '../ledger/with-locked-ledger.js';
-import { connectClient } from '../pg/connect.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 import { runPhaseCommand } from '../runner/run-plan.js';
@@ -163,31 +162,24 @@ async function askApplication(
   const named = input.release === undefined ? null : findRelease(catalog, input.release);
   if (named !== null && named.appVersion === undefined) return { release: named, appVersion: null };
   const { target } = input;
-  const client = await connectClient(target, 'leapfrog baseline');
-  try {
-    const probe = new ClientSqlProbe(() => Promise.resolve(client), target.secrets);
-    const release = named ?? (await detectRelease(probe, catalog, target.display));
-    const comparison: AppVersionComparison | null = await compareAppVersion(probe, catalog, release);
-    if (comparison === null) return { release, appVersion: null };
-    if (comparison.drift && !input.force) throw baselineDriftError(comparison, target.display, release);
-    if (comparison.drift)
-      log.debug(
-        `baseline --force: recording ${release.id} though the application says ${comparison.says ?? 'nothing'}`,
-      );
-    return {
-      release,
-      appVersion: {
-        expected: comparison.expected,
-        says: comparison.says,
-        error: comparison.error,
-        detected: named === null,
-        forced: comparison.drift,
-        matches: comparison.matches,
-      },
-    };
-  } finally {
-    await client.end().catch((error: unknown) => log.suppressed('closing the baseline connection', error));
-  }
+  await using probe = new ConnectionSqlProbe(target);
+  const release = named ?? (await detectRelease(probe, catalog, target.display));
+  const comparison: AppVersionComparison | null = await compareAppVersion(probe, catalog, release);
+  if (comparison === null) return { release, appVersion: null };
+  if (comparison.drift && !input.force) throw baselineDriftError(comparison, target.display, release);
+  if (comparison.drift)
+    log.debug(`baseline --force: recording ${release.id} though the application says ${comparison.says ?? 'nothing'}`);
+  return {
+    release,
+    appVersion: {
+      expected: comparison.expected,
+      says: comparison.says,
+      error: comparison.error,
+      detected: named === null,
+      forced: comparison.drift,
+      matches: comparison.matches,
+    },
+  };
 }
 
 /** `baseline --release X` when the application says otherwise (exit 6), naming the release that matches. */
