@@ -101,6 +101,11 @@ export interface Ledger extends AsyncDisposable {
   runningRuns(): Promise<RunRecord[]>;
   lastRun(): Promise<RunRecord | null>;
   phase(key: PhaseKey): Promise<PhaseRecord | null>;
+  /**
+   * Every phase record of one hop (from `fromRelease` to `release`) in the current episode: what
+   * the runner reads once per step, instead of once per phase, to know which phases are done.
+   */
+  hopPhases(hop: Pick<PhaseKey, 'fromRelease' | 'release'>): Promise<PhaseRecord[]>;
   /** Records that a phase started (status running, attempts + 1) before its command runs. */
   startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
 import { isConnectionLoss } from '../pg/connect.js';
@@ -159,11 +159,11 @@ export class PostgresLedger implements Ledger {
 
   private async read<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      return await (await this.live()).query<R>(sql, params);
+      return await (await this.live()).query<R>(prepared(sql, params ?? []));
     } catch (error) {
       if (this.connection === null || !isConnectionLoss(error)) throw error;
       this.dead = true;
-      return (await this.live()).query<R>(sql, params);
+      return (await this.live()).query<R>(prepared(sql, params ?? []));
     }
   }
 
@@ -212,7 +212,7 @@ export class PostgresLedger implements Ledger {
       SELECT ${[...columns, 'x.*'].join(', ')} FROM (SELECT 1) AS one LEFT JOIN (${select}) AS x ON true`;
     let rows: (R & FenceColumns)[];
     try {
-      rows = (await (await this.live()).query<R & FenceColumns>(sql, p.values)).rows;
+      rows = (await (await this.live()).query<R & FenceColumns>(prepared(sql, p.values))).rows;
     } catch (error) {
       // A write that failed because the lock went says that, not "connection terminated".
       if (lostLock(fence)) throw fence?.lock.lost.reason;
@@ -362,6 +362,15 @@ export class PostgresLedger implements Ledger {
     return rows[0] === undefined ? null : phaseOf(rows[0]);
   }
 
+  async hopPhases(hop: Pick<PhaseKey, 'fromRelease' | 'release'>): Promise<PhaseRecord[]> {
+    const { rows } = await this.read<PhaseRow>(
+      `SELECT p.* FROM ${this.t('phases')} AS p JOIN ${this.t('state')} AS s ON ${CURRENT_EPISODE}
+        WHERE p.from_release = $1 AND p.release = $2`,
+      [hop.fromRelease, hop.release],
+    );
+    return rows.map(phaseOf);
+  }
+
   async startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
     await this.write(
       (p, guard) => ({
@@ -383,9 +392,12 @@ export class PostgresLedger implements Ledger {
   }
 
   async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
-    // The phase's record and the release's advance are one statement: both or neither.
-    await this.write((p, guard) => {
-      const finished = `finished AS (
+    // The phase's record and the release's advance are one statement: both or neither. Only the
+    // advance waits for the disk (see NOT_DURABLE): a phase result lost to a server crash
+    // re-runs that phase, which the protocols make safe; a lost advance would not be seen.
+    await this.write(
+      (p, guard) => {
+        const finished = `finished AS (
         UPDATE ${this.t('phases')} SET status = ${p.p(result.status)}, exit_code = ${p.p(result.exitCode)}::int,
           output_tail = ${p.p(result.outputTail.join('\n'))}, duration_ms = ${p.p(Math.round(result.durationMs))}::bigint,
           rows_migrated = ${p.p(result.rowsMigrated)}::bigint,
@@ -393,12 +405,14 @@ export class PostgresLedger implements Ledger {
         WHERE from_release = ${p.p(key.fromRelease)} AND release = ${p.p(key.release)} AND phase = ${p.p(key.phase)}
           AND name = ${p.p(key.name)} AND ${guard}
         RETURNING 1)`;
-      return {
-        with:
-          advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo, !NEW_EPISODE)}`,
-        select: 'SELECT 1',
-      };
-    });
+        return {
+          with:
+            advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo, !NEW_EPISODE)}`,
+          select: 'SELECT 1',
+        };
+      },
+      advanceTo === undefined ? NOT_DURABLE : DURABLE,
+    );
   }
 
   async phasesOfRun(runId: string): Promise<PhaseRecord[]> {
@@ -445,14 +459,17 @@ export class PostgresLedger implements Ledger {
 }
 
 /**
- * For the two writes that only say something started (a run, a phase): their commit does not wait
- * for the disk. Losing one takes a crash of the database server itself in the moment after it, and
- * changes nothing a resume does: a phase whose start was lost is simply not recorded as succeeded
- * (as an interrupted one is not), so it runs again; the run's row, had it been lost, is closed or
- * never referenced. Every write that records a result or moves the release waits for the disk,
- * and flushes these with it.
+ * For the writes within a run that no resume depends on seeing (a run or a phase started, a
+ * phase's result that does not move the release): their commit does not wait for the disk.
+ * Killing leapfrog loses none of them (the server has them); losing one takes a crash of the
+ * database server itself before its WAL writer flushes (at most three wal_writer_delay), and
+ * then changes only how much a resume repeats: a phase not recorded as succeeded runs again, as
+ * an interrupted one does, and the phase protocols make running a phase again safe. Every write
+ * that moves the release (the step's last phase, a baseline) or ends a run waits for the disk, and
+ * flushes all of these with it: the WAL is flushed in order.
  */
 const NOT_DURABLE = { durable: false } as const;
+const DURABLE = { durable: true } as const;
 
 /** `upsertState`'s flag, named at the call. */
 const NEW_EPISODE = true;
@@ -524,3 +541,21 @@ function backupOf(row: BackupRow): BackupRecord {
     databaseName: row.database_name ?? null,
   };
 }
+
+/**
+ * A named (prepared) statement: the server parses each of the ledger's statement shapes once
+ * per session instead of at every phase (measured 0.75 -> 0.37 ms for the phase read). The name
+ * is a digest of the text, so a shape never meets another's plan; pg keeps names per connection,
+ * and a replaced connection prepares again. (The ledger needs a session-level connection anyway:
+ * its advisory lock does.)
+ */
+function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `leapfrog_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+/** Statement text -> name: a few dozen shapes per ledger schema, hashed once per process. */
+const statementNames = new Map<string, string>();

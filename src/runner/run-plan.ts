@@ -264,6 +264,13 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
   });
   const results: PhaseResult[] = [];
   let advanced = false;
+  // What an earlier run of this hop recorded, read once: under the lock only this run writes it.
+  const recorded = new Map(
+    (await options.ledger.hopPhases({ fromRelease: pending.from.release, release: release.id })).map((r) => [
+      `${r.phase}\0${r.name}`,
+      r,
+    ]),
+  );
   for (const [i, phase] of phases.entries()) {
     const key: PhaseKey = {
       fromRelease: pending.from.release,
@@ -272,7 +279,7 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       name: phase.name,
     };
     const phaseRef: PhaseRef = { release: release.id, phase: phase.phase, name: phase.name };
-    const previous = await options.ledger.phase(key);
+    const previous = recorded.get(`${phase.phase}\0${phase.name}`);
     if (previous?.status === 'succeeded') {
       results.push(phaseOutcome(phaseRef, 'skipped'));
       emit({

@@ -71,6 +71,12 @@ export class MemoryLedger implements Ledger {
   phase(key: PhaseKey): Promise<PhaseRecord | null> {
     return Promise.resolve(this.currentPhase(key));
   }
+  hopPhases(hop: Pick<PhaseKey, 'fromRelease' | 'release'>): Promise<PhaseRecord[]> {
+    const records = [...this.phases.values()].filter(
+      (r) => r.fromRelease === hop.fromRelease && r.release === hop.release,
+    );
+    return Promise.resolve(records.flatMap((r) => this.currentPhase(r) ?? []));
+  }
   /** The record of this episode: one from before the state was last set no longer counts. */
   private currentPhase(key: PhaseKey): PhaseRecord | null {
     const current = this.state !== null && this.phaseEpisodes.get(keyOf(key)) === this.episode;

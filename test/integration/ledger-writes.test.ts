@@ -55,7 +55,9 @@ async function countedLedger(db: TestDatabase): Promise<{ ledger: PostgresLedger
   const statements: string[] = [];
   const query = c.query.bind(c) as (...args: unknown[]) => unknown;
   (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    statements.push(typeof args[0] === 'string' ? args[0] : 'config');
+    // The ledger sends named statements ({ name, text, values }); count their text.
+    const first = args[0] as string | { text?: string };
+    statements.push(typeof first === 'string' ? first : (first.text ?? 'config'));
     return query(...args);
   };
   return { ledger: new PostgresLedger(c, 'leapfrog'), statements };
@@ -90,6 +92,7 @@ describe('ledger writes', () => {
     ]);
     writes.push(['startPhase', () => ledger.startPhase(KEY, runId, 'sha256:x')]);
     writes.push(['startPhase again', () => ledger.startPhase(KEY, runId, 'sha256:x')]);
+    writes.push(['finishPhase', () => ledger.finishPhase(KEY, RESULT)]);
     writes.push([
       'finishPhase + advance',
       () => ledger.finishPhase(KEY, RESULT, { release: '2023.2', version: '2023.2.0' }),
@@ -117,9 +120,10 @@ describe('ledger writes', () => {
       expect({ name, statements: statements.length - before }).toEqual({ name, statements: 1 });
       if (statements.at(-1)?.includes("set_config('synchronous_commit', 'off', true)") === true) asyncCommit.push(name);
     }
-    // Only the writes that say something started skip the wait for the disk; results and the
-    // release always wait. The setting is the statement's own: the session keeps the default.
-    expect(asyncCommit).toEqual(['startRun', 'startPhase', 'startPhase again']);
+    // Only the writes no resume depends on (a start, a result that does not move the release) skip
+    // the wait for the disk; moving the release, a backup and a run's end always wait. The
+    // setting is the statement's own: the session keeps the default.
+    expect(asyncCommit).toEqual(['startRun', 'startPhase', 'startPhase again', 'finishPhase']);
 
     const session = await ledger.sqlProbe([]).query('SHOW synchronous_commit', 1000);
     expect(session.rows).toEqual([{ synchronous_commit: 'on' }]);
