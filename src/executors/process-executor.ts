@@ -22,9 +22,13 @@ export interface ProcessExecutorOptions {
 export class ProcessExecutor implements PhaseExecutor {
   readonly kind = 'process';
   private readonly killGraceMs: number;
+  // leapfrog's own environment minus what selects a database, taken once: reading process.env
+  // goes to the OS for every variable (about 0.7 ms a phase), and leapfrog never changes it.
+  private readonly inherited: Readonly<Record<string, string>>;
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.killGraceMs = options.killGraceMs ?? 3000;
+    this.inherited = inheritableEnvironment();
   }
 
   prepare(): Promise<void> {
@@ -46,7 +50,7 @@ export class ProcessExecutor implements PhaseExecutor {
     // reaches the command's children too. No shell: the argv goes to the OS as is.
     const child = spawn(file, args, {
       cwd,
-      env: environmentFor(options.release, options.env),
+      env: environmentFor(options.release, options.env, this.inherited, ALREADY_FILTERED),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -133,19 +137,25 @@ export class ProcessExecutor implements PhaseExecutor {
 
 /**
  * leapfrog's environment without what selects a database, then the phase env; the release's
- * local.path folders go first on PATH.
+ * local.path folders go first on PATH. `parent` is leapfrog's raw environment, or with
+ * `filtered` one inheritableEnvironment already made (the executor's, taken once).
  */
 export function environmentFor(
   release: Release,
   extra: Readonly<Record<string, string>>,
-  parent: NodeJS.ProcessEnv = process.env,
+  parent: Readonly<Record<string, string | undefined>> = process.env,
+  filtered = false,
 ): Record<string, string> {
-  const env: Record<string, string> = { ...inheritableEnvironment(parent), ...extra };
+  const inherited = filtered ? (parent as Readonly<Record<string, string>>) : inheritableEnvironment(parent);
+  const env: Record<string, string> = { ...inherited, ...extra };
   const basePath = extra['PATH'] ?? parent['PATH'] ?? '';
   const local = (release.local?.path ?? []).map((p) => (isAbsolute(p) ? p : resolve(release.dir, p)));
   env['PATH'] = [...local, basePath].filter((p) => p !== '').join(delimiter);
   return env;
 }
+
+/** environmentFor's flag: `parent` is inheritableEnvironment's result already. */
+const ALREADY_FILTERED = true;
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -61,6 +61,9 @@ export function parseUpgradeCheckOutput(stdout: readonly string[]): CheckResult[
 }
 
 function checksOf(text: string): CheckResult[] | null {
+  // Only an object can hold checks: anything else (most often no output at all) is not parsed,
+  // since a failed JSON.parse costs an exception with its stack on every check phase.
+  if (!text.trimStart().startsWith('{')) return null;
   let value: unknown;
   try {
     value = JSON.parse(text);
