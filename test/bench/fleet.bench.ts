@@ -54,6 +54,13 @@ const load = () =>
     .join(' ');
 const loadAtStart = load();
 
+// FLEET_BEFORE=<a checkout of an earlier commit>: after each setting, its runFleet walks a fresh
+// copy of the same fleet too, so a change to coordination is measured side by side in one run.
+const BEFORE = process.env['FLEET_BEFORE'];
+const runFleetBefore =
+  BEFORE === undefined
+    ? null
+    : ((await import(join(BEFORE, 'src/fleet/run-fleet.ts'))) as { runFleet: typeof runFleet }).runFleet;
 const TENANTS = Number(process.env['FLEET_TENANTS'] ?? 200);
 const PARALLELS = (process.env['FLEET_PARALLELS'] ?? '1,4,8,16').split(',').map(Number);
 const HOPS = 2;
@@ -125,7 +132,13 @@ interface Round {
   exitCode: number;
 }
 
-async function round(label: string, prefix: string, count: number, parallel: number): Promise<Round> {
+async function round(
+  label: string,
+  prefix: string,
+  count: number,
+  parallel: number,
+  walk: typeof runFleet = runFleet,
+): Promise<Round> {
   const file = await fleetFile(prefix, count);
   global.gc?.();
   let peak = process.memoryUsage().heapUsed;
@@ -139,7 +152,7 @@ async function round(label: string, prefix: string, count: number, parallel: num
   const childrenBefore = childrenCpuMs();
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const report = await runFleet({
+  const report = await walk({
     fleetFile: file,
     to: '1.2',
     ledgerSchema: 'leapfrog',
@@ -190,8 +203,11 @@ try {
     env,
   });
   if (baselined.exitCode !== 0) throw new Error('baselining the template failed');
-  for (const parallel of PARALLELS)
+  for (const parallel of PARALLELS) {
     rounds.push(await round(`--parallel ${parallel}`, `p${parallel}`, TENANTS, parallel));
+    if (runFleetBefore !== null)
+      rounds.push(await round(`--parallel ${parallel}, before`, `b${parallel}`, TENANTS, parallel, runFleetBefore));
+  }
   const quarter = Math.max(1, Math.round(TENANTS / 4));
   const p = PARALLELS.at(-1) ?? 16;
   rounds.push(await round(`--parallel ${p}, ${quarter} tenants`, `q${p}`, quarter, p));
@@ -211,6 +227,6 @@ console.log(
 for (const r of rounds) {
   const per = (ms: number) => fmt(ms / (r.tenants * HOPS)).padStart(8);
   console.log(
-    `  ${r.label.padEnd(26)} wall ${fmt(r.wallMs).padStart(9)}  speedup ${r.tenants === TENANTS ? `${(base / r.wallMs).toFixed(1).padStart(4)}x` : '    -'}  coordination ${per(r.cpuMs)}  spawn ${per(r.spawnCpuMs)}  commands ${per(r.childrenCpuMs)}  peak heap ${r.peakHeapMb.toFixed(0)} MB, rss ${r.peakRssMb.toFixed(0)} MB`,
+    `  ${r.label.padEnd(26)} wall ${fmt(r.wallMs).padStart(9)}  speedup ${r.tenants === TENANTS && !r.label.endsWith('before') ? `${(base / r.wallMs).toFixed(1).padStart(4)}x` : '    -'}  coordination ${per(r.cpuMs)}  spawn ${per(r.spawnCpuMs)}  commands ${per(r.childrenCpuMs)}  peak heap ${r.peakHeapMb.toFixed(0)} MB, rss ${r.peakRssMb.toFixed(0)} MB`,
   );
 }
