@@ -11,6 +11,7 @@
 // CPU and wall come from bash's `time` (wait4 of the child: ms resolution, no wrapper cost).
 // `BENCH_ROUNDS=9 npm run bench -- fixed-cost` for more rounds.
 import { spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,11 +80,72 @@ process.on('exit', () => log('exit'));
 const tracer = join(work, 'tracer.mjs');
 await writeFile(tracer, TRACER);
 
+// The floor: what ANY tool doing this job in Node pays, with none of leapfrog's own work. It
+// starts Node, loads pg (bundled like leapfrog's, without the undici probe), opens two
+// connections (a ledger and a lock), takes an advisory lock, and for each of the 8 phases runs
+// the statements leapfrog runs per phase (start, result) and spawns `true` with piped output,
+// then a statement per step and the unlock. Its ratio to `node -e 0` is how close to the 3.5x
+// target any implementation on this machine could get; leapfrog's wall minus the floor's is
+// leapfrog's own cost.
+const FLOOR = `
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+const url = process.argv[2];
+const ledger = new pg.Client({ connectionString: url }), lock = new pg.Client({ connectionString: url });
+await Promise.all([ledger.connect(), lock.connect()]);
+await lock.query('SELECT pg_try_advisory_lock(42)');
+await ledger.query('SELECT 1');
+for (let step = 0; step < 2; step++) {
+  await ledger.query('SELECT 1');
+  for (let phase = 0; phase < 4; phase++) {
+    await ledger.query('SELECT 1');
+    await new Promise((resolve, reject) => {
+      const child = spawn('true', [], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child.stdout.on('data', () => {});
+      child.stderr.on('data', () => {});
+      child.on('error', reject).on('close', resolve);
+    });
+    await ledger.query('SELECT 1');
+  }
+}
+await lock.query('SELECT pg_advisory_unlock(42)');
+await Promise.all([ledger.end(), lock.end()]);
+`;
+const floorSource = join(work, 'floor-source.mjs');
+await writeFile(floorSource, FLOOR);
+const floor = join(work, 'floor.mjs');
+await build({
+  entryPoints: [floorSource],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outfile: floor,
+  external: ['pg-native', 'pg-cloudflare'],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  nodePaths: [join(ROOT, 'node_modules')],
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'pg-on-node',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => ({
+          contents: (await readFile(args.path, 'utf8')).replace(
+            'function isCloudflareRuntime() {',
+            'function isCloudflareRuntime() {\n  return false;',
+          ),
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
+
 const plan = [CLI, 'plan', '--from', '2023.1', '--to', '2025.1'];
 const baseline: Times[] = [];
 const planRuns: Times[] = [];
 const applyRuns: Times[] = [];
 const applyBeforeRuns: Times[] = [];
+const floorRuns: Times[] = [];
 const sessions: number[] = [];
 
 await using server = await startEmbeddedServer();
@@ -145,6 +207,7 @@ try {
     const beforeUrl = BEFORE_CLI === undefined ? null : await freshCopy();
     if (beforeUrl !== null && round % 2 === 1) applyBeforeRuns.push(timed(apply(beforeUrl, BEFORE_CLI)));
     applyRuns.push(timed(apply(url)));
+    floorRuns.push(timed([floor, await freshCopy()]));
     if (beforeUrl !== null && round % 2 === 0) applyBeforeRuns.push(timed(apply(beforeUrl, BEFORE_CLI)));
     sessions.push(await sessionsOf(database));
   }
@@ -191,6 +254,10 @@ try {
       `  apply, ${BEFORE_CLI} (interleaved)  wall ${fmt(median(applyBeforeRuns.map((t) => t.wallMs)))}   cpu ${fmt(median(applyBeforeRuns.map((t) => t.cpuMs)))}   wall ${ratio(applyBeforeRuns, 'wallMs').toFixed(2)}x, cpu ${ratio(applyBeforeRuns, 'cpuMs').toFixed(2)}x`,
     );
   }
+  const fWall = median(floorRuns.map((t) => t.wallMs));
+  console.log(
+    `  the floor (node, pg, 2 connections, the statements, 8 spawns of true; no leapfrog)  wall ${fmt(fWall)}   cpu ${fmt(median(floorRuns.map((t) => t.cpuMs)))}   wall ${ratio(floorRuns, 'wallMs').toFixed(2)}x; leapfrog's own share of apply ${fmt(aWall - fWall)}`,
+  );
   console.log(`  database sessions per apply (server's count): ${[...new Set(sessions)].join(', ')}`);
   console.log(
     `  connections before the first phase command: ${connectsBefore}   target <= 2 ${verdict(connectsBefore <= 2)}`,
