@@ -141,8 +141,16 @@ export interface ToolchainRunContext {
  * after the install). The docker executor ignores local.install: images carry their tools.
  */
 export function assertToolchainsForRun(context: ToolchainRunContext): void {
-  if (context.executorKind !== 'process') return;
-  const releases = releasesToRun(context);
+  assertToolchainsInstalled(releasesToRun(context), context.executorKind);
+}
+
+/**
+ * The same refusal for given releases: a run's path (above), or the one release whose check
+ * `baseline` runs to verify the database (a check command from an uninstalled toolchain would
+ * otherwise fail as "command not found", which reads like a wrong release).
+ */
+export function assertToolchainsInstalled(releases: readonly Release[], executorKind: 'process' | 'docker'): void {
+  if (executorKind !== 'process') return;
   const states = releases.map(toolchainState);
   const missing = states.filter((s) => s.state === 'missing');
   const stale = states.filter((s) => s.state === 'stale');

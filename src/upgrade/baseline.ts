@@ -11,6 +11,7 @@ import { withLockedLedger } from '../ledger/with-locked-ledger.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import type { CheckResult } from '../runner/protocols/protocol-outcome.js';
 import { runPhaseCommand } from '../runner/run-plan.js';
+import { assertToolchainsInstalled } from '../toolchains/toolchain-state.js';
 import { stepPhases } from '../runner/step-phases.js';
 import { logger } from '../util/logger.js';
 import { nextCommand } from '../util/next-command.js';
@@ -222,6 +223,9 @@ async function verifyBaseline(input: BaselineInput, catalog: Catalog, release: R
   const check = stepPhases(release).find((p) => p.phase === 'check');
   const manifestCheck = release.phases.check;
   if (check === undefined || manifestCheck === undefined) return { status: 'no-check' };
+  // A check command runs from the release's toolchain (process executor): not installed is
+  // "install it" (exit 2), not a red check. SQL-only checks need none.
+  if (manifestCheck.run !== undefined) assertToolchainsInstalled([release], input.executorKind);
 
   await using executor = await createExecutor(input.executorKind, input.executorOptions);
   const runId = `baseline-${randomUUID()}`;

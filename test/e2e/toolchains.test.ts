@@ -307,6 +307,25 @@ describe('step/apply with the process executor refuse a missing or stale toolcha
     expect(readFileSync(inRelease('1.2', 'ran.log'), 'utf8')).toBe('tool12 schema\ntool12 check\n');
   });
 
+  it("baseline's verification refuses a missing toolchain (exit 2) instead of calling the check red; installed, it verifies", async () => {
+    await using db = await createTestDatabase('e2e_toolchain_baseline');
+    const refused = await leapfrog(['baseline', '--release', '1.1', '--database-url', db.url]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(
+      'the process executor needs the toolchain of release 1.1 (local.install: sh ../install-tool.sh tool11), which is not installed; nothing ran',
+    );
+    expect(refused.stderr).toContain(
+      `next: install it: \`leapfrog toolchains install --release 1.1 --catalog ${catalog}\`, then run this command again`,
+    );
+    expect(await db.query("SELECT 1 FROM pg_namespace WHERE nspname = 'leapfrog'")).toEqual([]);
+
+    expect((await leapfrog(['toolchains', 'install', '--release', '1.1'])).exitCode).toBe(0);
+    const verified = await leapfrog(['baseline', '--release', '1.1', '--database-url', db.url]);
+    expect(verified.exitCode, verified.stderr).toBe(0);
+    expect(await currentRelease(db)).toBe('1.1');
+    expect(readFileSync(inRelease('1.1', 'ran.log'), 'utf8')).toBe('tool11 check\n');
+  });
+
   it('stale: exit 6 (drift) naming the release and the re-install command; nothing ran', async () => {
     await using db = await baselined('e2e_toolchain_stale');
     expect((await leapfrog(['toolchains', 'install'])).exitCode).toBe(0);
