@@ -108,12 +108,13 @@ async function fleetDemo(options: DemoOptions & { output: 'text' | 'json' }): Pr
   }
   const { runFleetDemo } = await import('../demo/run-fleet-demo.js');
   const { resolveCatalogDir } = await import('../demo/demo-paths.js');
-  const { printFleetPlan, printFleetReport, printProgress } = await import('./fleet-command.js');
+  const { printFleetPlan, printFleetReport, fleetProgress } = await import('./fleet-command.js');
   const text = options.output === 'text';
   const say = (line: string) => {
     if (text) process.stdout.write(line === '' ? '\n' : `demo: ${line}\n`);
   };
   const signals = installSignalHandlers();
+  using progress = fleetProgress(options.output);
   try {
     const report = await runFleetDemo({
       tenants: options.tenants,
@@ -123,8 +124,11 @@ async function fleetDemo(options: DemoOptions & { output: 'text' | 'json' }): Pr
       say,
       signal: signals.signal,
       onPlan: (_fleet, plan, to) => printFleetPlan(plan, to, options.output, false),
-      onProgress: (_fleet, event) => printProgress(event, options.output),
-      onReport: (_fleet, report) => printFleetReport(report, options.output),
+      onProgress: (_fleet, event) => progress.onEvent(event),
+      onReport: (_fleet, report) => {
+        progress[Symbol.dispose]();
+        printFleetReport(report, options.output);
+      },
     });
     if (signals.signal.aborted) throw new Error('interrupted');
     if (text) {

@@ -1,5 +1,7 @@
 import { BadInputError } from '../errors/index.js';
 import type { FleetPlan, FleetProgressEvent, FleetRunReport } from '../fleet/run-fleet.js';
+import { processSink } from '../ui/renderer.js';
+import { FleetBoard } from './fleet-board.js';
 import type { OutputMode } from '../ui/output-mode.js';
 import { nextCommand } from '../util/next-command.js';
 import { redactKnown } from '../util/secrets.js';
@@ -32,6 +34,7 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
   const { runFleet } = await import('../fleet/run-fleet.js');
   const { formatBackupLine } = await import('../backup/format-backup.js');
   using signals = installSignalHandlers();
+  using progress = fleetProgress(input.output);
   const report = await runFleet({
     fleetFile: input.fleet,
     to: input.to,
@@ -59,10 +62,35 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
               },
             },
     },
-    onProgress: (event) => printProgress(event, input.output),
+    onProgress: progress.onEvent,
   });
+  progress[Symbol.dispose]();
   printFleetReport(report, input.output);
   return report.exitCode;
+}
+
+/** A fleet's progress as the output wants it; disposing it ends a terminal's live block. */
+export interface FleetProgress extends Disposable {
+  onEvent: (event: FleetProgressEvent) => void;
+}
+
+/**
+ * JSON lines for tools, plain lines for pipes and CI, and on a terminal the FleetBoard: finished
+ * targets stay, the running ones are redrawn in place. Dispose it before printing what follows
+ * (the report); the next event after that starts a new board (the demo walks two fleets).
+ */
+export function fleetProgress(output: OutputMode): FleetProgress {
+  if (output === 'text' && processSink.isTTY && (process.stdout.columns ?? 0) > 0) {
+    let board: FleetBoard | null = null;
+    return {
+      onEvent: (event) => (board ??= new FleetBoard()).onEvent(event),
+      [Symbol.dispose]: () => {
+        board?.stop();
+        board = null;
+      },
+    };
+  }
+  return { onEvent: (event) => printProgress(event, output), [Symbol.dispose]: () => undefined };
 }
 
 /** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
@@ -280,6 +308,7 @@ export async function rehearseFleetVerb(
   const { leapfrogVersion } = await import('./leapfrog-version.js');
   const { formatDuration } = await import('../util/duration.js');
   using signals = installSignalHandlers();
+  using progress = fleetProgress(input.output);
   const result = await rehearseFleet({
     fleetFile: input.fleet,
     to: input.to,
@@ -293,8 +322,9 @@ export async function rehearseFleetVerb(
     reportDir: input.reportDir,
     leapfrogVersion: leapfrogVersion(),
     signal: signals.signal,
-    onProgress: (event) => printProgress(event, input.output),
+    onProgress: progress.onEvent,
   });
+  progress[Symbol.dispose]();
   if (input.output === 'json') {
     for (const row of result.rows) process.stdout.write(`${JSON.stringify({ type: 'fleet-rehearsal', ...row })}\n`);
     process.stdout.write(
