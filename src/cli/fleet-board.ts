@@ -65,7 +65,17 @@ export class FleetBoard {
         this.#done.push(`fleet stopped${event.release === null ? '' : ` at ${event.release}`}: ${event.reason}`);
         break;
     }
-    // Redrawn at most every 80 ms: a hundred targets changing phase at once is one frame.
+    this.#redrawSoon();
+  }
+
+  /** Lines that stay, above the live block (a backup taken by one of the walks). */
+  note(text: string): void {
+    this.#done.push(...text.split('\n'));
+    this.#redrawSoon();
+  }
+
+  // Redrawn at most every 80 ms: a hundred targets changing phase at once is one frame.
+  #redrawSoon(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
       this.#draw();
@@ -85,7 +95,9 @@ export class FleetBoard {
     const width = Math.max(20, (this.#out.columns ?? 80) - 1);
     const fit = (line: string) => (line.length > width ? `${line.slice(0, width - 1)}…` : line);
     let text = this.#liveLines > 0 ? `\u001b[${this.#liveLines}A\r\u001b[J` : '';
-    for (const line of this.#done) text += `${fit(line)}\n`;
+    // Lines that stay are whole (a backup's path, a failure's reason): the terminal wraps them.
+    // Only the live block must fit, one screen line per line, for the redraw to find its top.
+    for (const line of this.#done) text += `${line}\n`;
     this.#done = [];
     const block: string[] = [];
     if (live && this.#counts !== '') {

@@ -58,7 +58,7 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
               ...(input.backup === true ? { always: true } : {}),
               onRecorded: (record) => {
                 if (input.output === 'json') process.stdout.write(`${JSON.stringify({ type: 'backup', ...record })}\n`);
-                else process.stderr.write(`${formatBackupLine(record)}\n`);
+                else progress.note(formatBackupLine(record));
               },
             },
     },
@@ -72,6 +72,8 @@ export async function runFleetVerb(input: FleetRunInput, verb: 'apply' | 'step')
 /** A fleet's progress as the output wants it; disposing it ends a terminal's live block. */
 export interface FleetProgress extends Disposable {
   onEvent: (event: FleetProgressEvent) => void;
+  /** A line beside the progress (a backup taken): on stderr, or a board's line that stays. */
+  note: (line: string) => void;
 }
 
 /**
@@ -84,13 +86,19 @@ export function fleetProgress(output: OutputMode): FleetProgress {
     let board: FleetBoard | null = null;
     return {
       onEvent: (event) => (board ??= new FleetBoard()).onEvent(event),
+      // Written around the live block, a stderr line would be half erased by its next redraw.
+      note: (line) => (board === null ? process.stderr.write(`${line}\n`) : board.note(line)),
       [Symbol.dispose]: () => {
         board?.stop();
         board = null;
       },
     };
   }
-  return { onEvent: (event) => printProgress(event, output), [Symbol.dispose]: () => undefined };
+  return {
+    onEvent: (event) => printProgress(event, output),
+    note: (line) => process.stderr.write(`${line}\n`),
+    [Symbol.dispose]: () => undefined,
+  };
 }
 
 /** Fleet counts and each running target's phase: plain lines (text) or JSON lines with target names. */
