@@ -50,7 +50,7 @@ export class ProcessExecutor implements PhaseExecutor {
     // reaches the command's children too. No shell: the argv goes to the OS as is.
     const child = spawn(file, args, {
       cwd,
-      env: environmentFor(options.release, options.env, this.inherited, ALREADY_FILTERED),
+      env: environmentFor(options.release, options.env, this.inherited),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -137,25 +137,20 @@ export class ProcessExecutor implements PhaseExecutor {
 
 /**
  * leapfrog's environment without what selects a database, then the phase env; the release's
- * local.path folders go first on PATH. `parent` is leapfrog's raw environment, or with
- * `filtered` one inheritableEnvironment already made (the executor's, taken once).
+ * local.path folders go first on PATH. `parent` is leapfrog's environment, or the executor's copy
+ * of it taken once (filtering a plain object again costs microseconds; reading process.env does not).
  */
 export function environmentFor(
   release: Release,
   extra: Readonly<Record<string, string>>,
   parent: Readonly<Record<string, string | undefined>> = process.env,
-  filtered = false,
 ): Record<string, string> {
-  const inherited = filtered ? (parent as Readonly<Record<string, string>>) : inheritableEnvironment(parent);
-  const env: Record<string, string> = { ...inherited, ...extra };
+  const env: Record<string, string> = { ...inheritableEnvironment(parent), ...extra };
   const basePath = extra['PATH'] ?? parent['PATH'] ?? '';
   const local = (release.local?.path ?? []).map((p) => (isAbsolute(p) ? p : resolve(release.dir, p)));
   env['PATH'] = [...local, basePath].filter((p) => p !== '').join(delimiter);
   return env;
 }
-
-/** environmentFor's flag: `parent` is inheritableEnvironment's result already. */
-const ALREADY_FILTERED = true;
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
