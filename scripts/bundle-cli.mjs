@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { pgOnNode } from './esbuild-plugins.mjs';
 
 const outdir = process.argv[2] ?? 'dist/cli';
 
@@ -20,23 +21,6 @@ const zodWithoutLocales = {
       args.importer.includes(`${'node_modules'}/zod/`) ? { path: 'zod-locales', namespace: 'empty' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
-  },
-};
-// pg asks "am I in a Cloudflare Worker?" when it loads (lib/stream.js). On Node 21+ the answer
-// comes from `navigator.userAgent`; Node 20 has no `navigator`, so pg touches the global
-// `Response`, which makes Node load its whole fetch implementation (undici): 37-48 ms of every
-// step/status, measured with `node -e` (issue 10). leapfrog runs only on Node, so the bundled copy
-// answers "no" at once. The build fails if pg's text changes, rather than quietly losing this.
-const pgOnNode = {
-  name: 'pg-on-node',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const probe = 'function isCloudflareRuntime() {';
-      if (!source.includes(probe))
-        throw new Error(`${args.path}: isCloudflareRuntime() not found; re-check the pg-on-node plugin`);
-      return { contents: source.replace(probe, `${probe}\n  return false;`), loader: 'js' };
-    });
   },
 };
 // The build's identity: the package version plus a digest of every source file and the lockfile

@@ -12,6 +12,7 @@
 // `BENCH_ROUNDS=9 npm run bench -- fixed-cost` for more rounds.
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
+import { pgOnNode } from '../../scripts/esbuild-plugins.mjs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -124,20 +125,7 @@ await build({
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   nodePaths: [join(ROOT, 'node_modules')],
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'pg-on-node',
-      setup(b) {
-        b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => ({
-          contents: (await readFile(args.path, 'utf8')).replace(
-            'function isCloudflareRuntime() {',
-            'function isCloudflareRuntime() {\n  return false;',
-          ),
-          loader: 'js',
-        }));
-      },
-    },
-  ],
+  plugins: [pgOnNode],
 });
 
 const plan = [CLI, 'plan', '--from', '2023.1', '--to', '2025.1'];
