@@ -8,7 +8,6 @@ import { pinImageDigests } from '../images/pin-image-digests.js';
 import { writePlanFile } from '../plan-file/plan-file.js';
 import { planPath } from '../planner/plan-path.js';
 import { defaultScratch, rehearse } from '../rehearse/rehearse.js';
-import type { OutputSink } from '../ui/renderer.js';
 import { logger } from '../util/logger.js';
 import { redactKnown } from '../util/secrets.js';
 import { planFleet, type FleetProgressEvent, type PlannedTarget } from './run-fleet.js';
@@ -98,8 +97,6 @@ export async function rehearseFleet(options: RehearseFleetOptions): Promise<Flee
   return { fleet: file.file, to: options.to, exitCode: result.exitCode, rows };
 }
 
-const DISCARD: OutputSink = { out: () => undefined, err: () => undefined, isTTY: false };
-
 /** The TargetRunner of a fleet rehearsal: plan file, clone, rehearse, drop; its failure is its result. */
 class RehearsalRunner implements TargetRunner<PlannedTarget> {
   readonly done = new Map<string, Pick<FleetRehearsalRow, 'status' | 'reached' | 'durationMs' | 'report'>>();
@@ -139,9 +136,9 @@ class RehearsalRunner implements TargetRunner<PlannedTarget> {
           ledgerSchema: t.ledgerSchema,
           executorKind: options.executorKind,
           ...(options.executorOptions === undefined ? {} : { executorOptions: options.executorOptions }),
-          // As in apply --fleet: the fleet shows counts and phases, never every target's lines.
+          // As in apply --fleet: the fleet shows counts and phases, no renderer per target.
           output: 'json',
-          sink: DISCARD,
+          sink: null,
           lockTimeoutMs: options.lockTimeoutMs,
           databaseUrlEnv: options.databaseUrlEnv,
         },

@@ -8,7 +8,6 @@ import { LedgerSession } from '../ledger/open-ledger.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { planPath } from '../planner/plan-path.js';
 import type { RunnerEvent } from '../runner/events.js';
-import type { OutputSink } from '../ui/renderer.js';
 import type { BackupOption } from '../upgrade/pre-upgrade-backup.js';
 import { runUpgrade } from '../upgrade/run-upgrade.js';
 import { logger } from '../util/logger.js';
@@ -202,10 +201,10 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
         executorKind: options.executorKind,
         ...(options.executorOptions === undefined ? {} : { executorOptions: options.executorOptions }),
         mode: 'apply',
-        // The per-target renderer's output is dropped: the fleet shows counts and phases, and a
-        // fleet of hundreds must not hold every target's lines.
+        // No per-target renderer: the fleet shows counts and phases, and a fleet of hundreds must
+        // neither hold nor format every target's lines.
         output: 'json',
-        sink: DISCARD,
+        sink: null,
         lockTimeoutMs: options.lockTimeoutMs,
         databaseUrlEnv: options.databaseUrlEnv,
         signal,
@@ -241,8 +240,6 @@ class UpgradeTargetRunner implements TargetRunner<PlannedTarget> {
     }
   }
 }
-
-const DISCARD: OutputSink = { out: () => undefined, err: () => undefined, isTTY: false };
 
 function fleetReport(
   file: FleetFile,

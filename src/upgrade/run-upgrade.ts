@@ -61,8 +61,11 @@ export interface RunUpgradeOptions {
    * (rehearse, demo, validate): neither.
    */
   safety?: { backupDir: string; backup?: BackupOption | undefined };
-  /** Default: process stdout/stderr. */
-  sink?: OutputSink;
+  /**
+   * Default: process stdout/stderr. `null`: nobody reads this run's lines (a fleet's walk, whose
+   * progress is `onEvent`), so no renderer is made and no event is formatted.
+   */
+  sink?: OutputSink | null;
   /** Extra listener, e.g. the demo's own summary or the rehearsal's timeline. */
   onEvent?: (event: RunnerEvent) => void;
   /** The command to suggest for resuming; default built from the options. */
@@ -152,11 +155,10 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
 
   // 5. The run.
   const executor = stack.use(await createExecutor(options.executorKind, options.executorOptions), 'the executor');
-  const renderer = stack.adopt(
-    await createRenderer(options.output, options.sink ?? processSink),
-    (r) => r.stop(),
-    'the renderer',
-  );
+  const renderer =
+    options.sink === null
+      ? null
+      : stack.adopt(await createRenderer(options.output, options.sink ?? processSink), (r) => r.stop(), 'the renderer');
   const rerun = options.rerunCommand ?? rerunCommandOf(options);
   log.debug(`running ${plan.from.release} -> ${plan.to.release} (${options.mode}) from ${current.release}`);
   const result: RunResult = await runPlan({
@@ -182,7 +184,7 @@ async function pipeline(options: RunUpgradeOptions, signal: AbortSignal): Promis
       }
     },
     onEvent: (event) => {
-      renderer.onEvent(event);
+      renderer?.onEvent(event);
       options.onEvent?.(event);
     },
     ...(prepared === null || backupOption === undefined
