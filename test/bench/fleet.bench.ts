@@ -265,6 +265,24 @@ console.log(
   `  a copy-on-write page fault costs ${faultCostUs().toFixed(1)} µs of CPU here; faults = this process's minor faults per target per hop`,
 );
 
+/**
+ * The server's side of one connection: connect and end, one after another, to each tenant of a
+ * round (a backend starts and exits for each). Every walk opens two.
+ */
+async function backendStartCost(prefix: string, count: number): Promise<void> {
+  const before = serverCpuMs(server.dataDir);
+  for (let i = 0; i < count; i++) {
+    const client = new pg.Client({ connectionString: server.urlFor(`${prefix}_${String(i).padStart(4, '0')}`) });
+    await client.connect();
+    await client.end();
+  }
+  // The postmaster counts a backend's CPU once it has reaped it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  console.log(
+    `  a connection (connect, end) costs the server ${fmt((serverCpuMs(server.dataDir) - before) / count)} of CPU`,
+  );
+}
+
 /** One line per round, printed as it ends (a 200-tenant run takes minutes). */
 function print(r: Round): void {
   const hops = r.tenants * HOPS;
@@ -316,6 +334,7 @@ try {
   const quarter = Math.max(1, Math.round(TENANTS / 4));
   const p = PARALLELS.at(-1) ?? 16;
   record(await round(`--parallel ${p}, ${quarter} tenants`, `q${p}`, quarter, p, 'real'));
+  await backendStartCost(`q${p}`, quarter);
 } finally {
   // Every round left its tenants in the server: removing its data directory takes a while.
   console.log(`  stopping the server and removing its ${created} tenant databases…`);
