@@ -14,10 +14,16 @@ const log = logger('pg');
  * session and its ledger session open, idle, for as long as a phase command runs (hours for a
  * data phase); a database or role with `idle_session_timeout` (common on managed services) would
  * end them mid-run and take the lock with them. Both settings are user-settable, so any role may
- * change them for its own session; they are set through pg_settings so that a server older than
- * PostgreSQL 14, which lacks idle_session_timeout, is not an error. TCP keepalive covers the
- * network between us and the server (NAT and proxies that drop idle connections).
+ * change them for its own session. idle_session_timeout is set only where `current_setting(…,
+ * missing_ok)` knows it, so a server older than PostgreSQL 14, which lacks it, is not an error
+ * (the pg_settings view did the same by listing every setting: a few ms of a fresh backend's CPU,
+ * twice per run). TCP keepalive covers the network between us and the server (NAT and proxies
+ * that drop idle connections).
  */
+const SESSION_SETTINGS = `SELECT set_config('idle_in_transaction_session_timeout', '0', false),
+  CASE WHEN current_setting('idle_session_timeout', true) IS NOT NULL
+    THEN set_config('idle_session_timeout', '0', false) END`;
+
 export async function connectClient(target: DatabaseTarget, applicationName: string): Promise<pg.Client> {
   // pg stays lazy here, at the one place a connection is opened: a verb that may or may not
   // touch a database (`plan` without one) must not pay ~50 ms CPU to load it.
@@ -33,10 +39,7 @@ export async function connectClient(target: DatabaseTarget, applicationName: str
   log.debug(`connecting to ${target.display} as ${applicationName}`);
   try {
     await client.connect();
-    await client.query(
-      `SELECT set_config(name, '0', false) FROM pg_settings
-        WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')`,
-    );
+    await client.query(SESSION_SETTINGS);
   } catch (cause) {
     await client
       .end()
