@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { BadInputError, CheckRedError, InterruptedError } from '../errors/index.js';
+import type { FleetRunReport } from '../fleet/run-fleet.js';
 import { nextCommand } from '../util/next-command.js';
 import { action } from './action.js';
 import { executorOption, withCatalog } from './common-options.js';
@@ -127,7 +128,7 @@ async function fleetDemo(options: DemoOptions & { output: 'text' | 'json' }): Pr
       onProgress: (_fleet, event) => progress.onEvent(event),
       onReport: (_fleet, report) => {
         progress[Symbol.dispose]();
-        printFleetReport(report, options.output);
+        printFleetReport(signals.signal.aborted ? withoutResumeHints(report) : report, options.output);
       },
     });
     if (signals.signal.aborted) throw new Error('interrupted');
@@ -161,6 +162,21 @@ async function fleetDemo(options: DemoOptions & { output: 'text' | 'json' }): Pr
   } finally {
     signals.dispose();
   }
+}
+
+/**
+ * An interrupted demo removes its server and its fleet files on the way out, so the report's
+ * "re-run `leapfrog apply --fleet <file>`" hints would name a file that is gone; the demo's own
+ * error says to start over instead.
+ */
+function withoutResumeHints(report: FleetRunReport): FleetRunReport {
+  return {
+    ...report,
+    next: null,
+    targets: report.targets.map((t) =>
+      t.lastFailure === null ? t : { ...t, lastFailure: { ...t.lastFailure, hint: null } },
+    ),
+  };
 }
 
 /**
