@@ -63,7 +63,7 @@ export interface RunUpgradeOptions {
   safety?: { backupDir: string; backup?: BackupOption | undefined };
   /**
    * Default: process stdout/stderr. `null`: nobody reads this run's lines (a fleet's walk, whose
-   * progress is `onEvent`), so no renderer is made and no event is formatted.
+   * progress is `onEvent`), so no renderer is made, no event is formatted and `output` is unused.
    */
   sink?: OutputSink | null;
   /** Extra listener, e.g. the demo's own summary or the rehearsal's timeline. */
