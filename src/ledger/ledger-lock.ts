@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { InterruptedError, LockHeldError } from '../errors/index.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { connectClient } from '../pg/connect.js';
+import { connectClient, endSession } from '../pg/connect.js';
 import { redact } from '../util/redact.js';
 import { nextCommand } from '../util/next-command.js';
 import { logger } from '../util/logger.js';
@@ -77,9 +77,9 @@ export class LockSession implements AsyncDisposable {
     if (this.#used) return;
     this.#used = true;
     try {
-      await (await this.#connecting).end();
+      endSession(await this.#connecting, 'the unused lock session');
     } catch (error) {
-      log.suppressed('closing the unused lock session', error);
+      log.suppressed('connecting the unused lock session', error);
     }
   }
 }
@@ -140,7 +140,7 @@ async function lockOn(client: pg.Client, target: DatabaseTarget, options: Acquir
         await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
     } finally {
       // Ending the session releases the lock even if the unlock query failed.
-      await client.end().catch(() => undefined);
+      endSession(client, 'the lock session');
     }
   };
   return { backendPid, schema: options.schema, lost: lost.signal, release, [Symbol.asyncDispose]: release };

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
-import { connectClient } from '../pg/connect.js';
+import { connectClient, endSession } from '../pg/connect.js';
 import { logger } from '../util/logger.js';
 import type { LedgerState } from './ledger.js';
 import type { LedgerLock } from './ledger-lock.js';
@@ -155,7 +155,7 @@ export class LedgerSession implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     log.debug('closing the ledger session');
     if (this.#ledger !== null) await this.#ledger[Symbol.asyncDispose]();
-    else await this.client.end();
+    else endSession(this.client, 'the ledger session');
   }
 }
 

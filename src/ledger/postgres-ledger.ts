@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ClientSqlProbe, type SqlProbe } from '../checks/sql-probe.js';
-import { isConnectionLoss } from '../pg/connect.js';
+import { endSession, isConnectionLoss } from '../pg/connect.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { LOCK_CLASS, LOCK_HELD_BY, lockHeldBy, lockLostError, type LedgerLock } from './ledger-lock.js';
 import type {
@@ -452,9 +452,10 @@ export class PostgresLedger implements Ledger {
     return rows.map(backupOf);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     if (this.keepAlive !== null) clearInterval(this.keepAlive);
-    await this.client.end();
+    endSession(this.client, 'the ledger session');
+    return Promise.resolve();
   }
 }
 

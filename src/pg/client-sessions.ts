@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ourSessionsEnded } from './connect.js';
 
 /** A session connected to a database, as named in refusals. */
 export interface ClientSession {
@@ -19,6 +20,8 @@ export async function clientSessionsOf(
   name: string,
   options: { clientsOnly?: boolean } = {},
 ): Promise<ClientSession[]> {
+  // leapfrog's own sessions that were just closed are not other clients: let them finish first.
+  await ourSessionsEnded();
   const { rows } = await admin.query<ClientSession>(
     `SELECT pid, coalesce(backend_type, '?') AS backend_type, coalesce(application_name, '') AS application_name
        FROM pg_stat_activity
