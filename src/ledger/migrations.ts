@@ -219,6 +219,57 @@ export async function ledgerExists(client: pg.ClientBase, schema: string): Promi
   return damage !== null;
 }
 
+/** What a ledger that exists and is whole says, in one round trip (`readIntactLedger`). */
+export interface IntactLedgerRead {
+  /** The newest ledger migration it recorded. */
+  newest: number;
+  /** Its state row, if it was baselined. */
+  state: { release: string | null; version: string | null; updated_at: Date | null } | undefined;
+}
+
+/**
+ * The common case of every run, in one statement: the ledger exists, has every table its recorded
+ * migrations created, and says where it is. The three reads `ledgerDamage` and the state read
+ * make are one round trip here (and `to_regclass` rather than a planned join over pg_class, which
+ * costs a fresh backend several ms). null when the schema or one of the tables the statement
+ * reads is missing: the caller then asks `ledgerExists`, which tells "never baselined" from
+ * "damaged" exactly as before. A damaged ledger with both tables present is refused here, the same way.
+ */
+export async function readIntactLedger(client: pg.ClientBase, schema: string): Promise<IntactLedgerRead | null> {
+  const known = ledgerMigrations.flatMap((m) => m.tables ?? []);
+  let rows: {
+    tables: string[];
+    done: number[];
+    release: string | null;
+    version: string | null;
+    updated_at: Date | null;
+  }[];
+  try {
+    ({ rows } = await client.query(
+      `SELECT ARRAY(SELECT t FROM unnest($1::text[]) AS t
+                     WHERE (SELECT relkind FROM pg_class WHERE oid = to_regclass(format('%I.%I', $2::text, t))) IN ('r', 'p')) AS tables,
+              ARRAY(SELECT id FROM "${schema}".ledger_migrations) AS done,
+              s.release, s.version, s.updated_at
+         FROM (SELECT 1) AS one LEFT JOIN "${schema}".state AS s ON true`,
+      [known, schema],
+    ));
+  } catch (error) {
+    // 3F000 invalid_schema_name, 42P01 undefined_table: no ledger, or a damaged one.
+    const code = (error as { code?: unknown }).code;
+    if (code === '3F000' || code === '42P01') return null;
+    throw error;
+  }
+  const row = rows[0];
+  if (row === undefined) return null;
+  const done = new Set(row.done);
+  const missing = missingTables(new Set([...row.tables, 'ledger_migrations']), done);
+  if (missing.length > 0) throw await damagedLedgerError(client, schema, missing);
+  return {
+    newest: Math.max(0, ...row.done),
+    state: row.release === null && row.version === null && row.updated_at === null ? undefined : row,
+  };
+}
+
 /**
  * null when there is no ledger at all; otherwise the tables it should have and does not (empty
  * when intact). A schema with ledger tables but no ledger_migrations lost its migrations table.

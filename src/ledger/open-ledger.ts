@@ -7,7 +7,7 @@ import { logger } from '../util/logger.js';
 import type { LedgerState } from './ledger.js';
 import type { LedgerLock } from './ledger-lock.js';
 import { ledgerSchemaName } from './ledger-schema-name.js';
-import { ledgerDamage, ledgerExists, ledgerMigrations, migrateLedger } from './migrations.js';
+import { ledgerDamage, ledgerExists, ledgerMigrations, migrateLedger, readIntactLedger } from './migrations.js';
 import { PostgresLedger } from './postgres-ledger.js';
 
 const log = logger('ledger');
@@ -160,6 +160,11 @@ export class LedgerSession implements AsyncDisposable {
 }
 
 async function readLedger(client: pg.Client, schema: string, repair: boolean): Promise<LedgerReading> {
+  if (!repair) {
+    // The common case in one round trip; null sends a missing or damaged ledger the long way.
+    const intact = await readIntactLedger(client, schema);
+    if (intact !== null) return readingOf(intact.newest, intact.state);
+  }
   if (repair) {
     // A damaged ledger counts as not baselined under repair: what it records cannot be trusted.
     const damage = await ledgerDamage(client, schema);
@@ -177,8 +182,13 @@ async function readLedger(client: pg.Client, schema: string, repair: boolean): P
     `SELECT (SELECT max(id) FROM "${schema}".ledger_migrations) AS newest, s.release, s.version, s.updated_at
        FROM (SELECT 1) AS one LEFT JOIN "${schema}".state AS s ON true`,
   );
-  const newest = read.rows[0]?.newest ?? 0;
-  const row = read.rows[0];
+  return readingOf(read.rows[0]?.newest ?? 0, read.rows[0]);
+}
+
+function readingOf(
+  newest: number,
+  row: { release: string | null; version: string | null; updated_at: Date | null } | undefined,
+): LedgerReading {
   return {
     exists: true,
     needsMigration: newest !== NEWEST_MIGRATION,
