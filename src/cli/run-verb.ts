@@ -11,6 +11,7 @@ import type { SafetyCliOptions } from './backup.js';
 import { dockerExecutorOptions } from './common-options.js';
 import type { RunVerbOptions } from './run-verb-options.js';
 import { installSignalHandlers } from './signals.js';
+import { notRepresentativeForCompileCache } from './compile-cache-report.js';
 
 export interface RunVerbInput extends RunVerbOptions, SafetyCliOptions, GlobalOptions {
   mode: RunMode;
@@ -83,6 +84,7 @@ export function printSummary(summary: RunSummary, output: OutputMode): void {
     return;
   }
   if (summary.status === 'nothing-to-do') {
+    notRepresentativeForCompileCache();
     process.stdout.write(
       `nothing to do: the database is at ${summary.finalRelease.release}, the plan's target is ${summary.to.release}\n`,
     );

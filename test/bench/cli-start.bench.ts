@@ -33,9 +33,19 @@ console.log(
 );
 console.log(`leapfrog's own share: ${fmt(p - b)} (${(p / b).toFixed(2)}x node -e 0)`);
 
-// Which heavy modules does `plan` load? A resolve hook (module.register) lists every package.
+// Which heavy modules does `plan` load? The bundle (dist/cli/leapfrog.cjs) reaches node_modules
+// only through require(), so the probe wraps Module._resolveFilename and lists every package
+// resolved from there; a resolve hook (module.register) catches any ES module import as well.
 const hooks = `export async function resolve(s, c, next) { const r = await next(s, c); const m = r.url.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/); if (m) process.stderr.write('PKG ' + m[1] + '\\n'); return r; }`;
-const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+const register = `import Module, { register } from 'node:module';
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (...args) {
+  const file = resolveFilename.apply(this, args);
+  const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(file);
+  if (m) process.stderr.write('PKG ' + m[1] + '\\n');
+  return file;
+};`;
 const probe = spawnSync(
   process.execPath,
   ['--import', `data:text/javascript,${encodeURIComponent(register)}`, ...plan],

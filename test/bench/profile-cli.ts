@@ -74,7 +74,9 @@ function sourceMapOf(url: string): SourceMap | null {
   if (map === undefined) {
     try {
       map = new SourceMap(
-        JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0],
+        JSON.parse(
+          readFileSync(`${url.startsWith('file:') ? fileURLToPath(url) : url}.map`, 'utf8'),
+        ) as ConstructorParameters<typeof SourceMap>[0],
       );
     } catch {
       map = null;

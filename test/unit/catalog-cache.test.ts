@@ -2,7 +2,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cacheDirectory } from '../../src/catalog/catalog-cache.js';
+import { cacheDirectory } from '../../src/util/cache-directory.js';
 import { CatalogError } from '../../src/catalog/catalog-error.js';
 import { loadCatalog } from '../../src/catalog/load-catalog.js';
 import * as validation from '../../src/catalog/validate-manifest.js';
