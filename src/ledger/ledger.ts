@@ -49,6 +49,12 @@ export interface PhaseResultRecord {
   details: Record<string, unknown> | null;
 }
 
+/** A phase's result waiting to be recorded with the next phase's start (`Ledger.startPhase`). */
+export interface FinishedPhase {
+  key: PhaseKey;
+  result: PhaseResultRecord;
+}
+
 export interface PhaseRecord extends PhaseKey, Omit<PhaseResultRecord, 'status'> {
   runId: string;
   planDigest: string;
@@ -106,8 +112,12 @@ export interface Ledger extends AsyncDisposable {
    * the runner reads once per step, instead of once per phase, to know which phases are done.
    */
   hopPhases(hop: Pick<PhaseKey, 'fromRelease' | 'release'>): Promise<PhaseRecord[]>;
-  /** Records that a phase started (status running, attempts + 1) before its command runs. */
-  startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void>;
+  /**
+   * Records that a phase started (status running, attempts + 1) before its command runs. With
+   * `previous`, the result of the phase before it is recorded in the same statement: one round
+   * trip between two phases instead of two. Only a result that does not move the release.
+   */
+  startPhase(key: PhaseKey, runId: string, planDigest: string, previous?: FinishedPhase): Promise<void>;
   /**
    * Records a phase's result. With `advanceTo`, the current release moves in the same
    * transaction, so a crash can never leave a green check unrecorded with the release moved,

@@ -13,6 +13,7 @@ import type {
   PhaseKey,
   PhaseRecord,
   PhaseResultRecord,
+  FinishedPhase,
   RunRecord,
   RunStatus,
 } from './ledger.js';
@@ -371,10 +372,9 @@ export class PostgresLedger implements Ledger {
     return rows.map(phaseOf);
   }
 
-  async startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
-    await this.write(
-      (p, guard) => ({
-        with: `started AS (
+  async startPhase(key: PhaseKey, runId: string, planDigest: string, previous?: FinishedPhase): Promise<void> {
+    await this.write((p, guard) => {
+      const started = `started AS (
         INSERT INTO ${this.t('phases')} (run_id, plan_digest, from_release, release, phase, name, status, attempts, started_at, episode)
         SELECT ${p.p(runId)}::uuid, ${p.p(planDigest)}::text, ${p.p(key.fromRelease)}::text, ${p.p(key.release)}::text,
           ${p.p(key.phase)}::text, ${p.p(key.name)}::text, 'running', 1, now(), (SELECT episode FROM ${this.t('state')})
@@ -384,11 +384,13 @@ export class PostgresLedger implements Ledger {
           attempts = CASE WHEN ${this.t('phases')}.episode = EXCLUDED.episode THEN ${this.t('phases')}.attempts + 1 ELSE 1 END,
           started_at = now(), finished_at = NULL, exit_code = NULL,
           episode = EXCLUDED.episode
-        RETURNING 1)`,
+        RETURNING 1)`;
+      // Two rows of one table, each written once: the statement may modify both.
+      return {
+        with: previous === undefined ? started : `${this.finishedCte(p, guard, previous)}, ${started}`,
         select: 'SELECT 1',
-      }),
-      NOT_DURABLE,
-    );
+      };
+    }, NOT_DURABLE);
   }
 
   async finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
@@ -397,14 +399,7 @@ export class PostgresLedger implements Ledger {
     // re-runs that phase, which the protocols make safe; a lost advance would not be seen.
     await this.write(
       (p, guard) => {
-        const finished = `finished AS (
-        UPDATE ${this.t('phases')} SET status = ${p.p(result.status)}, exit_code = ${p.p(result.exitCode)}::int,
-          output_tail = ${p.p(result.outputTail.join('\n'))}, duration_ms = ${p.p(Math.round(result.durationMs))}::bigint,
-          rows_migrated = ${p.p(result.rowsMigrated)}::bigint,
-          details = ${p.p(result.details === null ? null : JSON.stringify(result.details))}::jsonb, finished_at = now()
-        WHERE from_release = ${p.p(key.fromRelease)} AND release = ${p.p(key.release)} AND phase = ${p.p(key.phase)}
-          AND name = ${p.p(key.name)} AND ${guard}
-        RETURNING 1)`;
+        const finished = this.finishedCte(p, guard, { key, result });
         return {
           with:
             advanceTo === undefined ? finished : `${finished}, ${this.upsertState(p, guard, advanceTo, !NEW_EPISODE)}`,
@@ -413,6 +408,18 @@ export class PostgresLedger implements Ledger {
       },
       advanceTo === undefined ? NOT_DURABLE : DURABLE,
     );
+  }
+
+  /** The CTE `finished` that records a phase's result. */
+  private finishedCte(p: Params, guard: string, { key, result }: FinishedPhase): string {
+    return `finished AS (
+        UPDATE ${this.t('phases')} SET status = ${p.p(result.status)}, exit_code = ${p.p(result.exitCode)}::int,
+          output_tail = ${p.p(result.outputTail.join('\n'))}, duration_ms = ${p.p(Math.round(result.durationMs))}::bigint,
+          rows_migrated = ${p.p(result.rowsMigrated)}::bigint,
+          details = ${p.p(result.details === null ? null : JSON.stringify(result.details))}::jsonb, finished_at = now()
+        WHERE from_release = ${p.p(key.fromRelease)} AND release = ${p.p(key.release)} AND phase = ${p.p(key.phase)}
+          AND name = ${p.p(key.name)} AND ${guard}
+        RETURNING 1)`;
   }
 
   async phasesOfRun(runId: string): Promise<PhaseRecord[]> {

@@ -4,7 +4,7 @@ import { CheckRedError, InterruptedError, LeapfrogError, PhaseFailedError, Stale
 import type { PhaseExecutor } from '../executors/phase-executor.js';
 import type { PhaseDatabase } from '../executors/phase-environment.js';
 import type { SqlProbe } from '../checks/sql-probe.js';
-import type { Ledger, PhaseKey, RunMode } from '../ledger/ledger.js';
+import type { FinishedPhase, Ledger, PhaseKey, PhaseResultRecord, RunMode } from '../ledger/ledger.js';
 import { LockLostError } from '../ledger/lock-lost-error.js';
 import { notBaselinedError } from '../ledger/read-baseline.js';
 import { redact } from '../util/redact.js';
@@ -156,6 +156,7 @@ export async function runPlan(options: RunPlanOptions): Promise<RunResult> {
     runId: run.id,
     emit,
     rerun,
+    backupPending: () => !firstCommandDone && options.backup !== undefined,
     beforeFirstCommand: async (release) => {
       if (firstCommandDone) return;
       firstCommandDone = true;
@@ -231,6 +232,8 @@ interface StepContext {
   runId: string;
   emit: RunnerEventListener;
   rerun: string;
+  /** Whether `beforeFirstCommand` may still take a backup (which can take long). */
+  backupPending: () => boolean;
   beforeFirstCommand: (release: Release) => Promise<void>;
 }
 
@@ -271,6 +274,16 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       r,
     ]),
   );
+  // A succeeded phase that does not move the release is recorded with the next phase's start, in
+  // one statement: one round trip between two phases instead of two. Only sync work separates
+  // them, except for the backup, before which it is recorded on its own. Killing leapfrog in that
+  // moment loses that record, and the phase runs again on resume, as the protocols make safe.
+  let unrecorded: FinishedPhase | undefined;
+  const recordUnrecorded = async () => {
+    const finished = unrecorded;
+    unrecorded = undefined;
+    if (finished !== undefined) await options.ledger.finishPhase(finished.key, finished.result);
+  };
   for (const [i, phase] of phases.entries()) {
     const key: PhaseKey = {
       fromRelease: pending.from.release,
@@ -295,11 +308,17 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     }
     throwIfLockLost(context);
     if (options.signal.aborted) {
+      await recordUnrecorded();
       return interrupted(context, release, phaseRef, results, phases.slice(i), started);
     }
     // The preflight only reads: it runs before the hook (the backup), so a red one costs no dump.
-    if (phase.phase !== 'preflight') await context.beforeFirstCommand(release);
-    await options.ledger.startPhase(key, context.runId, options.planDigest);
+    if (phase.phase !== 'preflight') {
+      if (context.backupPending()) await recordUnrecorded();
+      await context.beforeFirstCommand(release);
+    }
+    const finished = unrecorded;
+    unrecorded = undefined;
+    await options.ledger.startPhase(key, context.runId, options.planDigest, finished);
     emit({ type: 'phase-started', ...phaseRef, attempt: (previous?.attempts ?? 0) + 1 });
 
     let outcome: ProtocolOutcome;
@@ -326,18 +345,16 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
     throwIfLockLost(context);
     const isLast = i === phases.length - 1;
     const ok = outcome.status === 'succeeded';
-    await options.ledger.finishPhase(
-      key,
-      {
-        status: ok ? 'succeeded' : outcome.status === 'interrupted' ? 'interrupted' : 'failed',
-        exitCode: outcome.exitCode,
-        outputTail: outcome.outputTail.map((l) => redact(l, options.secrets)),
-        durationMs: outcome.durationMs,
-        rowsMigrated: outcome.rowsMigrated,
-        details: detailsOf(outcome),
-      },
-      ok && isLast ? ref : undefined,
-    );
+    const record: PhaseResultRecord = {
+      status: ok ? 'succeeded' : outcome.status === 'interrupted' ? 'interrupted' : 'failed',
+      exitCode: outcome.exitCode,
+      outputTail: outcome.outputTail.map((l) => redact(l, options.secrets)),
+      durationMs: outcome.durationMs,
+      rowsMigrated: outcome.rowsMigrated,
+      details: detailsOf(outcome),
+    };
+    if (ok && !isLast) unrecorded = { key, result: record };
+    else await options.ledger.finishPhase(key, record, ok && isLast ? ref : undefined);
     if (ok && isLast) advanced = true;
     const result: PhaseResult = {
       ...phaseRef,
@@ -385,6 +402,8 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       error: runError instanceof LeapfrogError ? runError : phaseError(context, release, phase, outcome, wayBack),
     };
   }
+  // The last phases were recorded as succeeded by an earlier run: this run's last result is still to write.
+  await recordUnrecorded();
   // A step whose phases were all recorded by an earlier run (or that has none) still moves the
   // release: its last phase's record was written, so advancing is what that run would have done.
   if (!advanced) await options.ledger.setCurrentRelease(ref);

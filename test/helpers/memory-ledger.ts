@@ -8,6 +8,7 @@ import type {
   PhaseKey,
   PhaseRecord,
   PhaseResultRecord,
+  FinishedPhase,
   RunRecord,
   RunStatus,
 } from '../../src/ledger/ledger.js';
@@ -82,7 +83,9 @@ export class MemoryLedger implements Ledger {
     const current = this.state !== null && this.phaseEpisodes.get(keyOf(key)) === this.episode;
     return current ? (this.phases.get(keyOf(key)) ?? null) : null;
   }
-  startPhase(key: PhaseKey, runId: string, planDigest: string): Promise<void> {
+  async startPhase(key: PhaseKey, runId: string, planDigest: string, finished?: FinishedPhase): Promise<void> {
+    // One statement in the real ledger: the earlier phase's result first, then this start.
+    if (finished !== undefined) await this.finishPhase(finished.key, finished.result);
     const previous = this.currentPhase(key);
     this.phaseEpisodes.set(keyOf(key), this.episode);
     this.phases.set(keyOf(key), {
@@ -100,7 +103,6 @@ export class MemoryLedger implements Ledger {
       finishedAt: null,
     });
     this.writes.push(`start ${keyOf(key)}`);
-    return Promise.resolve();
   }
   finishPhase(key: PhaseKey, result: PhaseResultRecord, advanceTo?: ReleaseRef): Promise<void> {
     const record = this.phases.get(keyOf(key));

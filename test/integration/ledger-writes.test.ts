@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { migrateLedger } from '../../src/ledger/migrations.js';
 import { PostgresLedger } from '../../src/ledger/postgres-ledger.js';
 import { LockLostError } from '../../src/ledger/lock-lost-error.js';
+import type { PhaseKey } from '../../src/ledger/ledger.js';
 import { LockSession, type LedgerLock } from '../../src/ledger/ledger-lock.js';
 import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -93,6 +94,12 @@ describe('ledger writes', () => {
     writes.push(['startPhase', () => ledger.startPhase(KEY, runId, 'sha256:x')]);
     writes.push(['startPhase again', () => ledger.startPhase(KEY, runId, 'sha256:x')]);
     writes.push(['finishPhase', () => ledger.finishPhase(KEY, RESULT)]);
+    // The runner's path between two phases: the earlier result and the next start, one statement.
+    const NEXT: PhaseKey = { ...KEY, phase: 'data', name: 'data' };
+    writes.push([
+      'startPhase with the result before it',
+      () => ledger.startPhase(NEXT, runId, 'sha256:x', { key: KEY, result: RESULT }),
+    ]);
     writes.push([
       'finishPhase + advance',
       () => ledger.finishPhase(KEY, RESULT, { release: '2023.2', version: '2023.2.0' }),
@@ -123,7 +130,15 @@ describe('ledger writes', () => {
     // Only the writes no resume depends on (a start, a result that does not move the release) skip
     // the wait for the disk; moving the release, a backup and a run's end always wait. The
     // setting is the statement's own: the session keeps the default.
-    expect(asyncCommit).toEqual(['startRun', 'startPhase', 'startPhase again', 'finishPhase']);
+    expect(asyncCommit).toEqual([
+      'startRun',
+      'startPhase',
+      'startPhase again',
+      'finishPhase',
+      'startPhase with the result before it',
+    ]);
+    // Started by the combined write, then closed as interrupted by closeAbandonedRuns (the last write).
+    expect(await ledger.phase(NEXT)).toMatchObject({ status: 'interrupted', attempts: 1, runId });
 
     const session = await ledger.sqlProbe([]).query('SHOW synchronous_commit', 1000);
     expect(session.rows).toEqual([{ synchronous_commit: 'on' }]);

@@ -293,6 +293,42 @@ describe('runPlan against a recording fake executor', () => {
     expect(ledger.state?.release).toBe('2023.2');
   });
 
+  it('records a result that does not move the release with the next start, and on its own before a backup or an abort', async () => {
+    const { ledger, controller, options } = setup((call) => {
+      // The second step's first schema command asks to stop once it has succeeded.
+      if (call.release === '2024.1' && call.command.includes('api_db')) controller.abort();
+      return { exitCode: 0 };
+    });
+    const startedWith: (string | null)[] = [];
+    const order: string[] = [];
+    const startPhase = ledger.startPhase.bind(ledger);
+    ledger.startPhase = (key, runId, digest, finished) => {
+      startedWith.push(finished === undefined ? null : `${finished.key.release}/${finished.key.name}`);
+      return startPhase(key, runId, digest, finished);
+    };
+    const error = await runPlan(
+      options({
+        backup: {
+          takeIfDue: () => {
+            order.push(...ledger.writes.slice(-1), 'backup');
+            return Promise.resolve();
+          },
+        },
+      }),
+    ).then((r) => r.error);
+    // Step 2023.2: the preflight's result is written alone before the backup; from then on each
+    // start carries the result before it; the check's result moves the release on its own.
+    expect(order).toEqual(['finish 2023.1>2023.2/preflight/preflight succeeded', 'backup']);
+    expect(startedWith).toEqual([null, null, '2023.2/api_db', '2023.2/db', '2023.2/data', null, '2024.1/preflight']);
+    // The abort after api_db of 2024.1: its success is recorded before the run stops.
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect(ledger.writes.at(-1)).toBe('finish 2023.2>2024.1/schema/api_db succeeded');
+    expect(ledger.runs[0]?.status).toBe('interrupted');
+    expect(
+      [...ledger.phases.values()].filter((p) => p.release === '2024.1').map((p) => `${p.name}:${p.status}`),
+    ).toEqual(['preflight:succeeded', 'api_db:succeeded']);
+  });
+
   it('refuses a stale plan (6), a downgrade (5) and a database without a ledger release (2), before running anything', async () => {
     const stale = setup(undefined, '2022.9');
     await expect(runPlan(stale.options())).rejects.toBeInstanceOf(StalePlanError);
