@@ -28,7 +28,7 @@ import { COMPILE_CACHE_REPORT, type CompileCacheReport } from './compile-cache-r
 
 const bundle = join(dirname(fileURLToPath(import.meta.url)), 'leapfrog.cjs');
 // latin1: the build checks that the bundle is pure ASCII, so this is the same text, without
-// UTF-8 validation (~5 ms less for its 1.3 MB).
+// UTF-8 validation (~4 ms less for its 0.96 MB).
 const source = readFileSync(bundle, 'latin1');
 const cacheFile = compileCacheFile(process.argv.slice(2));
 const cachedData = cacheFile === undefined ? undefined : readOwnFile(cacheFile);
