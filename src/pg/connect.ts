@@ -78,9 +78,20 @@ export function endSession(client: pg.Client, what: string): void {
   (client as pg.Client & { unref(): void }).unref();
 }
 
-/** Resolves once every session `endSession` closed in this process is gone on the server too. */
-export async function ourSessionsEnded(): Promise<void> {
-  await Promise.all(ending);
+/**
+ * Resolves once every session `endSession` closed in this process is gone on the server too, or
+ * after `timeoutMs`: a server that never closes a socket (a network cut) must not hold a restore
+ * forever; its own check for other clients then names what is still there.
+ */
+export async function ourSessionsEnded(timeoutMs = 2000): Promise<void> {
+  if (ending.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  await Promise.race([Promise.all(ending), waited]);
+  clearTimeout(timer);
 }
 
 export { isConnectionLoss } from './connection-loss.js';
