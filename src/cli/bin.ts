@@ -33,8 +33,9 @@ const source = readFileSync(bundle, 'latin1');
 const cacheFile = compileCacheFile(process.argv.slice(2));
 const cachedData = cacheFile === undefined ? undefined : readOwnFile(cacheFile);
 
-// The CommonJS wrapper, on one line with the source's first: line numbers in stacks stay the bundle's.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+// The bundle is its own CommonJS wrapper, `(function (exports, require, module, __filename,
+// __dirname) {…})` (scripts/bundle-cli.mjs): compiled as read, it evaluates to that function.
+const script = new Script(source, {
   filename: bundle,
   ...(cachedData === undefined ? {} : { cachedData }),
 });

@@ -27,15 +27,11 @@ export async function packagesThatRan(coverageDir: string, bundle: string): Prom
   for (const file of await readdir(coverageDir)) {
     const { result } = JSON.parse(await readFile(join(coverageDir, file), 'utf8')) as { result: ScriptCoverage[] };
     for (const script of result.filter((s) => s.url === url)) {
-      // The bin compiles the bundle inside a one-line CommonJS wrapper: its top-level function
-      // spans the whole script, and the wrapper's text comes before the bundle's first character.
-      const whole = Math.max(...script.functions.map((f) => f.ranges[0]?.endOffset ?? 0));
-      const prefix = whole - text.length - '\n})'.length;
+      // The bin compiles the file as it is (it is its own CommonJS wrapper): offsets are the file's.
       for (const fn of script.functions) {
         const range = fn.ranges[0];
         if (range === undefined || range.count === 0) continue;
-        const offset = range.startOffset - prefix;
-        if (offset < 0) continue;
+        const offset = range.startOffset;
         let line = lineStarts.length - 1;
         while (line > 0 && (lineStarts[line] ?? 0) > offset) line -= 1;
         const entry = map.findEntry(line, offset - (lineStarts[line] ?? 0));
