@@ -18,24 +18,29 @@ export interface CompileCacheReport {
   save: boolean;
 }
 
+/** The bin's report; undefined when the CLI was not started by the bin (tests, tsx). */
+function report(): CompileCacheReport | undefined {
+  return (globalThis as Record<symbol, unknown>)[COMPILE_CACHE_REPORT] as CompileCacheReport | undefined;
+}
+
 /** This call did little of its verb's usual work: do not keep what it compiled as the verb's cache. */
 export function notRepresentativeForCompileCache(): void {
-  const report = (globalThis as Record<symbol, unknown>)[COMPILE_CACHE_REPORT] as CompileCacheReport | undefined;
-  if (report !== undefined) report.save = false;
+  const bin = report();
+  if (bin !== undefined) bin.save = false;
 }
 
 /** A line for the debug log; null when the CLI was not started by the bin (tests, tsx). */
 export function compileCacheLine(): string | null {
-  const report = (globalThis as Record<symbol, unknown>)[COMPILE_CACHE_REPORT] as CompileCacheReport | undefined;
-  if (report === undefined) return null;
-  switch (report.status) {
+  const bin = report();
+  if (bin === undefined) return null;
+  switch (bin.status) {
     case 'off':
       return 'compile cache off (no cache directory: LEAPFROG_CACHE_DIR=off, or neither XDG_CACHE_HOME nor HOME set)';
     case 'used':
-      return `compile cache used: ${report.file ?? ''}`;
+      return `compile cache used: ${bin.file ?? ''}`;
     case 'absent':
-      return `compile cache absent: compiling, ${report.file ?? ''} is written if this call succeeds`;
+      return `compile cache absent: compiling, ${bin.file ?? ''} is written if this call succeeds`;
     case 'rejected':
-      return `compile cache rejected by V8 (another Node or flags): compiling, ${report.file ?? ''} is rewritten if this call succeeds`;
+      return `compile cache rejected by V8 (another Node or flags): compiling, ${bin.file ?? ''} is rewritten if this call succeeds`;
   }
 }

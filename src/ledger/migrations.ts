@@ -223,8 +223,8 @@ export async function ledgerExists(client: pg.ClientBase, schema: string): Promi
 export interface IntactLedgerRead {
   /** The newest ledger migration it recorded. */
   newest: number;
-  /** Its state row, if it was baselined. */
-  state: { release: string | null; version: string | null; updated_at: Date | null } | undefined;
+  /** Its state row: all null when it was never baselined. */
+  state: { release: string | null; version: string | null; updated_at: Date | null };
 }
 
 /**
@@ -264,10 +264,7 @@ export async function readIntactLedger(client: pg.ClientBase, schema: string): P
   const done = new Set(row.done);
   const missing = missingTables(new Set([...row.tables, 'ledger_migrations']), done);
   if (missing.length > 0) throw await damagedLedgerError(client, schema, missing);
-  return {
-    newest: Math.max(0, ...row.done),
-    state: row.release === null && row.version === null && row.updated_at === null ? undefined : row,
-  };
+  return { newest: Math.max(0, ...row.done), state: row };
 }
 
 /**

@@ -160,17 +160,15 @@ export class LedgerSession implements AsyncDisposable {
 }
 
 async function readLedger(client: pg.Client, schema: string, repair: boolean): Promise<LedgerReading> {
-  if (!repair) {
-    // The common case in one round trip; null sends a missing or damaged ledger the long way.
-    const intact = await readIntactLedger(client, schema);
-    if (intact !== null) return readingOf(intact.newest, intact.state);
-  }
   if (repair) {
     // A damaged ledger counts as not baselined under repair: what it records cannot be trusted.
     const damage = await ledgerDamage(client, schema);
     if (damage === null || damage.length > 0) return { exists: false, needsMigration: true, current: null };
-  } else if (!(await ledgerExists(client, schema))) {
-    return { exists: false, needsMigration: true, current: null };
+  } else {
+    // The common case in one round trip; null sends a missing or damaged ledger the long way.
+    const intact = await readIntactLedger(client, schema);
+    if (intact !== null) return readingOf(intact.newest, intact.state);
+    if (!(await ledgerExists(client, schema))) return { exists: false, needsMigration: true, current: null };
   }
   // One round trip for both: how far the ledger is migrated and the recorded release.
   const read = await client.query<{

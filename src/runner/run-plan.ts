@@ -279,9 +279,13 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
   // them, except for the backup, before which it is recorded on its own. Killing leapfrog in that
   // moment loses that record, and the phase runs again on resume, as the protocols make safe.
   let unrecorded: FinishedPhase | undefined;
-  const recordUnrecorded = async () => {
+  const takeUnrecorded = () => {
     const finished = unrecorded;
     unrecorded = undefined;
+    return finished;
+  };
+  const recordUnrecorded = async () => {
+    const finished = takeUnrecorded();
     if (finished !== undefined) await options.ledger.finishPhase(finished.key, finished.result);
   };
   for (const [i, phase] of phases.entries()) {
@@ -316,9 +320,7 @@ async function runStep(context: StepContext, pending: PendingStep, release: Rele
       if (context.backupPending()) await recordUnrecorded();
       await context.beforeFirstCommand(release);
     }
-    const finished = unrecorded;
-    unrecorded = undefined;
-    await options.ledger.startPhase(key, context.runId, options.planDigest, finished);
+    await options.ledger.startPhase(key, context.runId, options.planDigest, takeUnrecorded());
     emit({ type: 'phase-started', ...phaseRef, attempt: (previous?.attempts ?? 0) + 1 });
 
     let outcome: ProtocolOutcome;
