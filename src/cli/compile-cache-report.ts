@@ -5,11 +5,22 @@
  */
 export const COMPILE_CACHE_REPORT = Symbol.for('leapfrog.compileCache');
 
+/** The bin's loader of a vendor bundle (dist/cli/vendor/<name>.cjs), for {@link loadVendor}. */
+export const VENDOR_LOADER = Symbol.for('leapfrog.vendor');
+
+/** used: V8 took the compiled code; absent, rejected: compiled anew, written at a successful exit. */
+export type CompileCacheStatus = 'off' | 'absent' | 'rejected' | 'used';
+
+export interface VendorLoad {
+  exports: unknown;
+  status: CompileCacheStatus;
+  file: string | undefined;
+}
+
 export interface CompileCacheReport {
   /** The cache file of this call; undefined when caching is off (LEAPFROG_CACHE_DIR=off, no home). */
   file: string | undefined;
-  /** used: V8 took the compiled code; absent, rejected: compiled anew, written at a successful exit. */
-  status: 'off' | 'absent' | 'rejected' | 'used';
+  status: CompileCacheStatus;
   /**
    * Whether this call, if it succeeds, is worth keeping as the verb's cache. A cache holds only
    * what its call compiled and is not rewritten while V8 accepts it, so a call that did little of
@@ -32,15 +43,29 @@ export function notRepresentativeForCompileCache(): void {
 /** A line for the debug log; null when the CLI was not started by the bin (tests, tsx). */
 export function compileCacheLine(): string | null {
   const bin = report();
-  if (bin === undefined) return null;
-  switch (bin.status) {
+  return bin === undefined ? null : cacheLine('compile cache', bin.status, bin.file);
+}
+
+function cacheLine(what: string, status: CompileCacheStatus, file: string | undefined): string {
+  switch (status) {
     case 'off':
-      return 'compile cache off (no cache directory: LEAPFROG_CACHE_DIR=off, or neither XDG_CACHE_HOME nor HOME set)';
+      return `${what} off (no cache directory: LEAPFROG_CACHE_DIR=off, or neither XDG_CACHE_HOME nor HOME set)`;
     case 'used':
-      return `compile cache used: ${bin.file ?? ''}`;
+      return `${what} used: ${file ?? ''}`;
     case 'absent':
-      return `compile cache absent: compiling, ${bin.file ?? ''} is written if this call succeeds`;
+      return `${what} absent: compiling, ${file ?? ''} is written if this call succeeds`;
     case 'rejected':
-      return `compile cache rejected by V8 (another Node or flags): compiling, ${bin.file ?? ''} is rewritten if this call succeeds`;
+      return `${what} rejected by V8 (another Node or flags): compiling, ${file ?? ''} is rewritten if this call succeeds`;
   }
+}
+
+/**
+ * The bin's load of a vendor bundle (its exports, and a debug line saying what the compile cache
+ * did); undefined when the CLI was not started by the bin.
+ */
+export function vendorFromBin(name: string): { exports: unknown; line: string } | undefined {
+  const loader = (globalThis as Record<symbol, unknown>)[VENDOR_LOADER] as ((name: string) => VendorLoad) | undefined;
+  if (loader === undefined) return undefined;
+  const load = loader(name);
+  return { exports: load.exports, line: cacheLine(`${name}: compile cache`, load.status, load.file) };
 }
