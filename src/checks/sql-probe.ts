@@ -73,11 +73,20 @@ export class ClientSqlProbe implements SqlProbe {
   async query(sql: string, timeoutMs: number): Promise<SqlRows> {
     const started = performance.now();
     const client = await this.session();
-    await client.query('BEGIN READ ONLY');
+    // One round trip for both: our own text (the timeout is a formatted integer) as a simple query,
+    // which may hold two statements.
+    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
     try {
-      // SET LOCAL cannot take a bind parameter; set_config(..., true) is the same, transaction-local.
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.max(1, timeoutMs))]);
-      const result = await client.query({ text: sql, rowMode: 'array' });
+      // The manifest's SQL always goes through the extended protocol, which takes exactly one
+      // statement: as a simple query (pg's choice for a query without parameters), `…; commit;
+      // insert …` would end the READ ONLY transaction and write after it.
+      // (pg 8.x takes `queryMode`; @types/pg does not declare it.)
+      const query: pg.QueryArrayConfig & { queryMode: 'extended' } = {
+        text: sql,
+        rowMode: 'array',
+        queryMode: 'extended',
+      };
+      const result = await client.query(query);
       const columns = result.fields.map((field) => field.name);
       const rows = (result.rows as unknown[][]).map((row) =>
         Object.fromEntries(columns.map((column, index) => [column, row[index]])),

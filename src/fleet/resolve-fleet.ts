@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { readFile } from 'node:fs/promises';
 import { BadInputError, LeapfrogError } from '../errors/index.js';
 import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
@@ -154,7 +155,14 @@ async function readInventory(
   const client = await connectClient(source, 'leapfrog fleet inventory');
   try {
     await client.query('BEGIN READ ONLY');
-    await client.query(`DECLARE leapfrog_inventory NO SCROLL CURSOR FOR ${sql}`);
+    // Through the extended protocol, which takes exactly one statement: as a simple query (pg's
+    // choice without parameters), `…; commit; delete …` would end the READ ONLY transaction and
+    // write after it. (pg 8.x takes `queryMode`; @types/pg does not declare it.)
+    const declare: pg.QueryConfig & { queryMode: 'extended' } = {
+      text: `DECLARE leapfrog_inventory NO SCROLL CURSOR FOR ${sql}`,
+      queryMode: 'extended',
+    };
+    await client.query(declare);
     let n = 0;
     for (;;) {
       const { rows } = await client.query<Record<string, unknown>>(`FETCH ${batch} FROM leapfrog_inventory`);

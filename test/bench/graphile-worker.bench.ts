@@ -4,10 +4,16 @@
 // loop running the same migration commands, on template copies of the same database (0.11.4
 // installed fresh, BENCH_JOBS jobs queued, baselined), interleaved in one run. Target: <= 1.25.
 // A second script also runs the catalog's checks, the way a script would: one psql per stop.
+// A third series is the floor: what any Node tool doing this job pays, with none of leapfrog's own
+// work (Node, pg, the ledger's two connections and lock, the statements leapfrog writes per step
+// and phase, the same commands spawned with piped output, the catalog's checks as one query each):
+// how close to 1.25x any implementation on this machine could get.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import { execa } from 'execa';
+import { pgOnNode } from '../../scripts/esbuild-plugins.mjs';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { adminOf, templateCopier } from './bench-server.js';
 import { fmt, median } from './stats.js';
@@ -53,6 +59,46 @@ for stop in 0.15.1:14 0.18.0:20; do
 done
 `;
 
+// The floor (see the top): connect the ledger and lock sessions, take the lock, then per stop a
+// statement for the step, two per phase (start, result), the command, and the catalog's checks
+// plus the migration number as queries (0.15.1's preflight: its one query); then unlock.
+const FLOOR = `
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+const [url, example] = process.argv.slice(2);
+const checks = ${JSON.stringify(CHECKS.trim().split(/\nunion all /))}.map((q) => q.replace(":'expected'", '$1'));
+const ledger = new pg.Client({ connectionString: url }), lock = new pg.Client({ connectionString: url });
+await Promise.all([ledger.connect(), lock.connect()]);
+await lock.query('SELECT pg_try_advisory_lock(42)');
+await ledger.query('SELECT 1');
+const preflight = "select id from graphile_worker.jobs where locked_at > now() - interval '4 hours' limit 10";
+for (const [release, expected, phases] of [['0.15.1', '14', ['preflight', 'schema', 'check']], ['0.18.0', '20', ['schema', 'check']]]) {
+  await ledger.query('SELECT 1');
+  for (const phase of phases) {
+    await ledger.query('SELECT 1');
+    if (phase === 'schema') {
+      await new Promise((resolve, reject) => {
+        const child = spawn('./node_modules/.bin/graphile-worker', ['--schema-only'], {
+          cwd: join(example, release), env: { ...process.env, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout.on('data', () => {});
+        child.stderr.on('data', () => {});
+        child.on('error', reject).on('close', (code) => (code === 0 ? resolve() : reject(new Error('exit ' + code))));
+      });
+    } else {
+      for (const check of phase === 'preflight' ? [preflight] : checks) {
+        const { rows } = await ledger.query(check, check.includes('$1') ? [expected] : []);
+        if (rows.length > 0) throw new Error('check failed at ' + release + ': ' + check);
+      }
+    }
+    await ledger.query('SELECT 1');
+  }
+}
+await lock.query('SELECT pg_advisory_unlock(42)');
+await Promise.all([ledger.end(), lock.end()]);
+`;
+
 const installed = await execa('node', [CLI, 'toolchains', 'install', '--catalog', EXAMPLE], {
   cwd: REPO,
   reject: false,
@@ -67,6 +113,21 @@ const scriptWithChecks = join(work, 'upgrade-checked.sh');
 await writeFile(script, SCRIPT, { mode: 0o755 });
 await writeFile(scriptWithChecks, SCRIPT_WITH_CHECKS, { mode: 0o755 });
 await writeFile(join(work, 'checks.sql'), CHECKS);
+const floorSource = join(work, 'floor-source.mjs');
+await writeFile(floorSource, FLOOR);
+const floor = join(work, 'floor.mjs');
+await build({
+  entryPoints: [floorSource],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outfile: floor,
+  external: ['pg-native', 'pg-cloudflare'],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  nodePaths: [join(REPO, 'node_modules')],
+  logLevel: 'warning',
+  plugins: [pgOnNode],
+});
 
 await admin('CREATE DATABASE gw_src');
 const source = server.urlFor('gw_src');
@@ -114,16 +175,19 @@ const runs = {
   script: (url: string) => timed('the script', script, [], { DATABASE_URL: url, EXAMPLE }),
   checked: (url: string) =>
     timed('the script with checks', scriptWithChecks, [], { DATABASE_URL: url, EXAMPLE, WORK: work }),
+  floor: (url: string) => timed('the floor', 'node', [floor, url, EXAMPLE], {}),
 };
 type Side = keyof typeof runs;
-const times: Record<Side, number[]> = { apply: [], script: [], checked: [] };
+const times: Record<Side, number[]> = { apply: [], script: [], checked: [], floor: [] };
 try {
   for (let round = 0; round < ROUNDS; round += 1) {
     // Rotate the order each round so no side always runs first (or on a warmer cache).
-    const order = (['apply', 'script', 'checked'] as const).map((_, i, all) => all[(i + round) % all.length] as Side);
+    const order = (['apply', 'script', 'checked', 'floor'] as const).map(
+      (_, i, all) => all[(i + round) % all.length] as Side,
+    );
     for (const side of order) times[side].push(await runs[side](await freshCopy()));
     console.log(
-      `round ${round + 1}: apply ${fmt(times.apply.at(-1) ?? 0)}, script ${fmt(times.script.at(-1) ?? 0)}, script+psql checks ${fmt(times.checked.at(-1) ?? 0)}`,
+      `round ${round + 1}: apply ${fmt(times.apply.at(-1) ?? 0)}, script ${fmt(times.script.at(-1) ?? 0)}, script+psql checks ${fmt(times.checked.at(-1) ?? 0)}, floor ${fmt(times.floor.at(-1) ?? 0)}`,
     );
   }
 } finally {
@@ -132,12 +196,17 @@ try {
 const ratios = times.apply.map((a, i) => a / (times.script[i] ?? Number.NaN));
 const ratio = median(ratios);
 const ratioChecked = median(times.apply.map((a, i) => a / (times.checked[i] ?? Number.NaN)));
+const ratioFloor = median(times.floor.map((f, i) => f / (times.script[i] ?? Number.NaN)));
 console.log(`\npath 0.11.4 -> ${STOPS.join(' -> ')}, ${JOBS} queued jobs, ${ROUNDS} round(s) (medians)`);
 console.log(`leapfrog apply --no-backup:      ${fmt(median(times.apply))}`);
 console.log(`plain shell loop (commands):     ${fmt(median(times.script))}`);
 console.log(`shell loop + psql checks:        ${fmt(median(times.checked))}`);
+console.log(`the floor (Node, pg, ledger statements, checks; no leapfrog): ${fmt(median(times.floor))}`);
 console.log(`per-round ratios apply/script: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
 console.log(
   `ratio apply/script (median of rounds): ${ratio.toFixed(3)} (target <= 1.25) ${ratio <= 1.25 ? 'MET' : 'NOT MET'}`,
 );
 console.log(`ratio apply/script with psql checks: ${ratioChecked.toFixed(3)}`);
+console.log(
+  `ratio floor/script: ${ratioFloor.toFixed(3)} (what any Node tool doing this job pays); leapfrog's own share ${fmt(median(times.apply) - median(times.floor))}`,
+);

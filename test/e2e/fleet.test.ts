@@ -136,6 +136,29 @@ describe('leapfrog apply --fleet', () => {
     ]);
   });
 
+  it('an inventory query of several statements cannot end its READ ONLY transaction and write (exit 2)', async () => {
+    const sneaky = join(dir, 'sneaky.yaml');
+    await writeFile(
+      sneaky,
+      `inventory:
+  sql: "select name, url from tenants where active; commit; delete from tenants"
+  url: { env: INVENTORY_URL }
+  catalog: ${CATALOG}
+groups:
+  - { name: tenants, match: ["tenant-*"] }
+`,
+    );
+    const plan = await leapfrog('plan', '--fleet', sneaky, '--to', '1.2');
+    expect(plan.exitCode).toBe(2);
+    expect(plan.stderr).toContain('the inventory query failed');
+    expect(plan.stderr).toContain('cannot insert multiple commands into a prepared statement');
+    expect(await dbs[0]?.query('SELECT name FROM tenants ORDER BY name')).toEqual([
+      { name: 'tenant-a' },
+      { name: 'tenant-b' },
+      { name: 'tenant-gone' },
+    ]);
+  });
+
   it('refuses a fleet file with an inline URL before anything runs (exit 2)', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(

@@ -138,6 +138,19 @@ describe('sql checks on a real PostgreSQL', () => {
     );
     expect(await db.query('SELECT * FROM t')).toEqual([]);
   });
+
+  it('a check of several statements cannot end the READ ONLY transaction and write after it', async () => {
+    const { db, run } = await harness('sqlcheck_multi');
+    await db.query('CREATE TABLE t (id int)');
+    const { result } = await run(
+      checkPhase([{ name: 'two statements', query: 'select 1 where false; commit; insert into t values (1)' }]),
+    );
+    expect(result.error).toBeInstanceOf(PhaseFailedError);
+    expect(result.error?.message).toContain(
+      'sql check "two statements" gave no verdict: cannot insert multiple commands into a prepared statement',
+    );
+    expect(await db.query('SELECT * FROM t')).toEqual([]);
+  });
 });
 
 describe('data.until gates on a real PostgreSQL', () => {
