@@ -62,13 +62,10 @@ const vendorShims = {
   setup(build) {
     const names = new RegExp(`^(${VENDORED.join('|')})$`);
     build.onResolve({ filter: names }, (args) => ({ path: args.path, namespace: 'vendor' }));
-    build.onResolve({ filter: /^\.\/vendor\// }, (args) =>
-      args.namespace === 'vendor' ? { path: args.path, external: true } : undefined,
-    );
     build.onLoad({ filter: /.*/, namespace: 'vendor' }, (args) => ({
       contents: [
         `const { loadVendor } = require(${JSON.stringify(resolve('src/cli/vendor.ts'))});`,
-        `module.exports = loadVendor(${JSON.stringify(args.path)}, () => require(${JSON.stringify(`./vendor/${args.path}.cjs`)}));`,
+        `module.exports = loadVendor(${JSON.stringify(args.path)});`,
       ].join('\n'),
       loader: 'js',
       resolveDir: resolve('.'),

@@ -49,7 +49,7 @@ globals[COMPILE_CACHE_REPORT] = report;
 // The packages only some calls need (zod, yaml, execa: manifest validation on a catalog cache
 // miss, plan and fleet files, the demo's image build) are bundles of their own in vendor/, so that
 // `step`, `status` and `apply` neither read nor take V8's code for their ~0.5 MB. The bundle asks
-// for one through this loader (src/cli/compile-cache-report.ts), which compiles it like the CLI:
+// for one through this loader (src/cli/vendor.ts), which compiles it like the CLI:
 // from V8's code, kept per verb and package, written by the call that compiled it.
 const vendors = new Map<string, VendorLoad>();
 globals[VENDOR_LOADER] = (name: string): VendorLoad => {

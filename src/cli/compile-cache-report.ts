@@ -5,7 +5,7 @@
  */
 export const COMPILE_CACHE_REPORT = Symbol.for('leapfrog.compileCache');
 
-/** The bin's loader of a vendor bundle (dist/cli/vendor/<name>.cjs), for {@link loadVendor}. */
+/** The bin's loader of a vendor bundle (dist/cli/vendor/<name>.cjs), for loadVendor (src/cli/vendor.ts). */
 export const VENDOR_LOADER = Symbol.for('leapfrog.vendor');
 
 /** used: V8 took the compiled code; absent, rejected: compiled anew, written at a successful exit. */
