@@ -1,3 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { pgOnNode } from '../../scripts/esbuild-plugins.mjs';
 import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import type { EmbeddedServer } from '../../src/pg/embedded-server.js';
 import { withClient } from '../../src/pg/with-client.js';
@@ -23,4 +27,28 @@ export function templateCopier(server: EmbeddedServer, template: string): () => 
     await admin('CHECKPOINT');
     return server.urlFor(name);
   };
+}
+
+/**
+ * A benchmark's floor script (the work any Node tool doing the job pays, with none of leapfrog's
+ * own code), bundled with pg the way the CLI bundles it (no undici probe), into `work`. Returns
+ * the file to run with `node`.
+ */
+export async function bundleFloor(work: string, source: string): Promise<string> {
+  const sourceFile = join(work, 'floor-source.mjs');
+  await writeFile(sourceFile, source);
+  const floor = join(work, 'floor.mjs');
+  await build({
+    entryPoints: [sourceFile],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: floor,
+    external: ['pg-native', 'pg-cloudflare'],
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    nodePaths: [join(resolve(import.meta.dirname, '../..'), 'node_modules')],
+    logLevel: 'warning',
+    plugins: [pgOnNode],
+  });
+  return floor;
 }

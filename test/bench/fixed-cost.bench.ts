@@ -14,15 +14,13 @@
 // first call after an install (no cache at all) is measured too, interleaved.
 // `BENCH_ROUNDS=9 npm run bench -- fixed-cost` for more rounds.
 import { spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
-import { pgOnNode } from '../../scripts/esbuild-plugins.mjs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { databaseTargetFromUrl } from '../../src/pg/database-target.js';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
 import { withClient } from '../../src/pg/with-client.js';
-import { adminOf, templateCopier } from './bench-server.js';
+import { adminOf, bundleFloor, templateCopier } from './bench-server.js';
 import { fmt, median } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -115,21 +113,7 @@ for (let step = 0; step < 2; step++) {
 await lock.query('SELECT pg_advisory_unlock(42)');
 await Promise.all([ledger.end(), lock.end()]);
 `;
-const floorSource = join(work, 'floor-source.mjs');
-await writeFile(floorSource, FLOOR);
-const floor = join(work, 'floor.mjs');
-await build({
-  entryPoints: [floorSource],
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  outfile: floor,
-  external: ['pg-native', 'pg-cloudflare'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  nodePaths: [join(ROOT, 'node_modules')],
-  logLevel: 'warning',
-  plugins: [pgOnNode],
-});
+const floor = await bundleFloor(work, FLOOR);
 
 const plan = [CLI, 'plan', '--from', '2023.1', '--to', '2025.1'];
 const baseline: Times[] = [];

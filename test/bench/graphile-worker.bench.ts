@@ -11,11 +11,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import { execa } from 'execa';
-import { pgOnNode } from '../../scripts/esbuild-plugins.mjs';
 import { startEmbeddedServer } from '../../src/pg/embedded-server.js';
-import { adminOf, templateCopier } from './bench-server.js';
+import { adminOf, bundleFloor, templateCopier } from './bench-server.js';
 import { fmt, median } from './stats.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -113,21 +111,7 @@ const scriptWithChecks = join(work, 'upgrade-checked.sh');
 await writeFile(script, SCRIPT, { mode: 0o755 });
 await writeFile(scriptWithChecks, SCRIPT_WITH_CHECKS, { mode: 0o755 });
 await writeFile(join(work, 'checks.sql'), CHECKS);
-const floorSource = join(work, 'floor-source.mjs');
-await writeFile(floorSource, FLOOR);
-const floor = join(work, 'floor.mjs');
-await build({
-  entryPoints: [floorSource],
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  outfile: floor,
-  external: ['pg-native', 'pg-cloudflare'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  nodePaths: [join(REPO, 'node_modules')],
-  logLevel: 'warning',
-  plugins: [pgOnNode],
-});
+const floor = await bundleFloor(work, FLOOR);
 
 await admin('CREATE DATABASE gw_src');
 const source = server.urlFor('gw_src');
