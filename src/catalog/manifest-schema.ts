@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from '../util/duration.js';
 
 /**
  * The one schema of `release-images/<release>/release.yaml`. Strict everywhere: an unknown key is
@@ -33,6 +33,9 @@ const duration = z
   .union([z.string(), z.number()], { error: 'expected a duration such as 10m, 6h or 90s' })
   .refine((value) => parseDuration(String(value)) !== undefined, {
     error: 'expected a duration such as 10m, 6h or 90s',
+  })
+  .refine((value) => (parseDuration(String(value)) ?? 0) <= MAX_DURATION_MS, {
+    error: `at most ${MAX_DURATION_TEXT}: longer than Node's timers and PostgreSQL's statement_timeout hold`,
   });
 
 const envMap = z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' }));

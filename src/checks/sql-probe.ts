@@ -56,6 +56,9 @@ export async function readAppVersion(probe: SqlProbe, sql: string, timeoutMs = 3
 
 // 57014: query_canceled, which is what statement_timeout raises.
 const QUERY_CANCELED = '57014';
+// statement_timeout is an int of milliseconds: a longer timeout is sent as the longest it holds
+// (manifest durations stop there already, MAX_DURATION_MS; this keeps any caller's value valid).
+const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * SqlProbe over a pg session leapfrog already holds (the ledger session): each query in its own
@@ -74,8 +77,13 @@ export class ClientSqlProbe implements SqlProbe {
     const started = performance.now();
     const client = await this.session();
     // One round trip for both: our own text (the timeout is a formatted integer) as a simple query,
-    // which may hold two statements.
-    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+    // which may hold two statements. If the SET failed after the BEGIN, the session would stay in
+    // an aborted transaction, and it is the ledger's: roll back before the error travels on.
+    const timeout = Math.min(MAX_STATEMENT_TIMEOUT_MS, Math.max(1, Math.round(timeoutMs)));
+    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeout}`).catch(async (error: unknown) => {
+      await client.query('ROLLBACK').catch((again: unknown) => log.suppressed('rolling back a sql probe', again));
+      throw error;
+    });
     try {
       // The manifest's SQL always goes through the extended protocol, which takes exactly one
       // statement: as a simple query (pg's choice for a query without parameters), `…; commit;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseDuration } from '../util/duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from '../util/duration.js';
 
 /** `--catalog DIR` on every verb that reads releases. */
 export function withCatalog(command: Command): Command {
@@ -77,5 +77,7 @@ export function dockerExecutorOptions(flags: DockerFlags): {
 export function durationArgument(value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new InvalidArgumentError(`"${value}" is not a duration (examples: 500ms, 10s, 30m, 6h)`);
+  if (ms > MAX_DURATION_MS)
+    throw new InvalidArgumentError(`"${value}" is longer than leapfrog takes (at most ${MAX_DURATION_TEXT})`);
   return ms;
 }

@@ -114,6 +114,15 @@ describe('sql checks on a real PostgreSQL', () => {
     expect((await ledger.currentRelease())?.release).toBe('1.1');
   });
 
+  it('a probe timeout longer than statement_timeout holds (30 days) runs the query; the session goes on', async () => {
+    const { db, ledger } = await harness('sqlcheck_long');
+    const probe = ledger.sqlProbe(databaseTargetFromUrl(db.url).secrets);
+    expect(await probe.query('select 1 as one', 30 * 24 * 3_600_000)).toEqual({ columns: ['one'], rows: [{ one: 1 }] });
+    // The probe runs on the ledger's own session: a transaction left aborted would fail this.
+    await ledger.setCurrentRelease({ release: '1.1', version: '1.1.0' });
+    expect((await ledger.currentRelease())?.release).toBe('1.1');
+  });
+
   it('a query over the statement timeout is a failed phase (exit 1), not a red light, and returns within the budget', async () => {
     const { run } = await harness('sqlcheck_timeout');
     const started = performance.now();

@@ -64,6 +64,11 @@ describe('handleError with a commander usage error', () => {
       /"abc" is not a duration/,
       'run leapfrog apply --help',
     ],
+    [
+      ['--output', 'json', 'apply', '--plan', 'p.json', '--lock-timeout', '720h'],
+      /"720h" is longer than leapfrog takes \(at most 596h \(24\.8 days\)\)/,
+      'run leapfrog apply --help',
+    ],
     [['--output', 'json', 'apply'], /required option '--plan <file>' not specified/, 'run leapfrog apply --help'],
     [['--output', 'json', 'aply'], /unknown command 'aply'/, 'run leapfrog --help'],
   ])('prints a final UsageError line on stdout in json mode (%j)', async (args, message, hint) => {
