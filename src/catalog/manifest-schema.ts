@@ -147,10 +147,13 @@ export const manifestSchema = z
     // The protocol field is shared with the other phases so that a typo gets the full list above;
     // here the phase decides which protocols make sense for it.
     const { preflight, data, check } = manifest.phases;
-    // A command's own env must not name a database: the run's URL reaches every command under one
-    // name (databaseUrlEnv), and a per-command PGHOST or URL would point one command elsewhere. The
-    // executor drops such names too; refusing them here says so instead of ignoring the line.
+    // No env may name a database, the release's own (or catalog.yaml's default) no more than a
+    // command's: the run's URL reaches every command under one name (databaseUrlEnv), and a
+    // PGHOST or URL of the manifest's would point commands elsewhere (a rehearsal's at the
+    // production database it copied). The executor drops such names too; refusing them here says
+    // so instead of ignoring the line.
     const commandEnvs: [PropertyKey[], Record<string, string>][] = [
+      [['env'], manifest.env],
       ...(preflight
         ? [[['phases', 'preflight', 'env'], preflight.env] as [PropertyKey[], Record<string, string>]]
         : []),
@@ -167,7 +170,7 @@ export const manifestSchema = z
           ctx.addIssue({
             code: 'custom',
             path: [...path, name],
-            message: `a command's env may not name the database (DATABASE_URL, PG*, databaseUrlEnv): leapfrog passes the run's URL to every command under ${manifest.databaseUrlEnv ?? 'DATABASE_URL'}`,
+            message: `an env may not name the database (DATABASE_URL, PG*, databaseUrlEnv): leapfrog passes the run's URL to every command under ${manifest.databaseUrlEnv ?? 'DATABASE_URL'}`,
           });
         }
       }

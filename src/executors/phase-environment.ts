@@ -28,9 +28,10 @@ export function databaseUrlEnvOf(release: Release, database: Pick<PhaseDatabase,
 /**
  * What a phase command gets beyond what its executor supplies: the manifest's `env`, then the
  * command's own `env` (Kolla's KOLLA_UPGRADE…, per command), then `extra` (callers' fixed
- * settings), then the URL under its name, last so nothing overrides it. A command's own env may
- * not name a database (the URL variable, DATABASE_URL, PG*): those are dropped, because a
- * per-command PGHOST or URL would point one command at another database than the run's.
+ * settings), then the URL under its name, last so nothing overrides it. Neither env may name a
+ * database (the URL variable, DATABASE_URL, PG*): those are dropped (the manifest schema refuses
+ * them already), because a PGHOST or URL of the manifest's would point commands at another
+ * database than the run's; a rehearsal's at the production database it copied.
  */
 export function phaseEnvironment(
   release: Release,
@@ -40,10 +41,12 @@ export function phaseEnvironment(
 ): Record<string, string> {
   const urlEnv = databaseUrlEnvOf(release, database);
   const own: Record<string, string> = {};
-  for (const [name, value] of Object.entries(command)) {
-    if (name !== urlEnv && !selectsDatabase(name)) own[name] = value;
+  for (const env of [release.env, command]) {
+    for (const [name, value] of Object.entries(env)) {
+      if (name !== urlEnv && !selectsDatabase(name)) own[name] = value;
+    }
   }
-  return { ...release.env, ...own, ...extra, [urlEnv]: database.url };
+  return { ...own, ...extra, [urlEnv]: database.url };
 }
 
 /**

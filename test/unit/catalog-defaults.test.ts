@@ -138,6 +138,22 @@ phases:
     );
   });
 
+  it('refuses an env that names the database, in catalog.yaml and in a release, where it was written', async () => {
+    const dir = await tempCatalog({
+      'catalog.yaml': 'defaults:\n  env: { PGHOST: prod.example, REGION: eu }\n  phases: { schema: [] }\n',
+      '1.0/release.yaml': 'release: "1.0"\n',
+      '1.1/release.yaml': 'release: "1.1"\nenv: { DATABASE_URL: "postgres://prod.example/app" }\n',
+    });
+    const error = await catalogError(dir);
+    expect(error.exitCode).toBe(ExitCode.badInput);
+    expect(error.problems.map((p) => [p.file, p.path])).toEqual([
+      [shown(dir, 'catalog.yaml'), 'defaults.env.PGHOST'],
+      [shown(dir, '1.1/release.yaml'), 'env.DATABASE_URL'],
+    ]);
+    expect(error.problems[0]?.message).toContain('an env may not name the database');
+    expect(error.message).not.toContain('prod.example/app');
+  });
+
   it('names the file that holds the deeper part of a path: a default list item missing a field', async () => {
     const dir = await tempCatalog({
       'catalog.yaml': 'defaults:\n  phases: { check: { sql: [ { query: "select 1 where false" } ] }, schema: [] }\n',

@@ -29,6 +29,20 @@ describe('phaseEnvironment', () => {
   });
 });
 
+describe("phaseEnvironment drops a database-selecting name from the release's env too", () => {
+  it('never passes DATABASE_URL, PG* or the URL variable from the manifest, whatever its level', () => {
+    // The schema refuses these; a Release built another way (tests, a future caller) still cannot
+    // point a command elsewhere, e.g. a rehearsal at the production database it copied.
+    const release = {
+      ...plain!,
+      env: { DATABASE_URL: 'postgres://prod/db', PGHOST: 'prod', APP_URL: 'x', LOG: '1' },
+    };
+    expect(
+      phaseEnvironment(release, { url: 'postgres://scratch/db', urlEnv: 'APP_URL' }, {}, { PGPORT: '1', MODE: 'a' }),
+    ).toEqual({ LOG: '1', MODE: 'a', APP_URL: 'postgres://scratch/db' });
+  });
+});
+
 describe('the process executor environment', () => {
   const parent = {
     PATH: '/usr/bin',
