@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { formatProblem, type CatalogProblem } from '../catalog/catalog-error.js';
 import { formatPath } from '../catalog/manifest-schema.js';
 import { BadInputError } from '../errors/index.js';
+import { ledgerSchemaProblem } from '../ledger/ledger-schema-name.js';
 import { nextCommand } from '../util/next-command.js';
 
 /**
@@ -77,17 +78,22 @@ export class FleetError extends BadInputError {
 const INLINE_URL =
   'an inline URL is not allowed: fleet files are shared and committed, and a URL holds a password; use { env: VAR } or { file: PATH }';
 
+/** A target's name: it names report files and folders too, so nothing that makes a path. */
+export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const TARGET_NAME_RULE = 'letters, digits, ".", "_" and "-" only, starting with a letter or digit';
+
 const name = z
   .string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected a string') })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-    error: 'letters, digits, ".", "_" and "-" only, starting with a letter or digit',
-  });
+  .regex(TARGET_NAME, { error: TARGET_NAME_RULE });
 
 const urlSource = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })], {
   error: (issue) => (typeof issue.input === 'string' ? INLINE_URL : 'expected { env: VAR } or { file: PATH }'),
 });
 
-const ledgerSchema = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'a plain lower-case SQL identifier' });
+const ledgerSchema = z.string().superRefine((value, ctx) => {
+  const problem = ledgerSchemaProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const fleetSchema = z.strictObject({
   targets: z

@@ -1,12 +1,20 @@
 import type pg from 'pg';
 import { readFile } from 'node:fs/promises';
 import { BadInputError, LeapfrogError } from '../errors/index.js';
-import { ledgerSchemaName } from '../ledger/ledger-schema-name.js';
+import { ledgerSchemaName, ledgerSchemaProblem } from '../ledger/ledger-schema-name.js';
 import { connectClient } from '../pg/connect.js';
 import { databaseTargetFromUrl, type DatabaseTarget } from '../pg/database-target.js';
 import { logger } from '../util/logger.js';
 import { redactKnown } from '../util/secrets.js';
-import { FleetError, groupOf, type FleetFile, type FleetProblem, type UrlSource } from './fleet-file.js';
+import {
+  FleetError,
+  groupOf,
+  TARGET_NAME,
+  TARGET_NAME_RULE,
+  type FleetFile,
+  type FleetProblem,
+  type UrlSource,
+} from './fleet-file.js';
 
 const log = logger('fleet');
 
@@ -74,13 +82,18 @@ export async function resolveFleet(file: FleetFile, options: ResolveFleetOptions
             problem(where, 'every row needs a non-empty text `name` and `url` column');
             return;
           }
-          if (
-            schema !== undefined &&
-            schema !== null &&
-            (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-          ) {
-            problem(where, `target "${name}": ledger_schema is not a plain lower-case SQL identifier`);
+          // The name becomes report folders (rehearse --fleet): the file's own rule, so no
+          // `../` from a database row can write outside the report folder.
+          if (!TARGET_NAME.test(name)) {
+            problem(where, `target name ${JSON.stringify(name)}: ${TARGET_NAME_RULE}`);
             return;
+          }
+          if (schema !== undefined && schema !== null) {
+            const why = typeof schema === 'string' ? ledgerSchemaProblem(schema) : 'not text';
+            if (why !== null) {
+              problem(where, `target "${name}": ledger_schema is ${why}`);
+              return;
+            }
           }
           const target = targetFromUrl(url, where, `target "${name}"`, problem);
           if (target !== null)

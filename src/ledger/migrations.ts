@@ -308,6 +308,8 @@ async function damagedLedgerError(
   schema: string,
   missing: readonly string[],
 ): Promise<BadInputError> {
+  const foreign = await foreignRelations(client, schema);
+  if (foreign.length > 0) return notALedgerError(schema, foreign);
   let release = '<the release the database is at>';
   try {
     const { rows } = await client.query<{ release: string }>(`SELECT release FROM "${schema}".state`);
@@ -332,6 +334,10 @@ async function damagedLedgerError(
  * migration transaction, so it happens whole or not at all.
  */
 async function rebuildDamagedLedger(client: pg.ClientBase, schema: string): Promise<string> {
+  // Only ever a schema of leapfrog's own tables: moving aside one that holds an application's
+  // would take the application's tables out from under it.
+  const foreign = await foreignRelations(client, schema);
+  if (foreign.length > 0) throw notALedgerError(schema, foreign);
   const stamp = new Date()
     .toISOString()
     .replace(/[^0-9]/g, '')
@@ -339,6 +345,33 @@ async function rebuildDamagedLedger(client: pg.ClientBase, schema: string): Prom
   const aside = `${schema.slice(0, 40)}_damaged_${stamp}`;
   await client.query(`ALTER SCHEMA "${schema}" RENAME TO "${aside}"`);
   return aside;
+}
+
+/**
+ * Tables, views and other relations in `schema` that no ledger migration creates: a schema that
+ * has them is an application's, whatever ledger table names it also has (a `runs` table).
+ */
+async function foreignRelations(client: pg.ClientBase, schema: string): Promise<string[]> {
+  const ours = ['ledger_migrations', ...ledgerMigrations.flatMap((m) => m.tables ?? [])];
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT (c.relname = ANY($2::text[]))
+      ORDER BY c.relname`,
+    [schema, ours],
+  );
+  return rows.map((r) => r.name);
+}
+
+function notALedgerError(schema: string, foreign: readonly string[]): BadInputError {
+  const shown = foreign.slice(0, 5).map((t) => `"${schema}".${t}`);
+  const more = foreign.length > shown.length ? ` and ${foreign.length - shown.length} more` : '';
+  return new BadInputError(
+    `schema "${schema}" is not a leapfrog ledger: it holds ${shown.join(', ')}${more}, which no ledger has; leapfrog will neither read, write nor move it`,
+    {
+      hint: 'give leapfrog a schema of its own with --ledger-schema (the default is "leapfrog")',
+      details: { schema, foreign: [...foreign] },
+    },
+  );
 }
 
 async function copySurvivingRows(client: pg.ClientBase, from: string, to: string): Promise<void> {

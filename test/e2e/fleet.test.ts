@@ -159,6 +159,36 @@ groups:
     ]);
   });
 
+  it('an inventory row whose name would make a path, or whose ledger_schema is public, is refused (exit 2)', async () => {
+    await dbs[0]?.query('CREATE TABLE tenants_odd (name text, url text, ledger_schema text)');
+    await dbs[0]?.query('INSERT INTO tenants_odd VALUES ($1, $2, NULL), ($3, $4, $5)', [
+      '../../escaped',
+      dbs[2]?.url,
+      'tenant-pub',
+      dbs[3]?.url,
+      'public',
+    ]);
+    const odd = join(dir, 'odd.yaml');
+    await writeFile(
+      odd,
+      `inventory:
+  sql: "select name, url, ledger_schema from tenants_odd order by name"
+  url: { env: INVENTORY_URL }
+  catalog: ${CATALOG}
+groups:
+  - { name: all, match: ["*"] }
+`,
+    );
+    const plan = await leapfrog('plan', '--fleet', odd, '--to', '1.2');
+    expect(plan.exitCode).toBe(2);
+    expect(plan.stderr).toContain(
+      'inventory.sql (row 1): target name "../../escaped": letters, digits, ".", "_" and "-" only',
+    );
+    expect(plan.stderr).toContain(
+      `inventory.sql (row 2): target "tenant-pub": ledger_schema is a schema of PostgreSQL's own or of every application`,
+    );
+  });
+
   it('refuses a fleet file with an inline URL before anything runs (exit 2)', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(

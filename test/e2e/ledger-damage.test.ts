@@ -64,4 +64,37 @@ describe('a damaged ledger', () => {
     expect(repaired.exitCode, repaired.stderr).toBe(0);
     expect((await leapfrog(['apply', '--to', '2023.2'], db.url)).exitCode).toBe(0);
   });
+
+  it("an application's schema named as the ledger is not a damaged ledger: refused, and --force moves nothing", async () => {
+    await using db = await createTestDatabase('e2e_not_a_ledger');
+    await seedItems(db, 10);
+    // The application keeps its own `runs` table (a name the ledger has too) in its own schema.
+    await db.query('CREATE SCHEMA app');
+    await db.query('CREATE TABLE app.runs (id int)');
+    await db.query('CREATE TABLE app.orders (id int)');
+    for (const args of [
+      ['baseline', '--release', '2023.1', '--ledger-schema', 'app'],
+      ['baseline', '--release', '2023.1', '--ledger-schema', 'app', '--force'],
+      ['status', '--ledger-schema', 'app'],
+    ]) {
+      const run = await leapfrog(args, db.url);
+      expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain('schema "app" is not a leapfrog ledger: it holds "app".orders');
+      expect(run.stderr).not.toContain('--force`');
+    }
+    expect(await db.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'app%' ORDER BY 1")).toEqual([
+      { nspname: 'app' },
+    ]);
+    expect(await db.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'app'")).toEqual([{ n: 2 }]);
+
+    // The server's schemas and every application's `public` are never a ledger's.
+    for (const schema of ['public', 'information_schema', 'pg_temp']) {
+      const run = await leapfrog(['baseline', '--release', '2023.1', '--ledger-schema', schema], db.url);
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.stderr).toContain(
+        `--ledger-schema "${schema}" is a schema of PostgreSQL's own or of every application`,
+      );
+    }
+    expect(await db.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).toEqual([{ n: 1 }]);
+  });
 });
