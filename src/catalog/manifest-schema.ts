@@ -34,6 +34,10 @@ const duration = z
   .refine((value) => parseDuration(String(value)) !== undefined, {
     error: 'expected a duration such as 10m, 6h or 90s',
   })
+  .refine((value) => parseDuration(String(value)) !== 0, {
+    // A zero timeout stops every command at its start, and a zero poll is a stall at once.
+    error: 'must be longer than 0',
+  })
   .refine((value) => (parseDuration(String(value)) ?? 0) <= MAX_DURATION_MS, {
     error: `at most ${MAX_DURATION_TEXT}: longer than Node's timers and PostgreSQL's statement_timeout hold`,
   });

@@ -15,7 +15,8 @@ interface Options {
 
 function rowsArgument(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a row count`);
+  // At least one row: a rehearsal of no data proves nothing, and every path would fail on it.
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a row count (1 or more)`);
   return n;
 }
 

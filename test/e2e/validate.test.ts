@@ -37,6 +37,12 @@ describe('leapfrog validate', () => {
     expect(report.matrix.find((p) => p.from === '2023.1' && p.to === '2025.1')?.steps).toEqual(['2024.1', '2025.1']);
   });
 
+  it('--rows 0 is a usage error (exit 2) before anything is rehearsed', async () => {
+    const result = await validate(['--rehearse', '--rows', '0']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('"0" is not a row count (1 or more)');
+  });
+
   it('fails a catalog with down migrations (exit 2), listing each, with a JUnit file for CI', async () => {
     const junit = join(work, 'down.xml');
     const result = await validate(['--catalog', fixture('validate-down-migration'), '--junit', junit]);

@@ -112,14 +112,15 @@ describe('loadCatalog', () => {
     expect((await loadCatalog(dir)).digest).toBe(after.digest);
   });
 
-  it("refuses a duration longer than Node's timers hold, naming the longest it takes; 596h is taken", async () => {
+  it("refuses a duration of 0 or longer than Node's timers hold, naming the longest it takes; 596h is taken", async () => {
     const dir = await tempCatalog({
       '1.0': minimal('1.0'),
-      '1.1': minimal('1.1', 'timeouts: { data: 720h, check: 596h }\n'),
+      '1.1': minimal('1.1', 'timeouts: { data: 720h, check: 596h, schema: 0 }\n'),
     });
     const error = await catalogError(dir);
     expect(error.exitCode).toBe(ExitCode.badInput);
     expect(error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'timeouts.schema: must be longer than 0',
       "timeouts.data: at most 596h (24.8 days): longer than Node's timers and PostgreSQL's statement_timeout hold",
     ]);
   });
