@@ -93,7 +93,14 @@ const dataCommand = z.strictObject({
 
 export const manifestSchema = z
   .strictObject({
-    release: quotedString('release: "2024.1"').min(1, { error: 'must not be empty' }),
+    // The id names files (plan files, rehearsal reports, backups) and appears in commands leapfrog
+    // prints: no `/`, no spaces, nothing a shell or a file system reads specially, and short
+    // enough for a file name with a database name and a timestamp beside it. (Empty is the min's.)
+    release: quotedString('release: "2024.1"')
+      .min(1, { error: 'must not be empty' })
+      .regex(/^(?:[A-Za-z0-9][A-Za-z0-9._+-]{0,63})?$/, {
+        error: 'letters, digits, ".", "_", "+" and "-" only, starting with a letter or digit, at most 64 characters',
+      }),
     version: quotedString('version: "2024.1.0"')
       .refine((value) => semver.valid(value) !== null, { error: 'not a semver version (expected e.g. "2024.1.0")' })
       .optional(),

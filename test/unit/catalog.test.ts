@@ -112,6 +112,23 @@ describe('loadCatalog', () => {
     expect((await loadCatalog(dir)).digest).toBe(after.digest);
   });
 
+  it('refuses a release id that could not name a file: a slash, a space, 65 characters', async () => {
+    const dir = await tempCatalog({
+      a: minimal('2.0/rc1'),
+      b: minimal('2.0 rc1'),
+      c: minimal('x'.repeat(65)),
+      d: minimal('2.0-rc.1+build.5'),
+    });
+    const error = await catalogError(dir);
+    expect(error.exitCode).toBe(ExitCode.badInput);
+    const rule = 'letters, digits, ".", "_", "+" and "-" only, starting with a letter or digit, at most 64 characters';
+    expect(error.problems.map((p) => `${p.file.split('/').at(-2) ?? ''}: ${p.path}: ${p.message}`)).toEqual([
+      `a: release: ${rule}`,
+      `b: release: ${rule}`,
+      `c: release: ${rule}`,
+    ]);
+  });
+
   it("refuses a duration of 0 or longer than Node's timers hold, naming the longest it takes; 596h is taken", async () => {
     const dir = await tempCatalog({
       '1.0': minimal('1.0'),
