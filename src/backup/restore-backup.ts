@@ -7,6 +7,7 @@ import { openPostgresLedger } from '../ledger/open-ledger.js';
 import { clientSessionsOf, describeSession, type ClientSession } from '../pg/client-sessions.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../util/redact.js';
+import { identifierWithSuffix, quoteIdent } from '../pg/identifiers.js';
 import { withClient } from '../pg/with-client.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';
@@ -110,12 +111,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
           hint: `add --create to create it and restore into it`,
         });
       }
-      await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE template0`);
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
       try {
         await runPgRestore(options, target);
       } catch (error) {
         await admin
-          .query(`DROP DATABASE IF EXISTS ${ident(name)}`)
+          .query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`)
           .catch((e: unknown) => log.suppressed(`dropping ${name} after a failed restore`, e));
         throw error;
       }
@@ -140,14 +141,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
     }
     await assertNotInUse(admin, name, target);
     const suffix = randomBytes(4).toString('hex');
-    const staging = `${name.slice(0, 40)}_lf_restore_${suffix}`;
+    const staging = identifierWithSuffix(name, `_lf_restore_${suffix}`);
     await createLike(admin, staging, existing);
     try {
       await runPgRestore(options, withDatabase(target, staging));
       await assertNotInUse(admin, name, target);
-      const retired = `${name.slice(0, 40)}_lf_replaced_${suffix}`;
+      const retired = identifierWithSuffix(name, `_lf_replaced_${suffix}`);
       try {
-        await admin.query(`ALTER DATABASE ${ident(name)} RENAME TO ${ident(retired)}`);
+        await admin.query(`ALTER DATABASE ${quoteIdent(name)} RENAME TO ${quoteIdent(retired)}`);
       } catch (cause) {
         // A session connected after the check: the original stays as it was.
         if ((cause as { code?: string }).code !== '55006') throw cause;
@@ -160,17 +161,17 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreOut
         );
       }
       try {
-        await admin.query(`ALTER DATABASE ${ident(staging)} RENAME TO ${ident(name)}`);
+        await admin.query(`ALTER DATABASE ${quoteIdent(staging)} RENAME TO ${quoteIdent(name)}`);
       } catch (error) {
         await admin
-          .query(`ALTER DATABASE ${ident(retired)} RENAME TO ${ident(name)}`)
+          .query(`ALTER DATABASE ${quoteIdent(retired)} RENAME TO ${quoteIdent(name)}`)
           .catch((e: unknown) => log.suppressed(`renaming ${retired} back to ${name}`, e));
         throw error;
       }
-      await admin.query(`DROP DATABASE ${ident(retired)}`);
+      await admin.query(`DROP DATABASE ${quoteIdent(retired)}`);
     } catch (error) {
       await admin
-        .query(`DROP DATABASE IF EXISTS ${ident(staging)}`)
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)}`)
         .catch((e: unknown) => log.suppressed(`dropping ${staging}`, e));
       throw error;
     }
@@ -251,13 +252,13 @@ function pickIdentity(identity: DatabaseIdentity): DatabaseIdentity {
 
 async function createLike(admin: pg.Client, name: string, shape: DatabaseShape): Promise<void> {
   await admin.query(
-    `CREATE DATABASE ${ident(name)} TEMPLATE template0 OWNER ${ident(shape.owner)} ENCODING ${literal(shape.encoding)} LC_COLLATE ${literal(shape.collate)} LC_CTYPE ${literal(shape.ctype)}`,
+    `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 OWNER ${quoteIdent(shape.owner)} ENCODING ${literal(shape.encoding)} LC_COLLATE ${literal(shape.collate)} LC_CTYPE ${literal(shape.ctype)}`,
   );
   for (const setting of shape.settings) {
     const eq = setting.indexOf('=');
     if (eq <= 0) continue;
     await admin.query(
-      `ALTER DATABASE ${ident(name)} SET ${ident(setting.slice(0, eq))} = ${literal(setting.slice(eq + 1))}`,
+      `ALTER DATABASE ${quoteIdent(name)} SET ${quoteIdent(setting.slice(0, eq))} = ${literal(setting.slice(eq + 1))}`,
     );
   }
 }
@@ -288,10 +289,6 @@ async function runPgRestore(options: RestoreOptions, into: DatabaseTarget): Prom
       },
     );
   }
-}
-
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function literal(value: string): string {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
+import { identifierWithSuffix, quoteIdent } from '../pg/identifiers.js';
 import { withClient } from '../pg/with-client.js';
 import { clientSessionsOf, describeSession } from '../pg/client-sessions.js';
 import { nextCommand } from '../util/next-command.js';
@@ -14,15 +15,11 @@ export interface ScratchDatabase {
 
 /** `<source>_rehearsal_<hex>`, within PostgreSQL's 63-byte identifier limit. */
 export function scratchName(source: string): string {
-  return `${source.slice(0, 40)}_rehearsal_${randomBytes(4).toString('hex')}`.toLowerCase();
+  return identifierWithSuffix(source.toLowerCase(), `_rehearsal_${randomBytes(4).toString('hex')}`);
 }
 
 function maintenanceOf(target: DatabaseTarget): DatabaseTarget {
   return withDatabase(target, databaseName(target) === 'postgres' ? 'template1' : 'postgres');
-}
-
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export function scratchHandle(target: DatabaseTarget): ScratchDatabase {
@@ -35,7 +32,7 @@ export function scratchHandle(target: DatabaseTarget): ScratchDatabase {
       if (dropped) return;
       dropped = true;
       await withClient(maintenanceOf(target), async (admin) => {
-        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
       });
     },
   };
@@ -67,7 +64,7 @@ export async function cloneDatabase(source: DatabaseTarget, scratch: string): Pr
       );
     }
     try {
-      await admin.query(`CREATE DATABASE ${ident(scratch)} TEMPLATE ${ident(sourceName)}`);
+      await admin.query(`CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE ${quoteIdent(sourceName)}`);
     } catch (cause) {
       // A session that connected between the check and the copy.
       if ((cause as { code?: string }).code === '55006') {
