@@ -30,8 +30,12 @@ export function nextCommand(verb: string, ...args: readonly string[]): string {
   return ['leapfrog', ...verb.split(' '), ...args, ...extra].map(shellWord).join(' ');
 }
 
-/** Leaves plain words alone (so hints read naturally) and single-quotes anything else. */
+/**
+ * Leaves plain words alone (so hints read naturally, placeholders such as `<release>` included)
+ * and single-quotes anything else: a `<` or `>` outside a placeholder would be a redirection in
+ * the pasted command.
+ */
 export function shellWord(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./<>-]+$/.test(word)) return word;
+  if (/^(?:[A-Za-z0-9_@%+=:,./-]|<[a-z][a-z-]*>)+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { carriedFlagsOf } from '../../src/cli/carried-flags.js';
 import { outputModeOfArgv } from '../../src/ui/output-mode.js';
 import { registerVerbs } from '../../src/cli/verbs.js';
-import { nextCommand, setCarriedFlags } from '../../src/util/next-command.js';
+import { nextCommand, setCarriedFlags, shellWord } from '../../src/util/next-command.js';
 
 function leapfrogProgram(): Command {
   const program = new Command('leapfrog').option('--output <mode>');
@@ -62,6 +62,16 @@ describe('carried flags', () => {
       'leapfrog apply --to x --executor docker --docker-read-only --docker-network bridge',
     );
     expect(nextCommand('status')).toBe('leapfrog status');
+  });
+});
+
+describe('shellWord', () => {
+  it('leaves words and <placeholders> alone, and quotes a < or > that a shell would take as a redirection', () => {
+    expect(shellWord('plans/0.11.4-to-<release>.json')).toBe('plans/0.11.4-to-<release>.json');
+    expect(shellWord('<url>')).toBe('<url>');
+    expect(shellWord('a>b')).toBe("'a>b'");
+    expect(shellWord('<b')).toBe("'<b'");
+    expect(shellWord("it's")).toBe("'it'\\''s'");
   });
 });
 
