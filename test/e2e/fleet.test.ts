@@ -70,6 +70,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A fleet file of one inventory query (on the test's inventory database) and one group of every target. */
+async function inventoryOnlyFleet(name: string, sql: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(
+    path,
+    `inventory:
+  sql: ${JSON.stringify(sql)}
+  url: { env: INVENTORY_URL }
+  catalog: ${CATALOG}
+groups:
+  - { name: all, match: ["*"] }
+`,
+  );
+  return path;
+}
+
 const leapfrog = (...args: string[]) => execa('node', [CLI, ...args], { cwd: ROOT, reject: false, env });
 
 describe('leapfrog apply --fleet', () => {
@@ -137,16 +153,9 @@ describe('leapfrog apply --fleet', () => {
   });
 
   it('an inventory query of several statements cannot end its READ ONLY transaction and write (exit 2)', async () => {
-    const sneaky = join(dir, 'sneaky.yaml');
-    await writeFile(
-      sneaky,
-      `inventory:
-  sql: "select name, url from tenants where active; commit; delete from tenants"
-  url: { env: INVENTORY_URL }
-  catalog: ${CATALOG}
-groups:
-  - { name: tenants, match: ["tenant-*"] }
-`,
+    const sneaky = await inventoryOnlyFleet(
+      'sneaky.yaml',
+      'select name, url from tenants where active; commit; delete from tenants',
     );
     const plan = await leapfrog('plan', '--fleet', sneaky, '--to', '1.2');
     expect(plan.exitCode).toBe(2);
@@ -168,17 +177,7 @@ groups:
       dbs[3]?.url,
       'public',
     ]);
-    const odd = join(dir, 'odd.yaml');
-    await writeFile(
-      odd,
-      `inventory:
-  sql: "select name, url, ledger_schema from tenants_odd order by name"
-  url: { env: INVENTORY_URL }
-  catalog: ${CATALOG}
-groups:
-  - { name: all, match: ["*"] }
-`,
-    );
+    const odd = await inventoryOnlyFleet('odd.yaml', 'select name, url, ledger_schema from tenants_odd order by name');
     const plan = await leapfrog('plan', '--fleet', odd, '--to', '1.2');
     expect(plan.exitCode).toBe(2);
     expect(plan.stderr).toContain(
