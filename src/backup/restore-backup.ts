@@ -7,7 +7,7 @@ import { openPostgresLedger } from '../ledger/open-ledger.js';
 import { clientSessionsOf, describeSession, type ClientSession } from '../pg/client-sessions.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../util/redact.js';
-import { identifierWithSuffix, quoteIdent } from '../pg/identifiers.js';
+import { identifierWithSuffix, quoteIdent } from '../pg/sql-text.js';
 import { withClient } from '../pg/with-client.js';
 import type { ReleaseRef } from '../planner/plan.js';
 import { logger } from '../util/logger.js';

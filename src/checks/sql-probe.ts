@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { connectClient } from '../pg/connect.js';
+import { oneStatement } from '../pg/sql-text.js';
+import { MAX_DURATION_MS } from '../util/duration.js';
 import type { DatabaseTarget } from '../pg/database-target.js';
 import { redact } from '../util/redact.js';
 import { logger } from '../util/logger.js';
@@ -56,9 +58,6 @@ export async function readAppVersion(probe: SqlProbe, sql: string, timeoutMs = 3
 
 // 57014: query_canceled, which is what statement_timeout raises.
 const QUERY_CANCELED = '57014';
-// statement_timeout is an int of milliseconds: a longer timeout is sent as the longest it holds
-// (manifest durations stop there already, MAX_DURATION_MS; this keeps any caller's value valid).
-const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647;
 
 /**
  * SqlProbe over a pg session leapfrog already holds (the ledger session): each query in its own
@@ -79,22 +78,14 @@ export class ClientSqlProbe implements SqlProbe {
     // One round trip for both: our own text (the timeout is a formatted integer) as a simple query,
     // which may hold two statements. If the SET failed after the BEGIN, the session would stay in
     // an aborted transaction, and it is the ledger's: roll back before the error travels on.
-    const timeout = Math.min(MAX_STATEMENT_TIMEOUT_MS, Math.max(1, Math.round(timeoutMs)));
+    // statement_timeout is an int of ms, as long as a duration may be (manifests stop there already).
+    const timeout = Math.min(MAX_DURATION_MS, Math.max(1, Math.round(timeoutMs)));
     await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeout}`).catch(async (error: unknown) => {
       await client.query('ROLLBACK').catch((again: unknown) => log.suppressed('rolling back a sql probe', again));
       throw error;
     });
     try {
-      // The manifest's SQL always goes through the extended protocol, which takes exactly one
-      // statement: as a simple query (pg's choice for a query without parameters), `…; commit;
-      // insert …` would end the READ ONLY transaction and write after it.
-      // (pg 8.x takes `queryMode`; @types/pg does not declare it.)
-      const query: pg.QueryArrayConfig & { queryMode: 'extended' } = {
-        text: sql,
-        rowMode: 'array',
-        queryMode: 'extended',
-      };
-      const result = await client.query(query);
+      const result = await client.query(oneStatement<pg.QueryArrayConfig>({ text: sql, rowMode: 'array' }));
       const columns = result.fields.map((field) => field.name);
       const rows = (result.rows as unknown[][]).map((row) =>
         Object.fromEntries(columns.map((column, index) => [column, row[index]])),

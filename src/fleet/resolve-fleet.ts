@@ -1,8 +1,8 @@
-import type pg from 'pg';
 import { readFile } from 'node:fs/promises';
 import { BadInputError, LeapfrogError } from '../errors/index.js';
 import { ledgerSchemaName, ledgerSchemaProblem } from '../ledger/ledger-schema-name.js';
 import { connectClient } from '../pg/connect.js';
+import { oneStatement } from '../pg/sql-text.js';
 import { databaseTargetFromUrl, type DatabaseTarget } from '../pg/database-target.js';
 import { logger } from '../util/logger.js';
 import { redactKnown } from '../util/secrets.js';
@@ -168,14 +168,7 @@ async function readInventory(
   const client = await connectClient(source, 'leapfrog fleet inventory');
   try {
     await client.query('BEGIN READ ONLY');
-    // Through the extended protocol, which takes exactly one statement: as a simple query (pg's
-    // choice without parameters), `…; commit; delete …` would end the READ ONLY transaction and
-    // write after it. (pg 8.x takes `queryMode`; @types/pg does not declare it.)
-    const declare: pg.QueryConfig & { queryMode: 'extended' } = {
-      text: `DECLARE leapfrog_inventory NO SCROLL CURSOR FOR ${sql}`,
-      queryMode: 'extended',
-    };
-    await client.query(declare);
+    await client.query(oneStatement({ text: `DECLARE leapfrog_inventory NO SCROLL CURSOR FOR ${sql}` }));
     let n = 0;
     for (;;) {
       const { rows } = await client.query<Record<string, unknown>>(`FETCH ${batch} FROM leapfrog_inventory`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RefusedError } from '../errors/index.js';
 import { databaseName, withDatabase, type DatabaseTarget } from '../pg/database-target.js';
-import { identifierWithSuffix, quoteIdent } from '../pg/identifiers.js';
+import { identifierWithSuffix, quoteIdent } from '../pg/sql-text.js';
 import { withClient } from '../pg/with-client.js';
 import { clientSessionsOf, describeSession } from '../pg/client-sessions.js';
 import { nextCommand } from '../util/next-command.js';

@@ -1,3 +1,8 @@
+import type pg from 'pg';
+
+// SQL text leapfrog builds itself: identifiers it quotes or makes up, and the manifest's SQL, which
+// it sends as exactly one statement.
+
 /** An SQL identifier in double quotes (a name may hold anything, quotes included). */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -22,4 +27,14 @@ export function identifierWithSuffix(base: string, suffix: string): string {
     bytes += size;
   }
   return `${kept}${suffix}`;
+}
+
+/**
+ * A query that goes through the extended protocol, which takes exactly one statement. pg sends a
+ * query without parameters as a simple query, which may hold several: manifest SQL such as
+ * `select …; commit; insert …` would end the READ ONLY transaction it runs in and write after it.
+ * (pg 8.x takes `queryMode`; @types/pg does not declare it.)
+ */
+export function oneStatement<T extends pg.QueryConfig | pg.QueryArrayConfig>(query: T): T {
+  return { ...query, queryMode: 'extended' };
 }

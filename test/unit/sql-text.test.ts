@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identifierWithSuffix, quoteIdent } from '../../src/pg/identifiers.js';
+import { identifierWithSuffix, quoteIdent } from '../../src/pg/sql-text.js';
 import { scratchName } from '../../src/rehearse/scratch-database.js';
 
 describe('identifierWithSuffix', () => {
