@@ -31,15 +31,18 @@ const protocol = z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(',
 
 const duration = z
   .union([z.string(), z.number()], { error: 'expected a duration such as 10m, 6h or 90s' })
-  .refine((value) => parseDuration(String(value)) !== undefined, {
-    error: 'expected a duration such as 10m, 6h or 90s',
-  })
-  .refine((value) => parseDuration(String(value)) !== 0, {
+  .superRefine((value, ctx) => {
+    const ms = parseDuration(String(value));
     // A zero timeout stops every command at its start, and a zero poll is a stall at once.
-    error: 'must be longer than 0',
-  })
-  .refine((value) => (parseDuration(String(value)) ?? 0) <= MAX_DURATION_MS, {
-    error: `at most ${MAX_DURATION_TEXT}: longer than Node's timers and PostgreSQL's statement_timeout hold`,
+    const problem =
+      ms === undefined
+        ? 'expected a duration such as 10m, 6h or 90s'
+        : ms === 0
+          ? 'must be longer than 0'
+          : ms > MAX_DURATION_MS
+            ? `at most ${MAX_DURATION_TEXT}: longer than Node's timers and PostgreSQL's statement_timeout hold`
+            : null;
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const envMap = z.record(z.string(), z.string({ error: 'expected a string (quote the value in YAML)' }));
